@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * rawproxy's command line and composition root: parse arguments, load the config, start the server,
+ * and wire the signals (SIGHUP reload, SIGTERM/SIGINT graceful stop).
+ */
+import { parseArgs } from 'node:util'
+import { loadFile, quick } from './config/load.js'
+import { ConfigError } from './config/validate.js'
+import type { Config } from './config/schema.js'
+import { Server } from './server/server.js'
+import { EventLog } from './log/events.js'
+import { build } from './http/llhttp.js'
+import { demoConfig, startDemoUpstreams, DEMO_HELP } from './demo.js'
+
+const USAGE = `usage:
+  rawproxy --config FILE            start with a YAML config
+  rawproxy --check --config FILE    validate the config and exit
+  rawproxy --listen ADDR --upstream HOST:PORT [--upstream ...]   quick mode
+  rawproxy --demo                   two demo upstreams behind the proxy on 127.0.0.1:8080
+`
+
+async function main(): Promise<number> {
+  let args
+  try {
+    args = parseArgs({
+      options: {
+        config: { type: 'string', short: 'c' },
+        check: { type: 'boolean' },
+        listen: { type: 'string', multiple: true },
+        upstream: { type: 'string', multiple: true },
+        demo: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`)
+    return 2
+  }
+  if (args.help) { process.stdout.write(USAGE); return 0 }
+
+  const load = (): Config => {
+    if (args.config !== undefined) return loadFile(args.config)
+    if (args.demo) return demoConfig()
+    if (args.upstream !== undefined) return quick(args.listen ?? ['127.0.0.1:8080'], args.upstream)
+    throw new ConfigError('arguments', 'give --config FILE, --upstream HOST:PORT or --demo')
+  }
+
+  let config: Config
+  try {
+    config = load()
+  } catch (err) {
+    process.stderr.write(`rawproxy: invalid config: ${(err as Error).message}\n`)
+    return 1
+  }
+  if (args.check) { process.stdout.write('config ok\n'); return 0 }
+
+  const events = new EventLog(config.event_log)
+  if (args.demo) await startDemoUpstreams()
+  const server = new Server(config, events)
+  try {
+    await server.listen()
+  } catch (err) {
+    events.log('error', 'listen failed', { error: (err as Error).message })
+    events.flushSync()
+    return 1
+  }
+  events.log('info', 'started', { pid: process.pid, parser: `llhttp ${build}` })
+  if (args.demo) process.stdout.write(DEMO_HELP)
+
+  process.on('SIGHUP', () => {
+    if (args.config === undefined) { events.log('warn', 'reload ignored', { reason: 'no --config file' }); return }
+    let next: Config
+    try {
+      next = loadFile(args.config)
+    } catch (err) {
+      // The last good config stays in force.
+      events.log('error', 'reload refused', { error: (err as Error).message })
+      return
+    }
+    server.reload(next).then(
+      () => events.log('info', 'reloaded', { config: args.config }),
+      (err: Error) => events.log('error', 'reload refused', { error: err.message }),
+    )
+  })
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    events.log('info', 'stopping', { signal, connections: server.connections })
+    void server.close().then(() => {
+      events.log('info', 'stopped')
+      events.flushSync()
+      process.exit(0)
+    })
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('uncaughtException', (err) => {
+    // A bug, not a client's doing: log it loudly; the proxy keeps serving.
+    events.log('error', 'uncaught exception', { error: err.stack ?? String(err) })
+  })
+  return -1
+}
+
+main().then((code) => { if (code >= 0) process.exitCode = code }, (err) => {
+  process.stderr.write(`rawproxy: ${(err as Error).stack}\n`)
+  process.exitCode = 1
+})

@@ -1,0 +1,171 @@
+/**
+ * Turns the parsed YAML into a Config, or refuses it with the field path and the reason, e.g.
+ * `routes[1].upstream: unknown upstream "api2"`. Runs at start and on reload, never during a request.
+ */
+import { isIP } from 'node:net'
+import { Config, DEFAULTS, Address, Route, Upstream, LogTarget, Timeouts, Limits } from './schema.js'
+import { parseCidr } from './cidr.js'
+
+export class ConfigError extends Error {
+  constructor(readonly path: string, readonly reason: string) {
+    super(`${path}: ${reason}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Obj = Record<string, unknown>
+
+function fail(path: string, reason: string): never {
+  throw new ConfigError(path, reason)
+}
+
+function object(v: unknown, path: string, keys: readonly string[]): Obj {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(path, 'must be a mapping')
+  for (const k of Object.keys(v)) if (!keys.includes(k)) fail(join(path, k), `unknown field (expected one of: ${keys.join(', ')})`)
+  return v as Obj
+}
+
+function join(path: string, key: string | number): string {
+  return typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`
+}
+
+function list(v: unknown, path: string): unknown[] {
+  if (!Array.isArray(v)) fail(path, 'must be a list')
+  return v
+}
+
+function str(v: unknown, path: string): string {
+  if (typeof v !== 'string' || v === '') fail(path, 'must be a non-empty string')
+  return v
+}
+
+function int(v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `must be an integer from ${min} to ${max}`)
+  return v
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** A duration: a number of milliseconds, or "250ms", "10s", "2m", "1h". */
+export function duration(v: unknown, path: string): number {
+  if (typeof v === 'number') return int(v, path, 1, 86_400_000)
+  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v.trim()) : null
+  if (m === null) fail(path, 'must be a duration such as 500ms, 10s or 2m')
+  const ms = Math.round(Number(m[1]) * UNITS[m[2]])
+  if (ms < 1 || ms > 86_400_000) fail(path, 'must be from 1ms to 24h')
+  return ms
+}
+
+/** "host:port", "[v6]:port" or ":port" (every address). */
+export function address(v: unknown, path: string, defaultHost: string): Address {
+  if (typeof v === 'number') return { host: defaultHost, port: int(v, path, 0, 65535) }
+  const s = str(v, path)
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$/.exec(s)
+  if (m === null) fail(path, `"${s}" is not host:port`)
+  const host = m[1] ?? m[2]
+  if (m[1] !== undefined && isIP(m[1]) !== 6) fail(path, `"${m[1]}" is not an IPv6 address`)
+  if (host !== '' && m[1] === undefined && !/^[A-Za-z0-9.-]+$/.test(host)) fail(path, `"${host}" is not a host name or address`)
+  return { host: host === '' ? defaultHost : host, port: int(Number(m[3]), path, 0, 65535) }
+}
+
+function timeouts(v: unknown, path: string): Timeouts {
+  const keys = Object.keys(DEFAULTS.timeouts)
+  const o = v === undefined ? {} : object(v, path, keys)
+  const out: Record<string, number> = {}
+  for (const k of keys) out[k] = o[k] === undefined ? DEFAULTS.timeouts[k as keyof Timeouts] : duration(o[k], join(path, k))
+  return out as unknown as Timeouts
+}
+
+function limits(v: unknown, path: string): Limits {
+  const o = v === undefined ? {} : object(v, path, Object.keys(DEFAULTS.limits))
+  const d = DEFAULTS.limits
+  return {
+    max_head: o.max_head === undefined ? d.max_head : int(o.max_head, join(path, 'max_head'), 256, 1 << 20),
+    max_target: o.max_target === undefined ? d.max_target : int(o.max_target, join(path, 'max_target'), 16, 1 << 20),
+    max_connections: o.max_connections === undefined ? d.max_connections : int(o.max_connections, join(path, 'max_connections'), 1, 1_000_000),
+  }
+}
+
+function upstream(name: string, v: unknown, path: string): Upstream {
+  const o = object(v, path, ['peers', 'keepalive'])
+  if (o.peers === undefined) fail(join(path, 'peers'), 'is required (a list of host:port)')
+  const peers = list(o.peers, join(path, 'peers')).map((p, i) => address(p, join(join(path, 'peers'), i), '127.0.0.1'))
+  peers.forEach((p, i) => { if (p.port === 0) fail(join(join(path, 'peers'), i), 'port 0 is not a peer port') })
+  const k = o.keepalive === undefined ? {} : object(o.keepalive, join(path, 'keepalive'), ['max_idle', 'idle_timeout'])
+  const kp = join(path, 'keepalive')
+  return {
+    name,
+    peers,
+    keepalive: {
+      max_idle: k.max_idle === undefined ? DEFAULTS.keepalive.max_idle : int(k.max_idle, join(kp, 'max_idle'), 0, 100_000),
+      idle_timeout: k.idle_timeout === undefined ? DEFAULTS.keepalive.idle_timeout : duration(k.idle_timeout, join(kp, 'idle_timeout')),
+    },
+  }
+}
+
+function route(v: unknown, path: string, upstreams: ReadonlyMap<string, Upstream>): Route {
+  const o = object(v, path, ['host', 'path', 'upstream'])
+  let host: string | null = null
+  if (o.host !== undefined && o.host !== '*') {
+    host = str(o.host, join(path, 'host')).toLowerCase()
+    if (!/^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(host)) fail(join(path, 'host'), `"${host}" must be a host name, "*.suffix" or "*"`)
+  }
+  const p = o.path === undefined ? '/' : str(o.path, join(path, 'path'))
+  if (!p.startsWith('/')) fail(join(path, 'path'), 'must start with "/"')
+  const up = str(o.upstream, join(path, 'upstream'))
+  if (!upstreams.has(up)) fail(join(path, 'upstream'), `unknown upstream "${up}"`)
+  return { host, path: p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p, upstream: up }
+}
+
+function logTarget(v: unknown, path: string, d: LogTarget): LogTarget {
+  if (v === undefined) return d
+  if (v === 'off' || v === false) return { path: 'off', format: d.format }
+  const o = object(v, path, ['path', 'format'])
+  const format = o.format === undefined ? d.format : o.format
+  if (format !== 'json' && format !== 'text') fail(join(path, 'format'), 'must be "json" or "text"')
+  return { path: o.path === undefined ? d.path : str(o.path, join(path, 'path')), format }
+}
+
+/** Most specific route first, so the first match wins (see Route). */
+function specificity(r: Route): number {
+  const hostRank = r.host === null ? 0 : r.host.startsWith('*.') ? 1 + r.host.length : 1000 + r.host.length
+  return hostRank * 100_000 + r.path.length
+}
+
+export function validate(raw: unknown): Config {
+  const o = object(raw ?? {}, '', ['listen', 'trusted_proxies', 'via', 'timeouts', 'limits', 'upstreams', 'routes', 'access_log', 'event_log'])
+  const listenRaw = o.listen === undefined ? DEFAULTS.listen : Array.isArray(o.listen) ? o.listen : [o.listen]
+  if (listenRaw.length === 0) fail('listen', 'needs at least one address')
+  const listen = listenRaw.map((a, i) => address(a, `listen[${i}]`, '::'))
+  const trusted = o.trusted_proxies === undefined ? [] : list(o.trusted_proxies, 'trusted_proxies').map((c, i) => {
+    const s = str(c, `trusted_proxies[${i}]`)
+    if (parseCidr(s) === null) fail(`trusted_proxies[${i}]`, `"${s}" is not an IP address or CIDR`)
+    return s
+  })
+  const via = o.via === undefined ? DEFAULTS.via : str(o.via, 'via')
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(via)) fail('via', 'must be a token (RFC 9110 §5.6.2)')
+  const upstreams = new Map<string, Upstream>()
+  if (o.upstreams === undefined) fail('upstreams', 'is required (a mapping of name to peers)')
+  const ups = object(o.upstreams, 'upstreams', Object.keys(o.upstreams as Obj ?? {}))
+  for (const [name, u] of Object.entries(ups)) upstreams.set(name, upstream(name, u, `upstreams.${name}`))
+  if (upstreams.size === 0) fail('upstreams', 'needs at least one upstream')
+  let routes: Route[]
+  if (o.routes === undefined) {
+    if (upstreams.size !== 1) fail('routes', 'is required when there is more than one upstream')
+    routes = [{ host: null, path: '/', upstream: [...upstreams.keys()][0] }]
+  } else {
+    routes = list(o.routes, 'routes').map((r, i) => route(r, `routes[${i}]`, upstreams))
+  }
+  routes.sort((a, b) => specificity(b) - specificity(a))
+  return {
+    listen,
+    trusted_proxies: trusted,
+    via,
+    timeouts: timeouts(o.timeouts, 'timeouts'),
+    limits: limits(o.limits, 'limits'),
+    upstreams,
+    routes,
+    access_log: logTarget(o.access_log, 'access_log', DEFAULTS.access_log),
+    event_log: logTarget(o.event_log, 'event_log', DEFAULTS.event_log),
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Method numbers as llhttp reports them (llhttp's METHODS table), and the properties of methods that
+ * the proxy needs.
+ */
+export const DELETE = 0
+export const GET = 1
+export const HEAD = 2
+export const POST = 3
+export const PUT = 4
+export const CONNECT = 5
+export const OPTIONS = 6
+export const TRACE = 7
+
+/** RFC 9110 §9.2.2: methods whose intended effect is the same when repeated, so a retry is safe. */
+export function isIdempotent(method: number): boolean {
+  return method === GET || method === HEAD || method === OPTIONS || method === TRACE ||
+    method === PUT || method === DELETE
+}

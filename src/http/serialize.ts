@@ -1,0 +1,55 @@
+/**
+ * Rebuilding a head from spans (DESIGN principle 1): the start line, then the received fields in their
+ * original case and order minus the dropped ones, then our own lines. Runs of consecutive kept fields
+ * are copied as one block of the received bytes, so an ordinary head costs one copy for all its
+ * fields, and no field is ever decoded to a string.
+ */
+import { Head, NameSet } from './head.js'
+
+/** Scratch for the keep/drop pass; heads are built one at a time (synchronously). */
+let keep = new Uint8Array(64)
+
+/**
+ * Builds `prefix + buf[lineStart..lineEnd] + suffix`, the fields of `h` except those in `drop` and
+ * those named in `tokens` (a Connection header's list), then `extra` (CRLF-ended lines) and CRLF.
+ */
+export function buildHead(
+  h: Head, prefix: string, lineStart: number, lineEnd: number, suffix: string,
+  drop: NameSet, tokens: readonly string[] | null, extra: string,
+): Buffer {
+  const n = h.count
+  const s = h.spans
+  if (keep.length < n) keep = new Uint8Array(n * 2)
+  let size = prefix.length + (lineEnd - lineStart) + suffix.length + extra.length + 2
+  for (let i = 0; i < n; i++) {
+    keep[i] = drop.has(h, i) || (tokens !== null && tokens.includes(h.name(i).toLowerCase())) ? 0 : 1
+  }
+  for (let i = 0; i < n; i++) {
+    if (keep[i] === 0) continue
+    let j = i
+    while (j + 1 < n && keep[j + 1] === 1) j++
+    size += s[5 + 4 * j] - s[2 + 4 * i] + 2
+    i = j
+  }
+  const out = Buffer.allocUnsafe(size)
+  let o = out.write(prefix, 0, 'latin1')
+  o += h.buf.copy(out, o, lineStart, lineEnd)
+  o += out.write(suffix, o, 'latin1')
+  for (let i = 0; i < n; i++) {
+    if (keep[i] === 0) continue
+    // Extend the run over following kept fields: between them the received bytes are CRLF-joined
+    // lines already, so one copy moves them all.
+    let j = i
+    while (j + 1 < n && keep[j + 1] === 1) j++
+    const start = s[2 + 4 * i]
+    const end = s[5 + 4 * j]
+    o += h.buf.copy(out, o, start, end)
+    out[o++] = 13
+    out[o++] = 10
+    i = j
+  }
+  o += out.write(extra, o, 'latin1')
+  out[o++] = 13
+  out[o++] = 10
+  return out
+}

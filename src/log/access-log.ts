@@ -1,0 +1,50 @@
+/**
+ * One line per exchange, as JSON or as readable text. Fields: time, client, method, target, status,
+ * bytes in and out, total ms, peer, peer ms and the termination cause (`--` ok, `UC` client aborted,
+ * `UF` upstream connect failed, `UR` upstream reset, `UT` upstream timeout, `UP` upstream sent an
+ * invalid response, `PE` parse error, `CT` client timeout, `NP` no peer, `IE` internal).
+ */
+import { LogTarget } from '../config/schema.js'
+import { Sink } from './sink.js'
+
+export interface AccessRecord {
+  readonly start: number
+  readonly client: string
+  readonly method: string
+  readonly target: string
+  readonly status: number
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly ms: number
+  readonly peer: string
+  readonly peerMs: number
+  readonly cause: string
+}
+
+export class AccessLog {
+  readonly #sink: Sink | null
+  readonly #json: boolean
+
+  constructor(target: LogTarget) {
+    this.#sink = target.path === 'off' ? null : new Sink(target.path)
+    this.#json = target.format === 'json'
+  }
+
+  get enabled(): boolean { return this.#sink !== null }
+
+  write(r: AccessRecord): void {
+    if (this.#sink === null) return
+    const time = new Date(r.start).toISOString()
+    this.#sink.line(this.#json
+      ? JSON.stringify({ time, client: r.client, method: r.method, target: r.target, status: r.status,
+        bytes_in: r.bytesIn, bytes_out: r.bytesOut, ms: round(r.ms), peer: r.peer, peer_ms: round(r.peerMs), cause: r.cause })
+      : `${time} ${r.client} "${r.method} ${r.target}" ${r.status} ${r.bytesIn} ${r.bytesOut} ${round(r.ms)}ms ${r.peer || '-'} ${round(r.peerMs)}ms ${r.cause}`)
+  }
+
+  flushSync(): void { this.#sink?.flushSync() }
+  close(): void { this.#sink?.close() }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}

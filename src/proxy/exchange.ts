@@ -1,0 +1,385 @@
+/**
+ * One request/response pair, from the end of the request head to the end of the response.
+ *
+ *   client conn ──head──▶ Exchange.start ── pick peer ── pool take/open ──▶ send head + queued body
+ *   client conn ──body──▶ requestBody ─────────────────────────────────────▶ upstream socket
+ *   upstream ──bytes──▶ onUpstreamData ── llhttp (response) ── head ▶ client, body ▶ client
+ *   end of response ──▶ upstream socket back to the pool (if clean) ──▶ conn.exchangeDone
+ *
+ * Faults end here: `fail` maps them to one status (errors.ts), or closes the client when a response
+ * is already under way. A request is retried once, on a fresh socket, only when a reused pooled socket
+ * failed before any response byte and the request is idempotent with no body (RFC 9112 §9.3.1).
+ */
+import { Step } from '../http/llhttp.js'
+import { methodName } from '../http/llhttp.js'
+import { HEAD, isIdempotent } from '../http/methods.js'
+import { Code, ProxyError, causeFor, statusFor } from '../errors.js'
+import type { UpstreamConn, UpstreamOwner } from '../upstream/upstream-conn.js'
+import type { Peer } from '../upstream/peer.js'
+import type { Group } from '../upstream/group.js'
+import type { Runtime } from './runtime.js'
+import { RequestInfo, buildRequest } from './request-head.js'
+import { Framing, buildInterim, buildResponse, buildSwitch, chunkHeader, isChunked, CRLF, LAST_CHUNK } from './response-head.js'
+import { CONTINUE, reply } from './reply.js'
+import { tunnel } from './tunnel.js'
+
+/** What an exchange needs from its client connection (server/connection.ts). */
+export interface Downstream {
+  readonly rt: Runtime
+  readonly remote: string
+  readonly proto: 'http' | 'https'
+  /** Write to the client; false: wait for onClientDrain (backpressure). */
+  write(b: Buffer): boolean
+  cork(): void
+  uncork(): void
+  /** Stop (true) or restart (false) reading the client while the upstream cannot take more. */
+  holdBody(on: boolean): void
+  /** The exchange is over; `close`: close the client connection after what was written. */
+  exchangeDone(close: boolean): void
+  /** The exchange failed after a response was under way: the client connection must die. */
+  destroy(): void
+  /** The connection becomes a tunnel; the Downstream gives up its socket. */
+  takeSocket(): import('node:net').Socket
+  log(x: Exchange): void
+}
+
+const STATE_WAIT = 0
+const STATE_HEAD_SENT = 1
+const STATE_DONE = 2
+
+export class Exchange implements UpstreamOwner {
+  readonly down: Downstream
+  readonly info: RequestInfo
+  readonly group: Group | null
+  readonly method: number
+  readonly minor: number
+  /** The client wants the connection kept after this exchange (llhttp's verdict, RFC 9112 §9.3). */
+  readonly keepAlive: boolean
+  readonly upgrade: boolean
+  readonly startedAt = performance.now()
+  readonly startWall = Date.now()
+  /** For the access log: method and target as received. */
+  readonly methodText: string
+  readonly target: string
+  /** A status to answer locally instead of forwarding (404: no route). */
+  readonly local: number
+  peer: Peer | null = null
+  up: UpstreamConn | null = null
+  started = false
+  requestEnded = false
+  /** Bytes after an Upgrade request's head, for the tunnel. */
+  upgradeRest: Buffer | null = null
+  status = 0
+  bytesIn = 0
+  bytesOut = 0
+  peerStart = 0
+  peerMs = 0
+  err: ProxyError | null = null
+  #head: import('../http/head.js').Head | null
+  #upHead: Buffer | null = null
+  #queue: Buffer[] | null = null
+  #state = STATE_WAIT
+  #framing = Framing.RAW
+  #close = false
+  #retried = false
+  #finished = false
+  #holding = false
+
+  constructor(down: Downstream, head: import('../http/head.js').Head, info: RequestInfo, group: Group | null, local: number) {
+    this.down = down
+    this.#head = head
+    this.info = info
+    this.group = group
+    this.local = local
+    this.method = head.method
+    this.minor = head.minor
+    this.keepAlive = head.keepAlive
+    this.upgrade = head.upgrade
+    this.methodText = methodName(head.method)
+    this.target = head.line()
+  }
+
+  /** Called once the chunk that held the head is parsed (so nothing unvalidated goes out). */
+  start(): void {
+    this.started = true
+    if (this.local !== 0) {
+      if (this.requestEnded) this.#answer(this.local)
+      return
+    }
+    const peer = this.group!.pick()
+    if (peer === null) { this.fail(new ProxyError(Code.NO_PEER, `upstream "${this.group!.name}" has no peer`)); return }
+    this.peer = peer
+    const o = { client: this.down.remote, proto: this.down.proto, trusted: this.down.rt.trusted.has(this.down.remote) }
+    // RFC 9110 §10.1.1: an HTTP/1.0 peer will not send 100 Continue; we do, and drop the Expect.
+    const answerContinue = this.info.expectContinue && peer.minor === 0
+    this.#upHead = buildRequest(this.#head!, this.info, o, this.down.rt.via, peer.label, answerContinue)
+    this.#head = null
+    if (answerContinue && this.minor >= 1) this.#toClient(CONTINUE)
+    this.#acquire(peer, false)
+  }
+
+  #acquire(peer: Peer, fresh: boolean): void {
+    const c = fresh ? null : peer.pool.take(this)
+    if (c !== null) { this.up = c; this.#send(c); return }
+    this.up = peer.pool.open(this)
+  }
+
+  /** A body slice from the client, validated by llhttp, raw (Content-Length or chunked bytes). */
+  requestBody(b: Buffer): void {
+    this.bytesIn += b.length
+    if (this.local !== 0) return // drained, not forwarded
+    if (this.up !== null && this.up.connected && this.#queue === null) {
+      if (!this.up.socket.write(b)) this.#hold(true)
+    } else {
+      ;(this.#queue ??= []).push(b)
+      this.#hold(true)
+    }
+  }
+
+  /** The client's message is complete. */
+  endRequest(): void {
+    this.requestEnded = true
+    if (this.local !== 0 && this.started) this.#answer(this.local)
+  }
+
+  #hold(on: boolean): void {
+    if (this.#holding === on) return
+    this.#holding = on
+    this.down.holdBody(on)
+  }
+
+  #send(c: UpstreamConn): void {
+    this.peerStart = performance.now()
+    const s = c.socket
+    s.cork()
+    s.write(this.#upHead!)
+    let ok = true
+    if (this.#queue !== null) {
+      for (const b of this.#queue) ok = s.write(b)
+      this.#queue = null
+    }
+    s.uncork()
+    if (ok) this.#hold(false)
+    // RFC 9110 §9.3.2: the response to HEAD has no body, whatever its Content-Length says.
+    c.parser.skipBody = this.method === HEAD
+    c.awaitResponse()
+  }
+
+  // ---- UpstreamOwner ----
+
+  onUpstreamConnect(c: UpstreamConn): void {
+    this.#send(c)
+  }
+
+  onUpstreamDrain(): void {
+    this.#hold(false)
+  }
+
+  onUpstreamData(c: UpstreamConn, chunk: Buffer): void {
+    const p = c.parser
+    let from = 0
+    this.down.cork()
+    try {
+      for (;;) {
+        const step = p.execute(chunk, from)
+        if (step === Step.MORE) {
+          if (this.#state === STATE_HEAD_SENT) { this.#body(chunk, from, chunk.length); c.streaming() }
+          return
+        }
+        if (step === Step.ERROR) { this.#upstreamFault(c, p.error!); return }
+        if (p.headDone && !this.#onHead(c)) return
+        if (step === Step.HEAD) {
+          from = p.pos
+          p.resume()
+          continue
+        }
+        if (step === Step.UPGRADE) { this.#openTunnel(c, chunk.subarray(p.pos)); return }
+        // Step.END
+        if (this.#state === STATE_WAIT) { from = p.pos; p.resume(); continue } // an interim 1xx
+        this.#body(chunk, from, p.pos)
+        this.#responseEnd(c, p.pos < chunk.length)
+        return
+      }
+    } finally {
+      this.down.uncork()
+    }
+  }
+
+  onUpstreamBody(chunk: Buffer, start: number, end: number): void {
+    if (end === start) return
+    if (this.#framing === Framing.RECHUNK) {
+      this.#toClient(chunkHeader(end - start))
+      this.#toClient(chunk.subarray(start, end))
+      this.#toClient(CRLF)
+    } else {
+      this.#toClient(chunk.subarray(start, end))
+    }
+  }
+
+  onUpstreamClose(c: UpstreamConn, err: ProxyError | null): void {
+    if (this.#finished) return
+    if (this.#state === STATE_HEAD_SENT && c.parser.untilClose) {
+      // RFC 9112 §6.3 rule 8: the close is the end of this body.
+      const step = c.parser.finish()
+      if (step === Step.END) { this.#responseEnd(c, false); return }
+    }
+    const e = err ?? new ProxyError(Code.UPSTREAM_RESET, `${c.peer.label} closed the connection`)
+    if (this.#state === STATE_WAIT && c.received === 0 && c.reused && !this.#retried &&
+        isIdempotent(this.method) && !this.info.hasBody && e.retryable) {
+      // A pooled socket the peer had closed: try once more on a new one.
+      this.#retried = true
+      this.#acquire(c.peer, true)
+      return
+    }
+    this.up = null
+    this.fail(e)
+  }
+
+  // ---- response ----
+
+  /** Returns false when the exchange ended here. */
+  #onHead(c: UpstreamConn): boolean {
+    const h = c.parser.head
+    c.peer.minor = h.minor
+    if (h.status < 200 && h.status !== 101) {
+      // RFC 9110 §15.2: pass 1xx on, except to an HTTP/1.0 client, which cannot take them.
+      if (this.minor >= 1 && !(h.status === 100 && this.#answeredContinue())) this.#toClient(buildInterim(h))
+      return true
+    }
+    if (h.status === 101 && !this.upgrade) {
+      this.#upstreamFault(c, new ProxyError(Code.UPSTREAM_PARSE, '101 for a request that asked for no upgrade'))
+      return false
+    }
+    this.status = h.status
+    if (h.status === 101) return true
+    this.#state = STATE_HEAD_SENT
+    let framing = Framing.RAW
+    let close = !this.keepAlive || !this.requestEnded || this.upgrade
+    if (this.method === HEAD || h.status === 204 || h.status === 304) framing = Framing.NONE
+    else if (c.parser.untilClose) {
+      if (this.minor >= 1 && !close) framing = Framing.RECHUNK
+      else close = true
+    } else if (this.minor === 0 && isChunked(h)) {
+      framing = Framing.DECHUNK
+      close = true
+    }
+    this.#framing = framing
+    this.#close = close
+    if (framing === Framing.DECHUNK || framing === Framing.RECHUNK) c.parser.bodySpans = true
+    this.#toClient(buildResponse(h, framing, close, this.minor === 0 && !close))
+    c.streaming()
+    return true
+  }
+
+  #answeredContinue(): boolean {
+    return this.info.expectContinue && this.peer !== null && this.peer.minor === 0
+  }
+
+  #body(chunk: Buffer, start: number, end: number): void {
+    if (end <= start || this.#framing !== Framing.RAW) return
+    this.#toClient(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end))
+  }
+
+  #toClient(b: Buffer): void {
+    this.bytesOut += b.length
+    if (!this.down.write(b) && this.up !== null) this.up.socket.pause()
+  }
+
+  /** The client drained: let the peer send again. */
+  onClientDrain(): void {
+    if (this.up !== null) this.up.socket.resume()
+  }
+
+  #responseEnd(c: UpstreamConn, extra: boolean): void {
+    if (this.#framing === Framing.RECHUNK) this.#toClient(LAST_CHUNK)
+    this.peerMs = performance.now() - this.peerStart
+    this.#state = STATE_DONE
+    this.up = null
+    c.quiet()
+    c.socket.resume()
+    // The socket goes back only after a clean, complete exchange: the peer keeps it alive, it sent
+    // nothing more, and the whole request went out.
+    if (c.parser.head.keepAlive && !extra && !c.parser.untilClose && this.requestEnded && !this.upgrade) c.peer.pool.release(c)
+    else c.destroy()
+    this.#finish(this.#close)
+  }
+
+  #openTunnel(c: UpstreamConn, rest: Buffer): void {
+    if (this.status !== 101) {
+      // llhttp ends the message on a 2xx to CONNECT too; we never forward CONNECT, so this is a 101.
+      this.#upstreamFault(c, new ProxyError(Code.UPSTREAM_PARSE, 'unexpected upgrade'))
+      return
+    }
+    const h = c.parser.head
+    this.#toClient(buildSwitch(h))
+    this.peerMs = performance.now() - this.peerStart
+    this.#state = STATE_DONE
+    this.up = null
+    this.#finished = true
+    const peerSocket = c.detach()
+    const client = this.down.takeSocket()
+    if (rest.length > 0) { client.write(rest); this.bytesOut += rest.length }
+    if (this.upgradeRest !== null && this.upgradeRest.length > 0) peerSocket.write(this.upgradeRest)
+    tunnel(client, peerSocket, this.down.rt.config.timeouts.tunnel_idle, (up, down) => {
+      this.bytesIn += up
+      this.bytesOut += down
+      this.down.log(this)
+    })
+  }
+
+  // ---- faults ----
+
+  #upstreamFault(c: UpstreamConn, err: ProxyError): void {
+    this.up = null
+    c.destroy()
+    this.fail(err)
+  }
+
+  /**
+   * Ends the exchange on a fault: answers with the fault's status if nothing of a response has gone
+   * to the client, else cuts the client connection so it never mistakes a partial response for a
+   * whole one.
+   */
+  fail(err: ProxyError): void {
+    if (this.#finished) return
+    this.err = err
+    if (this.up !== null) { this.up.destroy(); this.up = null }
+    if (this.#state === STATE_HEAD_SENT) {
+      this.#finished = true
+      this.down.destroy()
+      this.down.log(this)
+      return
+    }
+    this.#answer(statusFor(err))
+  }
+
+  /** The client went away: the peer socket cannot be reused (it holds a half-done exchange). */
+  abort(err: ProxyError): void {
+    if (this.#finished) return
+    this.err = err
+    if (this.up !== null) { this.up.destroy(); this.up = null }
+    this.#finished = true
+    this.down.log(this)
+  }
+
+  #answer(status: number): void {
+    this.status = status
+    // After a fault the request may be half-read: close unless it ended cleanly and was not a parse error.
+    const close = !this.keepAlive || !this.requestEnded || status === 400 || this.upgrade
+    const b = reply(status, close, this.method === HEAD)
+    this.bytesOut += b.length
+    this.down.write(b)
+    this.#state = STATE_DONE
+    this.#finish(close)
+  }
+
+  #finish(close: boolean): void {
+    if (this.#finished) return
+    this.#finished = true
+    this.down.log(this)
+    this.down.exchangeDone(close)
+  }
+
+  get cause(): string { return causeFor(this.err) }
+  get finished(): boolean { return this.#finished }
+}

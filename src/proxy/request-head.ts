@@ -1,0 +1,155 @@
+/**
+ * The request as the peer will see it: what we check before forwarding (RFC 9112 §3.2, §6.1), where
+ * it goes (host and path for routing), and the head rebuilt from spans with the hop-by-hop fields cut
+ * out (RFC 9110 §7.6.1) and the forwarding fields appended (X-Forwarded-*, Forwarded per RFC 7239,
+ * Via per RFC 9110 §7.6.3).
+ */
+import { Head, NameSet, name } from '../http/head.js'
+import { methodName } from '../http/llhttp.js'
+import { OPTIONS } from '../http/methods.js'
+import { buildHead } from '../http/serialize.js'
+import { Code, ProxyError } from '../errors.js'
+
+const HOST = name('host')
+const CONNECTION = name('connection')
+const TRANSFER_ENCODING = name('transfer-encoding')
+const CONTENT_LENGTH = name('content-length')
+const EXPECT = name('expect')
+const UPGRADE = name('upgrade')
+const XFF = name('x-forwarded-for')
+const XFP = name('x-forwarded-proto')
+const XFH = name('x-forwarded-host')
+const FORWARDED = name('forwarded')
+
+// RFC 9110 §7.6.1 hop-by-hop fields, and the forwarding fields we rewrite. Variants add Host (replaced
+// for an absolute-form target) and Expect (answered by us for an HTTP/1.0 peer).
+const BASE = ['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade',
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']
+const DROP = [
+  new NameSet(BASE),
+  new NameSet([...BASE, 'host']),
+  new NameSet([...BASE, 'expect']),
+  new NameSet([...BASE, 'host', 'expect']),
+]
+const DROP_HOST = 1
+const DROP_EXPECT = 2
+
+/** What the proxy needs to know of a request before forwarding it. */
+export class RequestInfo {
+  /** Host for routing: lower-case, without port. */
+  host = ''
+  /** The Host value to forward: the received one, or the authority of an absolute-form target. */
+  authority: string | null = null
+  /** The target was absolute-form: Host is replaced by its authority (RFC 9112 §3.2.2). */
+  absolute = false
+  /** Span of the target to forward (origin-form: the whole target; absolute-form: its path). */
+  targetStart = 0
+  targetEnd = 0
+  /** Path and query, for routing. */
+  path = '/'
+  hasBody = false
+  expectContinue = false
+}
+
+function bad(reason: string): ProxyError {
+  return new ProxyError(Code.BAD_REQUEST, reason)
+}
+
+/** Checks the head and works out where the request goes. Returns a fault to answer with 400 or 501. */
+export function inspect(h: Head): RequestInfo | ProxyError {
+  const info = new RequestInfo()
+  const hosts = h.countOf(HOST)
+  // RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host; more than one is always an error.
+  if (hosts > 1) return bad('more than one Host field')
+  if (hosts === 0 && h.minor >= 1) return bad('missing Host field')
+  const te = h.find(TRANSFER_ENCODING) >= 0
+  // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing cannot be trusted.
+  if (te && h.minor === 0) return bad('Transfer-Encoding in an HTTP/1.0 request')
+  info.hasBody = te || (h.find(CONTENT_LENGTH) >= 0 && h.get(CONTENT_LENGTH) !== '0')
+  const b = h.buf
+  const s0 = h.spans[0]
+  const s1 = h.spans[1]
+  info.targetStart = s0
+  info.targetEnd = s1
+  if (b[s0] === 0x2f /* / */) {
+    info.path = b.toString('latin1', s0, s1)
+  } else if (s1 - s0 === 1 && b[s0] === 0x2a /* * */) {
+    // RFC 9112 §3.2.4: asterisk-form is only for a server-wide OPTIONS.
+    if (h.method !== OPTIONS) return bad('asterisk-form target with a method other than OPTIONS')
+  } else {
+    const target = b.toString('latin1', s0, s1)
+    const m = /^https?:\/\/([^/?#]*)/i.exec(target)
+    if (m === null) return bad('request target is neither origin-form nor absolute-form')
+    // RFC 9110 §4.2.4: userinfo in an http(s) URI is deprecated and must not be relied on.
+    if (m[1] === '' || m[1].includes('@')) return bad('absolute-form target without a usable authority')
+    info.absolute = true
+    info.authority = m[1]
+    info.targetStart = s0 + m[0].length
+    info.path = target.slice(m[0].length) || '/'
+  }
+  if (!info.absolute && hosts === 1) info.authority = h.get(HOST)!
+  const auth = info.authority ?? ''
+  // Strip the port; keep an IPv6 literal's brackets.
+  const end = auth.startsWith('[') ? auth.indexOf(']') + 1 : auth.lastIndexOf(':') >= 0 ? auth.lastIndexOf(':') : auth.length
+  info.host = auth.slice(0, end > 0 ? end : auth.length).toLowerCase()
+  info.expectContinue = h.find(EXPECT) >= 0 && h.get(EXPECT)!.toLowerCase() === '100-continue'
+  return info
+}
+
+/** Client facts for the forwarding fields. */
+export interface Origin {
+  /** The client's address as the socket reports it ("::ffff:" prefix removed). */
+  readonly client: string
+  readonly proto: 'http' | 'https'
+  /** The client is a trusted proxy: its forwarding fields are kept and extended. */
+  readonly trusted: boolean
+}
+
+/** RFC 7239 §6: an IPv6 node is bracketed and quoted; a value outside token chars is quoted. */
+function node(addr: string): string {
+  return addr.includes(':') ? `"[${addr}]"` : addr
+}
+
+function quoted(v: string): string {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`
+}
+
+function joined(h: Head, field: Buffer): string | null {
+  let out: string | null = null
+  for (let i = h.find(field); i >= 0; i = h.find(field, i + 1)) out = out === null ? h.value(i) : `${out}, ${h.value(i)}`
+  return out
+}
+
+/** The lines we append: forwarding fields, Via, Host when replaced or missing, Upgrade for a tunnel. */
+function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string): string {
+  const host = info.authority ?? peerHost
+  let xff = o.client
+  let xfp: string = o.proto
+  let xfh = host
+  let fwd = `for=${node(o.client)};host=${quoted(host)};proto=${o.proto}`
+  if (o.trusted) {
+    const prevXff = joined(h, XFF)
+    if (prevXff !== null) xff = `${prevXff}, ${xff}`
+    xfp = h.get(XFP) ?? xfp
+    xfh = h.get(XFH) ?? xfh
+    const prevFwd = joined(h, FORWARDED)
+    if (prevFwd !== null) fwd = `${prevFwd}, ${fwd}`
+  }
+  let extra = `X-Forwarded-For: ${xff}\r\nX-Forwarded-Proto: ${xfp}\r\nX-Forwarded-Host: ${xfh}\r\nForwarded: ${fwd}\r\nVia: ${via}\r\n`
+  if (info.absolute || info.authority === null) extra += `Host: ${host}\r\n`
+  // The Upgrade request keeps its Upgrade field and a Connection naming it, on this hop only.
+  if (h.upgrade) extra += `Connection: upgrade\r\nUpgrade: ${h.get(UPGRADE) ?? ''}\r\n`
+  return extra
+}
+
+/**
+ * The head to send upstream. We always speak HTTP/1.1 to peers (RFC 9110 §2.5). `dropExpect`: the
+ * peer is HTTP/1.0 and we answered 100 Continue ourselves.
+ */
+export function buildRequest(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string, dropExpect: boolean): Buffer {
+  const tokens = h.find(CONNECTION) >= 0 ? h.tokens(CONNECTION) : null
+  const drop = DROP[(info.absolute ? DROP_HOST : 0) | (dropExpect ? DROP_EXPECT : 0)]
+  const target = info.targetStart === info.targetEnd ? '/' : ''
+  return buildHead(h, methodName(h.method) + ' ' + target, info.targetStart, info.targetEnd, ' HTTP/1.1\r\n',
+    drop, tokens, extraLines(h, info, o, via, peerHost))
+}

@@ -1,0 +1,66 @@
+/**
+ * The response head as the client will see it, rebuilt from the peer's spans. We send our own
+ * version, HTTP/1.1 (RFC 9110 §2.5), drop hop-by-hop fields (RFC 9110 §7.6.1), and set the framing and
+ * connection fields of this hop ourselves (RFC 9112 §6, §9.6).
+ */
+import { Head, NameSet, name } from '../http/head.js'
+import { buildHead } from '../http/serialize.js'
+
+const CONNECTION = name('connection')
+const UPGRADE = name('upgrade')
+const TRANSFER_ENCODING = name('transfer-encoding')
+
+const HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade']
+const DROP = new NameSet(HOP)
+/** When we change the framing (de-chunk for HTTP/1.0, re-chunk a close-delimited body). */
+const DROP_FRAMING = new NameSet([...HOP, 'transfer-encoding'])
+
+/** How the body travels to the client. */
+export const enum Framing {
+  /** No body (HEAD, 1xx, 204, 304). */
+  NONE = 0,
+  /** The peer's bytes as received: Content-Length, chunked, or until close (then we close too). */
+  RAW = 1,
+  /** Chunked from the peer, sent decoded to an HTTP/1.0 client, delimited by our close. */
+  DECHUNK = 2,
+  /** Close-delimited from the peer, chunked by us for a keep-alive HTTP/1.1 client. */
+  RECHUNK = 3,
+}
+
+export function isChunked(h: Head): boolean {
+  return h.find(TRANSFER_ENCODING) >= 0
+}
+
+/**
+ * `close`: we close the client connection after this response. `http10Alive`: an HTTP/1.0 client
+ * that asked for keep-alive, which must be told it has it (RFC 9112 §9.3).
+ */
+export function buildResponse(h: Head, framing: Framing, close: boolean, http10Alive: boolean): Buffer {
+  const tokens = h.find(CONNECTION) >= 0 ? h.tokens(CONNECTION) : null
+  let extra = close ? 'Connection: close\r\n' : http10Alive ? 'Connection: keep-alive\r\n' : ''
+  if (framing === Framing.RECHUNK) extra += 'Transfer-Encoding: chunked\r\n'
+  const drop = framing === Framing.DECHUNK || framing === Framing.RECHUNK ? DROP_FRAMING : DROP
+  return buildHead(h, `HTTP/1.1 ${h.status} `, h.spans[0], h.spans[1], '\r\n', drop, tokens, extra)
+}
+
+/** A 1xx interim response, passed on to an HTTP/1.1 client (RFC 9110 §15.2). */
+export function buildInterim(h: Head): Buffer {
+  return buildHead(h, `HTTP/1.1 ${h.status} `, h.spans[0], h.spans[1], '\r\n', DROP, null, '')
+}
+
+/** The 101 that opens a tunnel keeps Upgrade and a Connection naming it (RFC 9110 §7.8). */
+export function buildSwitch(h: Head): Buffer {
+  const upgrade = h.get(UPGRADE) ?? ''
+  return buildHead(h, `HTTP/1.1 101 `, h.spans[0], h.spans[1], '\r\n', DROP, null,
+    `Connection: upgrade\r\nUpgrade: ${upgrade}\r\n`)
+}
+
+const CRLF = Buffer.from('\r\n')
+const LAST_CHUNK = Buffer.from('0\r\n\r\n')
+
+/** RFC 9112 §7.1: a chunk is its size in hex, CRLF, the data, CRLF. */
+export function chunkHeader(size: number): Buffer {
+  return Buffer.from(size.toString(16) + '\r\n', 'latin1')
+}
+
+export { CRLF, LAST_CHUNK }

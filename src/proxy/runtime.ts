@@ -1,0 +1,37 @@
+/**
+ * Everything a connection needs from one config, built once: groups with their pools, the router, the
+ * trusted-proxy list and the parser limits. A reload builds a new Runtime and swaps it in; connections
+ * take the current one at the start of each request, so a request in flight finishes on the config it
+ * started with (DESIGN principle 8).
+ */
+import type { Config } from '../config/schema.js'
+import { CidrList } from '../config/cidr.js'
+import type { Limits } from '../http/llhttp.js'
+import { Group } from '../upstream/group.js'
+import { Router } from './router.js'
+
+export class Runtime {
+  readonly config: Config
+  readonly groups: ReadonlyMap<string, Group>
+  readonly router: Router
+  readonly trusted: CidrList
+  readonly limits: Limits
+  /** Our Via entry, "1.1 <via>" (RFC 9110 §7.6.3). */
+  readonly via: string
+
+  constructor(config: Config) {
+    this.config = config
+    this.limits = { maxHead: config.limits.max_head, maxTarget: config.limits.max_target }
+    const groups = new Map<string, Group>()
+    for (const [name, u] of config.upstreams) groups.set(name, new Group(u, config.timeouts, this.limits))
+    this.groups = groups
+    this.router = new Router(config.routes, groups)
+    this.trusted = new CidrList(config.trusted_proxies)
+    this.via = `1.1 ${config.via}`
+  }
+
+  /** The runtime is replaced: idle upstream sockets close now, busy ones when their exchange ends. */
+  retire(): void {
+    for (const g of this.groups.values()) g.retire()
+  }
+}

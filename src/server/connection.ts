@@ -1,0 +1,297 @@
+/**
+ * One client connection: its socket, its llhttp request parser, and at most one exchange at a time
+ * (DESIGN principle 6). Pipelined requests wait in the socket's bytes: the parser pauses at the end of
+ * each message and reading stops until the response is done.
+ *
+ * Phases: IDLE (keep-alive, `timeouts.keepalive`) → HEAD (first byte seen, `timeouts.header`, 408) →
+ * BUSY (an exchange runs, `timeouts.client_idle`) → IDLE or CLOSED; or TUNNEL after a 101.
+ */
+import type { Socket } from 'node:net'
+import { Kind, Parser, Step } from '../http/llhttp.js'
+import { CONNECT } from '../http/methods.js'
+import { Code, ProxyError, statusFor, causeFor } from '../errors.js'
+import { Exchange, Downstream } from '../proxy/exchange.js'
+import { inspect } from '../proxy/request-head.js'
+import { reply } from '../proxy/reply.js'
+import type { Runtime } from '../proxy/runtime.js'
+import type { AccessLog } from '../log/access-log.js'
+
+/** What a connection needs from its server. */
+export interface Host {
+  readonly rt: Runtime
+  readonly closing: boolean
+  readonly access: AccessLog
+  remove(c: ClientConn): void
+}
+
+const IDLE = 0
+const HEAD = 1
+const BUSY = 2
+const TUNNEL = 3
+const CLOSED = 4
+
+// Reasons to stop reading the client.
+const HOLD_END = 1 // a message is complete; the next waits for this response (pipelining)
+const HOLD_BODY = 2 // the upstream cannot take more body yet (backpressure)
+
+export class ClientConn implements Downstream {
+  readonly socket: Socket
+  readonly remote: string
+  readonly proto = 'http' as const
+  rt: Runtime
+  readonly #host: Host
+  readonly #parser: Parser
+  #x: Exchange | null = null
+  #inBody = false
+  #rest: Buffer | null = null
+  #restFrom = 0
+  #hold = 0
+  #phase = IDLE
+  #ended = false
+  #headTimer: NodeJS.Timeout | null = null
+  #idleTimer: NodeJS.Timeout | null = null
+  #timersFor: Runtime
+
+  constructor(socket: Socket, host: Host) {
+    this.socket = socket
+    this.#host = host
+    this.rt = host.rt
+    this.#timersFor = this.rt
+    const addr = socket.remoteAddress ?? ''
+    this.remote = addr.startsWith('::ffff:') ? addr.slice(7) : addr
+    this.#parser = new Parser(Kind.REQUEST, this.rt.limits)
+    socket.setNoDelay(true)
+    socket.setTimeout(this.rt.config.timeouts.client_idle)
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('drain', () => this.#x?.onClientDrain())
+    socket.on('end', () => this.#onEnd())
+    socket.on('timeout', () => this.#onTimeout())
+    socket.on('error', () => { /* 'close' follows; the exchange reports the abort */ })
+    socket.on('close', () => this.#onClose())
+    this.#enterIdle()
+  }
+
+  get idle(): boolean { return this.#phase === IDLE }
+
+  /** Graceful shutdown: close now if idle, else after the exchange in flight. */
+  shutdown(): void {
+    if (this.#phase === IDLE) this.#close()
+  }
+
+  // ---- reading ----
+
+  #onData(chunk: Buffer): void {
+    if (this.#phase === CLOSED || this.#phase === TUNNEL) return
+    if ((this.#hold & HOLD_END) !== 0) {
+      // Read before the pause took hold: keep it with the pipelined rest.
+      this.#rest = this.#rest === null ? chunk : Buffer.concat([this.#rest.subarray(this.#restFrom), chunk])
+      this.#restFrom = 0
+      return
+    }
+    if (this.#phase === IDLE) this.#enterHead()
+    this.#feed(chunk, 0)
+  }
+
+  #feed(chunk: Buffer, from: number): void {
+    const p = this.#parser
+    for (;;) {
+      const step = p.execute(chunk, from)
+      if (step === Step.MORE) {
+        if (this.#inBody && from < chunk.length) this.#x!.requestBody(from === 0 ? chunk : chunk.subarray(from))
+        break
+      }
+      if (step === Step.ERROR) { this.#fault(p.error!); return }
+      if (step === Step.HEAD) {
+        if (!this.#onHead()) return
+        this.#inBody = true
+        from = p.pos
+        p.resume()
+        continue
+      }
+      // Step.END or Step.UPGRADE: the message is complete.
+      if (p.headDone && !this.#onHead()) return
+      const x = this.#x!
+      if (this.#inBody && p.pos > from) x.requestBody(chunk.subarray(from, p.pos))
+      this.#inBody = false
+      if (step === Step.UPGRADE) x.upgradeRest = chunk.subarray(p.pos)
+      else if (p.pos < chunk.length) { this.#rest = chunk; this.#restFrom = p.pos }
+      this.#holdOn(HOLD_END)
+      x.endRequest()
+      break
+    }
+    // Only now, with the whole chunk validated, may anything of it go upstream (DESIGN principle 3).
+    const x = this.#x
+    if (x !== null && !x.started) x.start()
+  }
+
+  #onHead(): boolean {
+    const h = this.#parser.head
+    if (h.method === CONNECT) {
+      // A reverse proxy has no tunnel to offer (RFC 9110 §9.3.6).
+      this.#fault(new ProxyError(Code.NOT_IMPLEMENTED, 'CONNECT is not served'))
+      return false
+    }
+    const info = inspect(h)
+    if (info instanceof ProxyError) { this.#fault(info); return false }
+    this.#phase = BUSY
+    const route = this.rt.router.match(info.host, info.path)
+    this.#x = new Exchange(this, h, info, route === null ? null : route.group, route === null ? 404 : 0)
+    return true
+  }
+
+  /** A fault on the client's side: answer it (400, 408, 414, 431, 501) and close. */
+  #fault(err: ProxyError): void {
+    const x = this.#x
+    if (x !== null && !x.finished) { this.#inBody = false; x.fail(err); return }
+    const status = statusFor(err)
+    const b = reply(status, true)
+    this.socket.write(b)
+    this.#close()
+    this.#host.access.write({
+      start: Date.now(), client: this.remote, method: '-', target: '-', status, bytesIn: 0, bytesOut: b.length,
+      ms: 0, peer: '', peerMs: 0, cause: causeFor(err),
+    })
+  }
+
+  #onEnd(): void {
+    this.#ended = true
+    if (this.#phase === IDLE) this.#close()
+    else if (this.#phase === HEAD && this.#x === null) {
+      const step = this.#parser.finish()
+      if (step === Step.ERROR) this.#fault(this.#parser.error!)
+      else this.#close()
+    }
+  }
+
+  #onTimeout(): void {
+    if (this.#phase === BUSY && this.#x !== null) {
+      this.#x.abort(new ProxyError(Code.CLIENT_TIMEOUT, 'client idle mid-exchange'))
+      this.socket.destroy()
+    } else if (this.#phase === CLOSED) {
+      this.socket.destroy()
+    }
+  }
+
+  #onClose(): void {
+    const x = this.#x
+    this.#x = null
+    if (this.#phase !== TUNNEL) {
+      this.#phase = CLOSED
+      if (x !== null && !x.finished) x.abort(new ProxyError(Code.CLIENT_ABORT, 'client closed the connection'))
+    }
+    this.#clearTimers()
+    this.#parser.destroy()
+    this.#host.remove(this)
+  }
+
+  // ---- phases and timers (one timer per phase, re-armed with refresh()) ----
+
+  #enterHead(): void {
+    this.#syncRuntime()
+    this.#phase = HEAD
+    if (this.#headTimer === null) this.#headTimer = setTimeout(() => this.#onHeaderTimeout(), this.rt.config.timeouts.header)
+    else this.#headTimer.refresh()
+  }
+
+  #enterIdle(): void {
+    this.#phase = IDLE
+    if (this.#idleTimer === null) this.#idleTimer = setTimeout(() => { if (this.#phase === IDLE) this.#close() }, this.rt.config.timeouts.keepalive)
+    else this.#idleTimer.refresh()
+  }
+
+  #onHeaderTimeout(): void {
+    // RFC 9110 §15.5.9: the head did not arrive in time (slowloris); 408 and close.
+    if (this.#phase === HEAD && this.#x === null) this.#fault(new ProxyError(Code.HEADER_TIMEOUT, 'request head not complete in time'))
+  }
+
+  /** Between requests, pick up a reloaded config. */
+  #syncRuntime(): void {
+    const rt = this.#host.rt
+    if (rt === this.rt) return
+    this.rt = rt
+    this.#parser.limits = rt.limits
+    if (this.#timersFor.config.timeouts !== rt.config.timeouts) {
+      this.#clearTimers()
+      this.socket.setTimeout(rt.config.timeouts.client_idle)
+      this.#timersFor = rt
+    }
+  }
+
+  #clearTimers(): void {
+    if (this.#headTimer !== null) clearTimeout(this.#headTimer)
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer)
+    this.#headTimer = this.#idleTimer = null
+  }
+
+  #holdOn(bit: number): void {
+    if (this.#hold === 0) this.socket.pause()
+    this.#hold |= bit
+  }
+
+  #holdOff(bit: number): void {
+    if (this.#hold === 0) return
+    this.#hold &= ~bit
+    if (this.#hold === 0) this.socket.resume()
+  }
+
+  #close(): void {
+    if (this.#phase === CLOSED) return
+    this.#phase = CLOSED
+    this.socket.end()
+  }
+
+  // ---- Downstream, for the exchange ----
+
+  write(b: Buffer): boolean {
+    return this.#phase === CLOSED && this.socket.destroyed ? false : this.socket.write(b)
+  }
+
+  cork(): void { this.socket.cork() }
+  uncork(): void { this.socket.uncork() }
+
+  holdBody(on: boolean): void {
+    if (on) this.#holdOn(HOLD_BODY)
+    else this.#holdOff(HOLD_BODY)
+  }
+
+  exchangeDone(close: boolean): void {
+    this.#x = null
+    if (close || this.#host.closing || this.#phase === CLOSED) { this.#close(); return }
+    this.#parser.resume()
+    this.#holdOff(HOLD_END)
+    const rest = this.#rest
+    if (rest !== null) {
+      // A pipelined request is already here: its head timer starts now.
+      this.#rest = null
+      this.#enterHead()
+      this.#feed(rest, this.#restFrom)
+    } else if (this.#ended) {
+      this.#close()
+    } else {
+      this.#enterIdle()
+    }
+  }
+
+  destroy(): void {
+    this.#phase = CLOSED
+    this.socket.destroy()
+  }
+
+  takeSocket(): Socket {
+    this.#phase = TUNNEL
+    this.#x = null
+    this.#clearTimers()
+    this.socket.removeAllListeners('data').removeAllListeners('drain').removeAllListeners('end').removeAllListeners('timeout')
+    this.#parser.destroy()
+    return this.socket
+  }
+
+  log(x: Exchange): void {
+    if (!this.#host.access.enabled) return
+    this.#host.access.write({
+      start: x.startWall, client: this.remote, method: x.methodText, target: x.target, status: x.status,
+      bytesIn: x.bytesIn, bytesOut: x.bytesOut, ms: performance.now() - x.startedAt,
+      peer: x.peer === null ? '' : x.peer.label, peerMs: x.peerMs, cause: x.cause,
+    })
+  }
+}

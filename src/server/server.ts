@@ -1,0 +1,116 @@
+/**
+ * The listeners and the connections they accept. One `net.Server` per `listen` address (IPv4 and
+ * IPv6), a cap on open connections, config reload, and graceful shutdown.
+ */
+import { createServer, Server as NetServer, Socket } from 'node:net'
+import type { Config, Address } from '../config/schema.js'
+import { Runtime } from '../proxy/runtime.js'
+import { AccessLog } from '../log/access-log.js'
+import { EventLog } from '../log/events.js'
+import { ClientConn, Host } from './connection.js'
+
+function key(a: Address): string {
+  return `${a.host}|${a.port}`
+}
+
+export class Server implements Host {
+  rt: Runtime
+  access: AccessLog
+  readonly events: EventLog
+  closing = false
+  readonly #listeners = new Map<string, NetServer>()
+  readonly #conns = new Set<ClientConn>()
+  /** Connections refused at accept because of `limits.max_connections`. */
+  refused = 0
+
+  constructor(config: Config, events?: EventLog) {
+    this.rt = new Runtime(config)
+    this.access = new AccessLog(config.access_log)
+    this.events = events ?? new EventLog(config.event_log)
+  }
+
+  get connections(): number { return this.#conns.size }
+
+  /** Opens every listener of the current config. */
+  async listen(): Promise<void> {
+    for (const a of this.rt.config.listen) await this.#open(a)
+  }
+
+  /** The bound addresses (port 0 resolved), in config order. */
+  addresses(): Address[] {
+    return [...this.#listeners.values()].map((s) => {
+      const a = s.address() as { address: string; port: number }
+      return { host: a.address, port: a.port }
+    })
+  }
+
+  async #open(a: Address): Promise<void> {
+    const srv = createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.#accept(s))
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject)
+      // "::" alone would also take IPv4 on a dual-stack host; an explicit address is taken as given.
+      srv.listen({ host: a.host, port: a.port, ipv6Only: false, backlog: 1024 }, () => {
+        srv.off('error', reject)
+        resolve()
+      })
+    })
+    srv.on('error', (err) => this.events.log('error', 'listener', { address: `${a.host}:${a.port}`, error: err.message }))
+    this.#listeners.set(key(a), srv)
+    const bound = srv.address() as { address: string; port: number }
+    this.events.log('info', 'listening', { address: bound.address, port: bound.port })
+  }
+
+  #accept(s: Socket): void {
+    if (this.closing || this.#conns.size >= this.rt.config.limits.max_connections) {
+      this.refused++
+      s.destroy()
+      return
+    }
+    this.#conns.add(new ClientConn(s, this))
+  }
+
+  remove(c: ClientConn): void {
+    this.#conns.delete(c)
+  }
+
+  /**
+   * Swaps in a new config. New requests use it; requests in flight finish on the old one. Listeners
+   * are opened and closed to match; if a new one cannot be opened the reload is refused whole.
+   */
+  async reload(config: Config): Promise<void> {
+    const want = new Map(config.listen.map((a) => [key(a), a]))
+    const opened: string[] = []
+    try {
+      for (const [k, a] of want) if (!this.#listeners.has(k)) { await this.#open(a); opened.push(k) }
+    } catch (err) {
+      for (const k of opened) { this.#listeners.get(k)!.close(); this.#listeners.delete(k) }
+      throw err
+    }
+    for (const [k, srv] of this.#listeners) if (!want.has(k)) { srv.close(); this.#listeners.delete(k) }
+    const old = this.rt
+    this.rt = new Runtime(config)
+    old.retire()
+    const prevLog = old.config.access_log
+    if (prevLog.path !== config.access_log.path || prevLog.format !== config.access_log.format) {
+      this.access.close()
+      this.access = new AccessLog(config.access_log)
+    }
+  }
+
+  /**
+   * Graceful stop: no new connections, idle keep-alive ones closed now, the rest given `graceMs` to
+   * finish their exchange, then cut.
+   */
+  async close(graceMs = this.rt.config.timeouts.grace): Promise<void> {
+    this.closing = true
+    for (const srv of this.#listeners.values()) srv.close()
+    this.#listeners.clear()
+    for (const c of this.#conns) c.shutdown()
+    const deadline = Date.now() + graceMs
+    while (this.#conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    for (const c of this.#conns) c.socket.destroy()
+    this.rt.retire()
+    this.access.flushSync()
+    this.events.flushSync()
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Keep-alive sockets of one peer. A socket comes back only after a clean, complete exchange; the pool
+ * keeps at most `max_idle` of them, each for at most `idle_timeout`, and drops one that the peer
+ * closes or that receives bytes while idle (upstream-conn.ts).
+ */
+import type { Keepalive } from '../config/schema.js'
+import { UpstreamConn, UpstreamOwner } from './upstream-conn.js'
+import type { Peer } from './peer.js'
+
+export class Pool {
+  readonly #idle: UpstreamConn[] = []
+  readonly #peer: Peer
+  readonly #opts: Keepalive
+  #retired = false
+  /** Sockets opened (for tests and the status snapshot). */
+  opened = 0
+
+  constructor(peer: Peer, opts: Keepalive) {
+    this.#peer = peer
+    this.#opts = opts
+  }
+
+  get idleCount(): number { return this.#idle.length }
+
+  /** The most recently used idle socket (LIFO keeps few sockets warm), or null. */
+  take(owner: UpstreamOwner): UpstreamConn | null {
+    const c = this.#idle.pop()
+    if (c === undefined) return null
+    c.attach(owner)
+    return c
+  }
+
+  /** A new socket to the peer; the owner hears `onUpstreamConnect` or `onUpstreamClose`. */
+  open(owner: UpstreamOwner): UpstreamConn {
+    this.opened++
+    return new UpstreamConn(this.#peer, owner)
+  }
+
+  /** Returns a socket after a clean exchange, or closes it when the pool is full or retired. */
+  release(c: UpstreamConn): void {
+    if (this.#retired || this.#idle.length >= this.#opts.max_idle) {
+      c.destroy()
+      return
+    }
+    c.park(this.#opts.idle_timeout)
+    this.#idle.push(c)
+  }
+
+  /** Called by a socket that closes. */
+  forget(c: UpstreamConn): void {
+    const i = this.#idle.indexOf(c)
+    if (i >= 0) this.#idle.splice(i, 1)
+  }
+
+  /** After a config reload: close idle sockets, and close busy ones when they come back. */
+  retire(): void {
+    this.#retired = true
+    for (const c of this.#idle.splice(0)) c.destroy()
+  }
+}

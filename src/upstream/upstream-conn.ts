@@ -1,0 +1,168 @@
+/**
+ * One raw socket to a peer, with its own llhttp response parser. It lives in the peer's pool between
+ * exchanges, and belongs to one exchange (its owner) at a time. Socket handlers are bound once here,
+ * so an exchange costs no closure.
+ */
+import { connect, Socket } from 'node:net'
+import { Kind, Parser } from '../http/llhttp.js'
+import { Code, ProxyError, asProxyError } from '../errors.js'
+import type { Peer } from './peer.js'
+
+/** What an exchange hears from its upstream connection. */
+export interface UpstreamOwner {
+  /** The socket is connected (new ones only; a pooled one is handed over connected). */
+  onUpstreamConnect(c: UpstreamConn): void
+  onUpstreamData(c: UpstreamConn, chunk: Buffer): void
+  onUpstreamDrain(c: UpstreamConn): void
+  /** The socket is gone: closed by the peer, reset, or timed out. `err` says why, if known. */
+  onUpstreamClose(c: UpstreamConn, err: ProxyError | null): void
+  /** A decoded body span, when the parser delivers spans (see Parser.bodySpans). */
+  onUpstreamBody(chunk: Buffer, start: number, end: number): void
+}
+
+const CONNECTING = 0
+const BUSY = 1
+const IDLE = 2
+const CLOSED = 3
+
+// Timer phases.
+const T_CONNECT = 0
+const T_WAIT = 1
+const T_STREAM = 2
+const T_IDLE = 3
+
+export class UpstreamConn {
+  readonly socket: Socket
+  readonly parser: Parser
+  readonly peer: Peer
+  owner: UpstreamOwner | null
+  /** Taken from the pool: it has served an exchange before, so the peer may have closed it meanwhile. */
+  reused = false
+  /** Bytes received in the current exchange (a retry is safe only while this is 0). */
+  received = 0
+  #state = CONNECTING
+  #err: ProxyError | null = null
+  readonly #timers: (NodeJS.Timeout | undefined)[] = []
+  #phase = -1
+
+  constructor(peer: Peer, owner: UpstreamOwner) {
+    this.peer = peer
+    this.owner = owner
+    this.parser = new Parser(Kind.RESPONSE, peer.limits)
+    this.parser.sink = (chunk, start, end) => this.owner?.onUpstreamBody(chunk, start, end)
+    this.socket = connect({ host: peer.host, port: peer.port, noDelay: true })
+    this.socket.on('connect', () => this.#onConnect())
+    this.socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    this.socket.on('drain', () => this.owner?.onUpstreamDrain(this))
+    this.socket.on('error', (err) => { this.#err ??= asProxyError(err, this.#state === CONNECTING ? Code.CONNECT : Code.UPSTREAM_RESET) })
+    this.socket.on('close', () => this.#onClose())
+    this.#arm(T_CONNECT, peer.timeouts.connect)
+  }
+
+  get connected(): boolean { return this.#state === BUSY || this.#state === IDLE }
+
+  /** Hands the connection to an exchange; arms the wait for the response head. */
+  attach(owner: UpstreamOwner): void {
+    this.owner = owner
+    this.#state = BUSY
+    this.received = 0
+  }
+
+  /** The request is out: from now the response head must come within `timeouts.upstream_response`. */
+  awaitResponse(): void {
+    this.#arm(T_WAIT, this.peer.timeouts.upstream_response)
+  }
+
+  /** Mid-response: the peer must keep sending within `timeouts.upstream_idle` (call per chunk). */
+  streaming(): void {
+    this.#arm(T_STREAM, this.peer.timeouts.upstream_idle)
+  }
+
+  /** The exchange is over on our side (the response is complete): no timer applies. */
+  quiet(): void {
+    this.#phase = -1
+  }
+
+  /** Back to the pool: idle, watched for close or stray bytes, closed after `idle_timeout`. */
+  park(idleMs: number): void {
+    this.owner = null
+    this.reused = true
+    this.#state = IDLE
+    this.parser.skipBody = false
+    this.parser.bodySpans = false
+    this.parser.resume()
+    this.#arm(T_IDLE, idleMs)
+  }
+
+  /** Closes the socket without telling the owner (the caller already knows). */
+  destroy(): void {
+    this.owner = null
+    if (this.#state === CLOSED) return
+    this.#state = CLOSED
+    this.#clear()
+    this.socket.destroy()
+    this.parser.destroy()
+    this.peer.pool.forget(this)
+  }
+
+  /** Hands the raw socket to a tunnel: no more parsing, no pool. */
+  detach(): Socket {
+    this.owner = null
+    this.#state = CLOSED
+    this.#clear()
+    this.socket.removeAllListeners('data').removeAllListeners('drain').removeAllListeners('close').removeAllListeners('error')
+    this.parser.destroy()
+    this.peer.pool.forget(this)
+    return this.socket
+  }
+
+  #onConnect(): void {
+    this.#state = BUSY
+    this.#phase = -1
+    this.owner?.onUpstreamConnect(this)
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.owner === null) {
+      // RFC 9112 §9.3.1: an idle connection that receives bytes is out of step; drop it.
+      this.destroy()
+      return
+    }
+    this.received += chunk.length
+    this.owner.onUpstreamData(this, chunk)
+  }
+
+  #onClose(): void {
+    const owner = this.owner
+    const wasIdle = this.#state === IDLE
+    this.owner = null
+    this.#state = CLOSED
+    this.#clear()
+    this.peer.pool.forget(this)
+    if (owner !== null && !wasIdle) owner.onUpstreamClose(this, this.#err)
+    this.parser.destroy()
+  }
+
+  // One timer per phase and connection, created once and re-armed with refresh(): an exchange arms
+  // no new timer. A timer that fires in another phase than its own is ignored.
+  #arm(phase: number, ms: number): void {
+    this.#phase = phase
+    const t = this.#timers[phase]
+    if (t !== undefined) { t.refresh(); return }
+    this.#timers[phase] = setTimeout(() => this.#onTimeout(phase), ms)
+  }
+
+  #clear(): void {
+    this.#phase = -1
+    for (const t of this.#timers) if (t !== undefined) clearTimeout(t)
+    this.#timers.length = 0
+  }
+
+  #onTimeout(phase: number): void {
+    if (phase !== this.#phase) return
+    if (phase === T_IDLE) { this.destroy(); return }
+    this.#err = new ProxyError(phase === T_CONNECT ? Code.CONNECT_TIMEOUT : Code.UPSTREAM_TIMEOUT,
+      phase === T_CONNECT ? `connect to ${this.peer.label} timed out` : `${this.peer.label} did not answer in time`)
+    this.socket.destroy()
+  }
+}
