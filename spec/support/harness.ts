@@ -1,0 +1,168 @@
+/**
+ * Test support: a proxy in this process on 127.0.0.1:0, real upstreams on loopback, and raw clients.
+ * No mocks: every byte crosses a real socket.
+ */
+import { createServer, connect, Server as NetServer, Socket, AddressInfo } from 'node:net'
+import { createServer as createHttpServer, Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
+import { Server } from '../../src/server/server.js'
+import { validate } from '../../src/config/validate.js'
+import { EventLog } from '../../src/log/events.js'
+
+export interface ProxyHandle {
+  server: Server
+  port: number
+  url: string
+  close(): Promise<void>
+}
+
+/** Starts a proxy in-process. `cfg` is the raw config (as YAML would give), without `listen`. */
+export async function startProxy(cfg: Record<string, unknown>): Promise<ProxyHandle> {
+  const config = validate({ listen: ['127.0.0.1:0'], access_log: 'off', event_log: 'off', ...cfg })
+  const server = new Server(config, new EventLog({ path: 'off', format: 'text' }))
+  await server.listen()
+  const port = server.addresses()[0].port
+  return { server, port, url: `http://127.0.0.1:${port}`, close: () => server.close(200) }
+}
+
+/** A proxy in front of the given upstream ports (one group "u", one catch-all route). */
+export function proxyTo(ports: number[], extra: Record<string, unknown> = {}): Promise<ProxyHandle> {
+  const { upstream, ...rest } = extra as { upstream?: Record<string, unknown> }
+  return startProxy({
+    upstreams: { u: { peers: ports.map((p) => `127.0.0.1:${p}`), ...(upstream ?? {}) } },
+    ...rest,
+  })
+}
+
+export interface HttpUpstream {
+  server: HttpServer
+  port: number
+  /** Requests seen, with their heads as Node parsed them. */
+  requests: { method: string; url: string; headers: IncomingMessage['headers']; rawHeaders: string[]; body: Buffer }[]
+  /** TCP connections accepted (to observe pooling). */
+  connections: number
+  close(): Promise<void>
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void
+
+/** A node:http upstream that records each request and answers with `handler` (default: 200 "ok"). */
+export async function httpUpstream(handler?: Handler): Promise<HttpUpstream> {
+  const requests: HttpUpstream['requests'] = []
+  const u = { requests, connections: 0 } as HttpUpstream
+  const server = createHttpServer((req, res) => {
+    const parts: Buffer[] = []
+    req.on('data', (d: Buffer) => parts.push(d))
+    req.on('end', () => {
+      const body = Buffer.concat(parts)
+      requests.push({ method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders, body })
+      if (handler) handler(req, res, body)
+      else res.end('ok')
+    })
+  })
+  server.on('connection', () => { u.connections++ })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  u.server = server
+  u.port = (server.address() as AddressInfo).port
+  u.close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) })
+  return u
+}
+
+export interface RawUpstream {
+  server: NetServer
+  port: number
+  /** Every byte received, per connection. */
+  received: Buffer[]
+  sockets: Socket[]
+  close(): Promise<void>
+  /** All bytes received on all connections, as latin1. */
+  text(): string
+}
+
+/** A raw TCP upstream: `onData` sees each connection's bytes and writes what it likes. */
+export async function rawUpstream(onData?: (s: Socket, data: Buffer, all: Buffer) => void): Promise<RawUpstream> {
+  const u = { received: [], sockets: [] } as unknown as RawUpstream
+  const server = createServer((s) => {
+    const idx = u.received.length
+    u.received.push(Buffer.alloc(0))
+    u.sockets.push(s)
+    s.on('error', () => {})
+    s.on('data', (d: Buffer) => {
+      u.received[idx] = Buffer.concat([u.received[idx], d])
+      onData?.(s, d, u.received[idx])
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  u.server = server
+  u.port = (server.address() as AddressInfo).port
+  u.text = () => Buffer.concat(u.received).toString('latin1')
+  u.close = () => new Promise<void>((r) => { for (const s of u.sockets) s.destroy(); server.close(() => r()) })
+  return u
+}
+
+/** A port with nothing listening on it (bound then closed). */
+export async function deadPort(): Promise<number> {
+  const s = createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as AddressInfo).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
+}
+
+export interface RawResult {
+  /** Everything the proxy sent until it closed the connection (or the wait ended). */
+  text: string
+  /** The proxy closed the connection. */
+  closed: boolean
+}
+
+/**
+ * Sends `data` (a string is latin1; an array is written piece by piece) on a raw socket and collects
+ * the reply until the proxy closes, `until` matches, or `ms` passes.
+ */
+export function raw(port: number, data: string | Buffer | (string | Buffer)[], opts: { until?: (s: string) => boolean; ms?: number } = {}): Promise<RawResult> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    const parts: Buffer[] = []
+    let done = false
+    const finish = (closed: boolean): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      s.destroy()
+      resolve({ text: Buffer.concat(parts).toString('latin1'), closed })
+    }
+    const timer = setTimeout(() => finish(false), opts.ms ?? 2000)
+    s.on('data', (d: Buffer) => {
+      parts.push(d)
+      if (opts.until && opts.until(Buffer.concat(parts).toString('latin1'))) finish(false)
+    })
+    s.on('end', () => finish(true))
+    s.on('close', () => finish(true))
+    s.on('error', () => finish(true))
+    s.on('connect', async () => {
+      const pieces = Array.isArray(data) ? data : [data]
+      for (const p of pieces) {
+        s.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p)
+        if (pieces.length > 1) await sleep(5)
+      }
+    })
+  })
+}
+
+/** Counts complete HTTP responses in a raw reply (by status lines). */
+export function statuses(text: string): number[] {
+  return [...text.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => Number(m[1]))
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** Waits until `cond` holds, polling; throws after `ms`. */
+export async function waitFor(cond: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(5)
+  }
+}
