@@ -10,6 +10,8 @@ export class Sink {
   #buf = ''
   #timer: NodeJS.Timeout | null = null
   #writing = false
+  #closing = false
+  #closed = false
 
   /** `path`: "stdout", "stderr" or a file appended to. */
   constructor(path: string) {
@@ -18,6 +20,7 @@ export class Sink {
   }
 
   line(s: string): void {
+    if (this.#closed) return
     this.#buf += s + '\n'
     if (this.#buf.length >= 65536) this.flush()
     else if (this.#timer === null) {
@@ -34,7 +37,8 @@ export class Sink {
     this.#writing = true
     write(this.#fd, data, null, 'utf8', () => {
       this.#writing = false
-      if (this.#buf !== '') this.flush()
+      if (this.#closing) this.close()
+      else if (this.#buf !== '') this.flush()
     })
   }
 
@@ -45,8 +49,13 @@ export class Sink {
     this.#buf = ''
   }
 
+  /** Flushes and closes; with a write in flight, the close waits for it so no line is lost. */
   close(): void {
+    if (this.#closed) return
+    this.#closing = true
+    if (this.#writing) return
     this.flushSync()
+    this.#closed = true
     if (this.#own) closeSync(this.#fd)
   }
 }

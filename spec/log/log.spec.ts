@@ -1,0 +1,75 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { AccessLog } from '../../src/log/access-log.js'
+import { EventLog } from '../../src/log/events.js'
+import { Sink } from '../../src/log/sink.js'
+import { sleep } from '../support/harness.js'
+
+const t = suite('log')
+const dir = mkdtempSync(join(tmpdir(), 'rawproxy-log-'))
+
+const rec = {
+  start: Date.UTC(2026, 0, 2, 3, 4, 5), client: '10.0.0.1', method: 'GET', target: '/a b', status: 200,
+  bytesIn: 10, bytesOut: 20, ms: 1.23456, peer: '127.0.0.1:9000', peerMs: 0.5, cause: '--',
+}
+
+t('lines are buffered: nothing is written per line, all of it on flush', async () => {
+  const file = join(dir, 'buffered.log')
+  const s = new Sink(file)
+  for (let i = 0; i < 1000; i++) s.line(`line ${i}`)
+  assert.is(statSync(file).size, 0, 'no write per line')
+  await sleep(200)
+  const lines = readFileSync(file, 'utf8').trim().split('\n')
+  assert.is(lines.length, 1000, 'the timer flushed them all in one go')
+  s.close()
+})
+
+t('JSON access lines carry every field', () => {
+  const file = join(dir, 'access.json')
+  const log = new AccessLog({ path: file, format: 'json' })
+  log.write(rec)
+  log.close()
+  assert.equal(JSON.parse(readFileSync(file, 'utf8')), {
+    time: '2026-01-02T03:04:05.000Z', client: '10.0.0.1', method: 'GET', target: '/a b', status: 200,
+    bytes_in: 10, bytes_out: 20, ms: 1.235, peer: '127.0.0.1:9000', peer_ms: 0.5, cause: '--',
+  })
+})
+
+t('text access lines are readable', () => {
+  const file = join(dir, 'access.txt')
+  const log = new AccessLog({ path: file, format: 'text' })
+  log.write({ ...rec, peer: '', cause: 'UF', status: 502 })
+  log.flushSync()
+  assert.is(readFileSync(file, 'utf8'), '2026-01-02T03:04:05.000Z 10.0.0.1 "GET /a b" 502 10 20 1.235ms - 0.5ms UF\n')
+  log.close()
+})
+
+t('the access log can be turned off', () => {
+  const log = new AccessLog({ path: 'off', format: 'json' })
+  assert.not.ok(log.enabled)
+  log.write(rec)
+  log.close()
+})
+
+t('events go to their own log, as text or JSON', async () => {
+  const file = join(dir, 'events.log')
+  const ev = new EventLog({ path: file, format: 'text' })
+  ev.log('info', 'started', { pid: 1, parser: 'llhttp wasm' })
+  ev.log('warn', 'odd')
+  ev.close()
+  await sleep(50)
+  assert.is(readFileSync(file, 'utf8').replace(/^\S+ /gm, ''), 'info started pid=1 parser="llhttp wasm"\nwarn odd\n')
+  const jf = join(dir, 'events.json')
+  const ej = new EventLog({ path: jf, format: 'json' })
+  ej.log('error', 'reload refused', { error: 'x' })
+  ej.close()
+  await sleep(50)
+  const e = JSON.parse(readFileSync(jf, 'utf8'))
+  assert.is(e.event, 'reload refused')
+  assert.is(e.level, 'error')
+})
+
+t.run()
