@@ -10,7 +10,7 @@
  * after llhttp has validated every byte it is about to forward (DESIGN principle 3).
  */
 import { createRequire } from 'node:module'
-import { Head } from './head.js'
+import { Head, name } from './head.js'
 import { Code, ProxyError } from '../errors.js'
 
 const require = createRequire(import.meta.url)
@@ -73,6 +73,9 @@ const SPAN_NONE = 0
 const SPAN_LINE = 1
 const SPAN_NAME = 2
 const SPAN_VALUE = 3
+
+const TRANSFER_ENCODING = name('transfer-encoding')
+const HTTP_NAME = Buffer.from('HTTP/', 'latin1')
 
 /** The parser llhttp is running right now (execute is synchronous and never re-entered). */
 let current: Parser | null = null
@@ -159,6 +162,8 @@ export class Parser {
   #mark = 0
   #headFrom = -1
   #last = SPAN_NONE
+  /** Bytes of the trailer section so far (RFC 9112 §7.1.2), held to the head cap. */
+  #trailer = 0
 
   constructor(kind: Kind, limits: Limits) {
     this.#kind = kind
@@ -208,7 +213,8 @@ export class Parser {
       this.head.buf = chunk
       this.head.size = end - this.#headFrom
     }
-    if (this.head.size > this.limits.maxHead || this.#joinLen > this.limits.maxHead) return this.#tooLarge()
+    if (this.head.size > this.limits.maxHead || this.#joinLen > this.limits.maxHead) return this.#tooLarge('head')
+    if (this.headDone && !this.#checkHead()) return Step.ERROR
     if (ret === PAUSED_UPGRADE) return Step.UPGRADE
     return this.#stop
   }
@@ -252,16 +258,52 @@ export class Parser {
   }
 
   #fail(ret: number): Step {
-    const name = cString(wasm.llhttp_errno_name(ret))
-    const reason = cString(wasm.llhttp_get_error_reason(this.#ptr))
-    this.error = new ProxyError(this.#kind === Kind.REQUEST ? Code.PARSE : Code.UPSTREAM_PARSE, `${name}: ${reason}`)
+    this.#reject(cString(wasm.llhttp_errno_name(ret)), cString(wasm.llhttp_get_error_reason(this.#ptr)))
     return Step.ERROR
   }
 
-  #tooLarge(): Step {
+  /** Records a parse error; `code` is llhttp's name for the condition, also for the checks below. */
+  #reject(code: string, reason: string): false {
+    this.error = new ProxyError(this.#kind === Kind.REQUEST ? Code.PARSE : Code.UPSTREAM_PARSE, `${code}: ${reason}`)
+    return false
+  }
+
+  #tooLarge(what: string): Step {
     const code = this.#kind === Kind.REQUEST ? Code.HEAD_TOO_LARGE : Code.UPSTREAM_PARSE
-    this.error = new ProxyError(code, `head larger than ${this.limits.maxHead} bytes`)
+    this.error = new ProxyError(code, `${what} larger than ${this.limits.maxHead} bytes`)
     return Step.ERROR
+  }
+
+  /**
+   * What strict llhttp still lets through, checked on the complete head (its bytes are in `head.buf`
+   * by now). Nothing of the message has been acted on yet, so a failure here forwards nothing.
+   */
+  #checkHead(): boolean {
+    const h = this.head
+    // RFC 9112 §2.3: HTTP/1.x only. llhttp also takes HTTP/2.0, and a request line with no version
+    // (HTTP/0.9, which has no headers to carry Host or framing).
+    if (h.major !== 1) return this.#reject('HPE_INVALID_VERSION', `HTTP/${h.major}.${h.minor} is not HTTP/1.x`)
+    if (this.#kind === Kind.RESPONSE) {
+      // RFC 9110 §15: codes run from 100; llhttp takes any three digits and would frame 0xx like 1xx.
+      return h.status >= 100 || this.#reject('HPE_INVALID_STATUS', `status ${h.status} is out of range`)
+    }
+    const b = h.buf
+    const s0 = h.spans[0]
+    const s1 = h.spans[1]
+    let v = s1
+    while (b[v] === 0x20) v++
+    // RFC 9112 §2.3: HTTP-name is "HTTP", case-sensitive; llhttp also takes RTSP/ and ICE/.
+    if (HTTP_NAME.compare(b, v, v + 5) !== 0) return this.#reject('HPE_INVALID_CONSTANT', 'protocol is not HTTP')
+    // RFC 9112 §3.2: no request-target form has a fragment. A '#' would let the path we route on differ
+    // from the one the peer serves (compare HAProxy, CVE-2023-45539).
+    for (let i = s0; i < s1; i++) if (b[i] === 0x23) return this.#reject('HPE_INVALID_URL', 'fragment in request target')
+    if (h.find(TRANSFER_ENCODING) >= 0) {
+      // RFC 9112 §6.3 rule 4: in a request, chunked must be the final coding, else 400. llhttp takes an
+      // empty Transfer-Encoding as no body at all, while the peer may not.
+      const t = h.tokens(TRANSFER_ENCODING)
+      if (t.length === 0 || t[t.length - 1] !== 'chunked') return this.#reject('HPE_INVALID_TRANSFER_ENCODING', 'chunked is not the final transfer coding')
+    }
+    return true
   }
 
   // ---- wasm_on_* callbacks: record, never throw, never act ----
@@ -275,10 +317,14 @@ export class Parser {
     this.#headFrom = -1
     this.#last = SPAN_NONE
     this.untilClose = false
+    this.#trailer = 0
     return 0
   }
 
   onSpan(kind: number, at: number, len: number): number {
+    // Trailer fields are not head fields: they pass through with the body, only counted, so a trailer
+    // section without end can neither grow `spans` nor go past the head cap.
+    if (!this.inHead) return this.#onTrailer(len)
     const s = this.head.spans
     if (this.#headFrom < 0) {
       // First span of this head: the head's bytes that matter start here.
@@ -286,15 +332,19 @@ export class Parser {
       this.#mark = kind === SPAN_LINE ? 0 : s.length
     }
     if (kind === this.#last) {
-      // The same span again: a chunk boundary cut it, and llhttp reports each piece. Pieces from an
-      // earlier chunk are already shifted into #join, where this piece will land right after them.
+      // The same span again: a chunk boundary cut it, and llhttp reports each piece (it reports a value
+      // for every name, even an empty one, so two names in a row are one name cut in two). Pieces from
+      // an earlier chunk are already shifted into #join, where this piece will land right after them.
       const i = kind === SPAN_LINE ? 1 : s.length - 1
       s[i] = i < this.#mark ? at + len + this.#joinLen - this.#headFrom : at + len
     } else if (kind === SPAN_LINE) {
       s[0] = at
       s[1] = at + len
     } else {
-      if (kind === SPAN_NAME && this.#last === SPAN_NAME) s.push(s[s.length - 1], s[s.length - 1])
+      // llhttp reports an empty (or all-whitespace) value where the next line starts. Point it at the
+      // CR of its own line instead (strict mode: lines end in CRLF), or a copy of the fields that ends
+      // with this one would take its line end along and end the head early (http/serialize.ts).
+      if (kind === SPAN_VALUE && len === 0) at -= 2
       s.push(at, at + len)
       if (kind === SPAN_VALUE) this.head.count++
     }
@@ -310,7 +360,6 @@ export class Parser {
   onHeadersComplete(status: number, upgrade: number, keepAlive: number): number {
     const h = this.head
     const p = this.#ptr
-    if (this.#last === SPAN_NAME) { h.spans.push(h.spans[h.spans.length - 1], h.spans[h.spans.length - 1]); h.count++ }
     h.method = wasm.llhttp_get_method(p)
     h.status = status
     h.major = wasm.llhttp_get_http_major(p)
@@ -325,10 +374,17 @@ export class Parser {
       if (this.skipBody && status >= 200) return 1
       this.untilClose = wasm.llhttp_message_needs_eof(p) === 1
       if (upgrade === 1 || status < 200 || status === 204 || status === 304) return 0
-    } else if (upgrade === 1) {
-      return 0
     }
+    // A request stops here even when it asks for an upgrade: a body may come first (RFC 9110 §7.8),
+    // and the driver must have the head before any body byte.
     this.#stop = Step.HEAD
+    return PAUSED
+  }
+
+  #onTrailer(len: number): number {
+    this.#trailer += len + 2
+    if (this.#trailer <= this.limits.maxHead) return 0
+    this.#tooLarge('trailer section')
     return PAUSED
   }
 
