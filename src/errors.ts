@@ -34,6 +34,8 @@ export const enum Code {
   UPSTREAM_TIMEOUT = 'PRX_ERR_UPSTREAM_TIMEOUT',
   /** The group has no peer to send to. */
   NO_PEER = 'PRX_ERR_NO_PEER',
+  /** Graceful shutdown: the exchange was still running when the grace period ran out. */
+  SHUTDOWN = 'PRX_ERR_SHUTDOWN',
   /** A bug: something threw that should not have. */
   INTERNAL = 'PRX_ERR_INTERNAL',
 }
@@ -57,6 +59,7 @@ const KINDS: Record<Code, Kind> = {
   [Code.UPSTREAM_PARSE]: { source: 'upstream', status: 502, cause: 'UP', retryable: false },
   [Code.UPSTREAM_TIMEOUT]: { source: 'upstream', status: 504, cause: 'UT', retryable: false },
   [Code.NO_PEER]: { source: 'upstream', status: 503, cause: 'NP', retryable: false },
+  [Code.SHUTDOWN]: { source: 'internal', status: 503, cause: 'SD', retryable: false },
   [Code.INTERNAL]: { source: 'internal', status: 500, cause: 'IE', retryable: false },
 }
 

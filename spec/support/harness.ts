@@ -3,6 +3,10 @@
  * No mocks: every byte crosses a real socket.
  */
 import { createServer, connect, Server as NetServer, Socket, AddressInfo } from 'node:net'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import { createServer as createHttpServer, Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
 import { Server } from '../../src/server/server.js'
 import { validate } from '../../src/config/validate.js'
@@ -164,5 +168,121 @@ export async function waitFor(cond: () => boolean, ms = 2000, what = 'condition'
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await sleep(5)
+  }
+}
+
+// ---- Helpers for the fault, timeout, backpressure, upgrade and shutdown specs ----
+
+/** A fresh path for a log file in a temporary folder. */
+export function tempFile(name: string): string {
+  return join(mkdtempSync(join(tmpdir(), 'rawproxy-')), name)
+}
+
+/** The JSON access log records written so far (the log is buffered: this flushes it first). */
+export function accessRecords(px: ProxyHandle, file: string): Record<string, unknown>[] {
+  px.server.access.flushSync()
+  let text = ''
+  try { text = readFileSync(file, 'utf8') } catch { return [] }
+  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
+/** Records every uncaught exception and unhandled rejection until `stop`. */
+export function recordUncaught(): { errors: unknown[]; stop(): void } {
+  const errors: unknown[] = []
+  const on = (err: unknown): void => { errors.push(err) }
+  process.on('uncaughtException', on)
+  process.on('unhandledRejection', on)
+  return { errors, stop: () => { process.off('uncaughtException', on); process.off('unhandledRejection', on) } }
+}
+
+/** A raw client connection kept open across exchanges: write, then wait for what comes back. */
+export class RawClient {
+  readonly socket: Socket
+  data: Buffer = Buffer.alloc(0)
+  closed = false
+  /** The proxy sent FIN: it will send nothing more. */
+  ended = false
+
+  constructor(socket: Socket) {
+    this.socket = socket
+    socket.on('data', (d: Buffer) => { this.data = Buffer.concat([this.data, d]) })
+    socket.on('end', () => { this.ended = true })
+    socket.on('error', () => {})
+    socket.on('close', () => { this.closed = true })
+  }
+
+  static open(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1')
+      s.once('error', reject)
+      s.once('connect', () => { s.off('error', reject); resolve(new RawClient(s)) })
+    })
+  }
+
+  get text(): string { return this.data.toString('latin1') }
+
+  send(data: string | Buffer): void {
+    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data)
+  }
+
+  /** Waits until the received text satisfies `cond` (a string: is contained). */
+  async until(cond: string | ((s: string) => boolean), ms = 2000): Promise<string> {
+    const f = typeof cond === 'string' ? (s: string) => s.includes(cond) : cond
+    await waitFor(() => f(this.text), ms, `reply matching ${String(cond)}; got ${JSON.stringify(this.text.slice(-200))}`)
+    return this.text
+  }
+
+  /** Waits for the proxy to end or close the connection. */
+  async untilClosed(ms = 2000): Promise<void> {
+    await waitFor(() => this.ended || this.closed, ms, 'the proxy to close the connection')
+  }
+
+  /** Forgets what was received so far. */
+  clear(): void { this.data = Buffer.alloc(0) }
+
+  destroy(): void { this.socket.destroy() }
+}
+
+/**
+ * A loopback port whose listener never accepts: a worker thread listens with a tiny backlog and then
+ * blocks its event loop, and filler connections take the accept queue. Once it is full the kernel
+ * drops new SYNs, so a connect hangs until its timeout, without leaving 127.0.0.1. `hangs` is false
+ * where the kernel resets instead (Linux with net.ipv4.tcp_abort_on_overflow=1): then it is no use.
+ */
+export async function blackhole(): Promise<{ port: number; hangs: boolean; close(): Promise<void> }> {
+  const gate = new Int32Array(new SharedArrayBuffer(4))
+  const w = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads')
+    const srv = require('node:net').createServer()
+    srv.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+      parentPort.postMessage(srv.address().port)
+      Atomics.wait(workerData, 0, 0)
+      srv.close()
+    })
+  `, { eval: true, workerData: gate })
+  const port = await new Promise<number>((r) => w.once('message', r))
+  const fillers: Socket[] = []
+  for (let i = 0; i < 4; i++) {
+    const s = connect(port, '127.0.0.1')
+    s.on('error', () => {})
+    fillers.push(s)
+  }
+  await sleep(50)
+  const hangs = await new Promise<boolean>((resolve) => {
+    const probe = connect(port, '127.0.0.1')
+    const done = (ok: boolean): void => { clearTimeout(timer); probe.destroy(); resolve(ok) }
+    const timer = setTimeout(() => done(true), 150)
+    probe.on('connect', () => done(false))
+    probe.on('error', () => done(false))
+  })
+  return {
+    port,
+    hangs,
+    close: async () => {
+      for (const s of fillers) s.destroy()
+      Atomics.store(gate, 0, 1)
+      Atomics.notify(gate, 0)
+      await w.terminate()
+    },
   }
 }

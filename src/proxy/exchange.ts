@@ -21,13 +21,15 @@ import type { Runtime } from './runtime.js'
 import { RequestInfo, buildRequest } from './request-head.js'
 import { Framing, buildInterim, buildResponse, buildSwitch, chunkHeader, isChunked, CRLF, LAST_CHUNK } from './response-head.js'
 import { CONTINUE, reply } from './reply.js'
-import { tunnel } from './tunnel.js'
+import { Tunnel, TunnelOwner } from './tunnel.js'
 
 /** What an exchange needs from its client connection (server/connection.ts). */
 export interface Downstream {
   readonly rt: Runtime
   readonly remote: string
   readonly proto: 'http' | 'https'
+  /** The server is shutting down: responses say `Connection: close` (RFC 9112 §9.6). */
+  readonly closing: boolean
   /** Write to the client; false: wait for onClientDrain (backpressure). */
   write(b: Buffer): boolean
   cork(): void
@@ -47,7 +49,7 @@ const STATE_WAIT = 0
 const STATE_HEAD_SENT = 1
 const STATE_DONE = 2
 
-export class Exchange implements UpstreamOwner {
+export class Exchange implements UpstreamOwner, TunnelOwner {
   readonly down: Downstream
   readonly info: RequestInfo
   readonly group: Group | null
@@ -129,7 +131,7 @@ export class Exchange implements UpstreamOwner {
     this.bytesIn += b.length
     if (this.local !== 0) return // drained, not forwarded
     if (this.up !== null && this.up.connected && this.#queue === null) {
-      if (!this.up.socket.write(b)) this.#hold(true)
+      if (!this.up.socket.write(b)) { this.#hold(true); this.#watch(this.up) }
     } else {
       ;(this.#queue ??= []).push(b)
       this.#hold(true)
@@ -140,6 +142,7 @@ export class Exchange implements UpstreamOwner {
   endRequest(): void {
     this.requestEnded = true
     if (this.local !== 0 && this.started) this.#answer(this.local)
+    else if (this.up !== null && this.up.connected) this.#watch(this.up)
   }
 
   #hold(on: boolean): void {
@@ -162,7 +165,18 @@ export class Exchange implements UpstreamOwner {
     if (ok) this.#hold(false)
     // RFC 9110 §9.3.2: the response to HEAD has no body, whatever its Content-Length says.
     c.parser.skipBody = this.method === HEAD
-    c.awaitResponse()
+    this.#watch(c)
+  }
+
+  /**
+   * Arms the peer's timer for where the request stands, until the response head: blocked on the peer
+   * taking the body, `upstream_idle`; all sent, `upstream_response`; else the client sets the pace.
+   */
+  #watch(c: UpstreamConn): void {
+    if (this.#state !== STATE_WAIT) return
+    if (this.#holding) c.streaming()
+    else if (this.requestEnded) c.awaitResponse()
+    else c.quiet()
   }
 
   // ---- UpstreamOwner ----
@@ -171,8 +185,9 @@ export class Exchange implements UpstreamOwner {
     this.#send(c)
   }
 
-  onUpstreamDrain(): void {
+  onUpstreamDrain(c: UpstreamConn): void {
     this.#hold(false)
+    this.#watch(c)
   }
 
   onUpstreamData(c: UpstreamConn, chunk: Buffer): void {
@@ -218,8 +233,8 @@ export class Exchange implements UpstreamOwner {
 
   onUpstreamClose(c: UpstreamConn, err: ProxyError | null): void {
     if (this.#finished) return
-    if (this.#state === STATE_HEAD_SENT && c.parser.untilClose) {
-      // RFC 9112 §6.3 rule 8: the close is the end of this body.
+    if (this.#state === STATE_HEAD_SENT && c.parser.untilClose && err === null) {
+      // RFC 9112 §6.3 rule 8: a clean close is the end of this body; a reset or a timeout is not.
       const step = c.parser.finish()
       if (step === Step.END) { this.#responseEnd(c, false); return }
     }
@@ -254,7 +269,7 @@ export class Exchange implements UpstreamOwner {
     if (h.status === 101) return true
     this.#state = STATE_HEAD_SENT
     let framing = Framing.RAW
-    let close = !this.keepAlive || !this.requestEnded || this.upgrade
+    let close = !this.keepAlive || !this.requestEnded || this.upgrade || this.down.closing
     if (this.method === HEAD || h.status === 204 || h.status === 304) framing = Framing.NONE
     else if (c.parser.untilClose) {
       if (this.minor >= 1 && !close) framing = Framing.RECHUNK
@@ -320,11 +335,14 @@ export class Exchange implements UpstreamOwner {
     const client = this.down.takeSocket()
     if (rest.length > 0) { client.write(rest); this.bytesOut += rest.length }
     if (this.upgradeRest !== null && this.upgradeRest.length > 0) peerSocket.write(this.upgradeRest)
-    tunnel(client, peerSocket, this.down.rt.config.timeouts.tunnel_idle, (up, down) => {
-      this.bytesIn += up
-      this.bytesOut += down
-      this.down.log(this)
-    })
+    new Tunnel(client, peerSocket, this.down.rt.config.timeouts.tunnel_idle, this)
+  }
+
+  /** The tunnel is over: one access log line for the whole upgraded connection. */
+  tunnelClosed(bytesUp: number, bytesDown: number): void {
+    this.bytesIn += bytesUp
+    this.bytesOut += bytesDown
+    this.down.log(this)
   }
 
   // ---- faults ----
@@ -365,7 +383,7 @@ export class Exchange implements UpstreamOwner {
   #answer(status: number): void {
     this.status = status
     // After a fault the request may be half-read: close unless it ended cleanly and was not a parse error.
-    const close = !this.keepAlive || !this.requestEnded || status === 400 || this.upgrade
+    const close = !this.keepAlive || !this.requestEnded || status === 400 || this.upgrade || this.down.closing
     const b = reply(status, close, this.method === HEAD)
     this.bytesOut += b.length
     this.down.write(b)
@@ -376,6 +394,9 @@ export class Exchange implements UpstreamOwner {
   #finish(close: boolean): void {
     if (this.#finished) return
     this.#finished = true
+    // A fault can end the exchange while the client is held for the peer's drain: the next request
+    // on this connection must still be read.
+    this.#hold(false)
     this.down.log(this)
     this.down.exchangeDone(close)
   }

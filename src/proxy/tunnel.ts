@@ -2,27 +2,59 @@
  * After a 101, the two sockets are joined: bytes flow both ways, with backpressure (pipe), until
  * either side closes or both are silent for `idleMs` (RFC 9110 §7.8: the connection now speaks the
  * new protocol, which we do not parse).
+ *
+ * A clean end (FIN) on one side is passed on as an end on the other (pipe), so the last bytes are
+ * delivered; when one side is gone, the other is flushed and closed. An error or the idle timeout
+ * cuts both at once.
  */
 import type { Socket } from 'node:net'
 
-export function tunnel(client: Socket, peer: Socket, idleMs: number, done: (bytesUp: number, bytesDown: number) => void): void {
-  let closed = false
-  const up0 = peer.bytesWritten
-  const down0 = client.bytesWritten
-  const close = (): void => {
-    if (closed) return
-    closed = true
-    client.destroy()
-    peer.destroy()
-    done(peer.bytesWritten - up0, client.bytesWritten - down0)
+/** Hears once, when both sockets are closed, how many bytes went each way. */
+export interface TunnelOwner {
+  tunnelClosed(bytesUp: number, bytesDown: number): void
+}
+
+export class Tunnel {
+  readonly #client: Socket
+  readonly #peer: Socket
+  readonly #owner: TunnelOwner
+  readonly #up0: number
+  readonly #down0: number
+  #open = 2
+
+  constructor(client: Socket, peer: Socket, idleMs: number, owner: TunnelOwner) {
+    this.#client = client
+    this.#peer = peer
+    this.#owner = owner
+    this.#up0 = peer.bytesWritten
+    this.#down0 = client.bytesWritten
+    const cut = (): void => this.#cut()
+    const closed = (): void => this.#closed()
+    for (const s of [client, peer]) {
+      s.setTimeout(idleMs)
+      s.on('timeout', cut)
+      s.on('error', cut)
+      s.on('close', closed)
+    }
+    client.pipe(peer)
+    peer.pipe(client)
   }
-  for (const s of [client, peer]) {
-    s.setTimeout(idleMs)
-    s.on('timeout', close)
-    s.on('error', close)
-    s.on('close', close)
-    s.resume()
+
+  #cut(): void {
+    this.#client.destroy()
+    this.#peer.destroy()
   }
-  client.pipe(peer)
-  peer.pipe(client)
+
+  #closed(): void {
+    if (--this.#open === 0) {
+      this.#owner.tunnelClosed(this.#peer.bytesWritten - this.#up0, this.#client.bytesWritten - this.#down0)
+      return
+    }
+    // One side is gone: what is queued for the other still goes out, then it closes too.
+    const other = this.#client.destroyed ? this.#peer : this.#client
+    if (other.destroyed) return
+    if (!other.writableEnded) other.end()
+    if (other.writableFinished) other.destroy()
+    else other.once('finish', other.destroy)
+  }
 }

@@ -72,10 +72,18 @@ export class ClientConn implements Downstream {
   }
 
   get idle(): boolean { return this.#phase === IDLE }
+  get closing(): boolean { return this.#host.closing }
 
   /** Graceful shutdown: close now if idle, else after the exchange in flight. */
   shutdown(): void {
     if (this.#phase === IDLE) this.#close()
+  }
+
+  /** Graceful shutdown, the grace period over: the exchange in flight (if any) is cut and logged so. */
+  cut(): void {
+    const x = this.#x
+    if (x !== null && !x.finished) x.abort(new ProxyError(Code.SHUTDOWN, 'cut at the end of the grace period'))
+    this.destroy()
   }
 
   // ---- reading ----
@@ -156,19 +164,26 @@ export class ClientConn implements Downstream {
   #onEnd(): void {
     this.#ended = true
     if (this.#phase === IDLE) this.#close()
-    else if (this.#phase === HEAD && this.#x === null) {
+    else if (this.#inBody && this.#x !== null) {
+      // The request body is cut short: the peer must not take a truncated message as whole.
+      this.#x.abort(new ProxyError(Code.CLIENT_ABORT, 'client closed mid-request'))
+      this.destroy()
+    } else if (this.#phase === HEAD && this.#x === null) {
       const step = this.#parser.finish()
       if (step === Step.ERROR) this.#fault(this.#parser.error!)
       else this.#close()
     }
   }
 
+  /** `timeouts.client_idle` passed with no byte either way. The head and idle phases have their own timers. */
   #onTimeout(): void {
-    if (this.#phase === BUSY && this.#x !== null) {
+    if (this.#phase === CLOSED) { this.socket.destroy(); return }
+    if (this.#phase !== BUSY || this.#x === null) return
+    // Blame the client only when we wait on it: for body bytes we are ready to take, or to read what
+    // we wrote. While we wait on the peer, the upstream timers apply (the next write re-arms this one).
+    if ((this.#inBody && this.#hold === 0) || this.socket.writableNeedDrain) {
       this.#x.abort(new ProxyError(Code.CLIENT_TIMEOUT, 'client idle mid-exchange'))
-      this.socket.destroy()
-    } else if (this.#phase === CLOSED) {
-      this.socket.destroy()
+      this.destroy()
     }
   }
 
@@ -283,6 +298,9 @@ export class ClientConn implements Downstream {
     this.#clearTimers()
     this.socket.removeAllListeners('data').removeAllListeners('drain').removeAllListeners('end').removeAllListeners('timeout')
     this.#parser.destroy()
+    // Bytes read while we waited for the 101 belong to the tunnel: put them back in the stream.
+    if (this.#rest !== null) this.socket.unshift(this.#rest.subarray(this.#restFrom))
+    this.#rest = null
     return this.socket
   }
 

@@ -108,7 +108,7 @@ export class Server implements Host {
     for (const c of this.#conns) c.shutdown()
     const deadline = Date.now() + graceMs
     while (this.#conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    for (const c of this.#conns) c.socket.destroy()
+    for (const c of this.#conns) c.cut()
     this.rt.retire()
     this.access.flushSync()
     this.events.flushSync()

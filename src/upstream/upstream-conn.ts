@@ -68,17 +68,20 @@ export class UpstreamConn {
     this.received = 0
   }
 
-  /** The request is out: from now the response head must come within `timeouts.upstream_response`. */
+  /** The whole request is out: from now the response head must come within `timeouts.upstream_response`. */
   awaitResponse(): void {
     this.#arm(T_WAIT, this.peer.timeouts.upstream_response)
   }
 
-  /** Mid-response: the peer must keep sending within `timeouts.upstream_idle` (call per chunk). */
+  /**
+   * The peer must make progress within `timeouts.upstream_idle`: send the next response bytes (call per
+   * chunk), or take the request body we are blocked on. Time while we paused reading it does not count.
+   */
   streaming(): void {
     this.#arm(T_STREAM, this.peer.timeouts.upstream_idle)
   }
 
-  /** The exchange is over on our side (the response is complete): no timer applies. */
+  /** No timer applies: the response is complete, or the client sets the pace of the request body. */
   quiet(): void {
     this.#phase = -1
   }
@@ -161,6 +164,8 @@ export class UpstreamConn {
   #onTimeout(phase: number): void {
     if (phase !== this.#phase) return
     if (phase === T_IDLE) { this.destroy(); return }
+    // We stopped reading (the client is slow, DESIGN principle 2): the silence is ours, not the peer's.
+    if (phase === T_STREAM && this.socket.isPaused()) { this.#timers[phase]!.refresh(); return }
     this.#err = new ProxyError(phase === T_CONNECT ? Code.CONNECT_TIMEOUT : Code.UPSTREAM_TIMEOUT,
       phase === T_CONNECT ? `connect to ${this.peer.label} timed out` : `${this.peer.label} did not answer in time`)
     this.socket.destroy()
