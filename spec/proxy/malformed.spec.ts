@@ -117,6 +117,11 @@ refused('absolute-form with userinfo (RFC 9110 §4.2.4)', 'GET http://user@a/ HT
 // §3.2: exactly one Host in HTTP/1.1.
 refused('no Host in HTTP/1.1', 'GET / HTTP/1.1\r\n\r\n', 400)
 refused('two Host lines', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400)
+// §3.2: a Host that is not uri-host [":" port] is refused, not routed or forwarded.
+refused('Host with a space', 'GET / HTTP/1.1\r\nHost: a b\r\n\r\n', 400)
+refused('Host with a slash', 'GET / HTTP/1.1\r\nHost: a/b\r\n\r\n', 400)
+refused('Host with userinfo', 'GET / HTTP/1.1\r\nHost: u@a\r\n\r\n', 400)
+refused('Host with a non-numeric port', 'GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n', 400)
 // RFC 9110 §9.3.6: a reverse proxy has no tunnel to offer.
 refused('CONNECT', 'CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n', 501)
 

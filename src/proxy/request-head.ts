@@ -51,6 +51,9 @@ export class RequestInfo {
   expectContinue = false
 }
 
+/** RFC 3986 §3.2.2-3: IP-literal or reg-name (unreserved, pct-encoded, sub-delims), then a port. */
+const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/
+
 function bad(reason: string): ProxyError {
   return new ProxyError(Code.BAD_REQUEST, reason)
 }
@@ -89,6 +92,8 @@ export function inspect(h: Head): RequestInfo | ProxyError {
   }
   if (!info.absolute && hosts === 1) info.authority = h.get(HOST)!
   const auth = info.authority ?? ''
+  // RFC 9112 §3.2: a Host (or absolute-form authority) that is not uri-host [":" port] gets 400.
+  if (!HOST_VALUE.test(auth)) return bad('invalid Host')
   // Strip the port; keep an IPv6 literal's brackets.
   const end = auth.startsWith('[') ? auth.indexOf(']') + 1 : auth.lastIndexOf(':') >= 0 ? auth.lastIndexOf(':') : auth.length
   info.host = auth.slice(0, end > 0 ? end : auth.length).toLowerCase()
