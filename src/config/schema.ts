@@ -13,13 +13,13 @@ export interface Timeouts {
   readonly header: number
   /** A client keep-alive connection idle between requests is closed after this. */
   readonly keepalive: number
-  /** Mid-exchange, a client that neither sends nor reads for this long is dropped. */
+  /** Mid-exchange, while we wait on the client (its request body, or its reading our response), a client that makes no progress for this long is dropped. */
   readonly client_idle: number
   /** Opening a connection to a peer. Past it: 504. */
   readonly connect: number
-  /** From the request sent to the response head. Past it: 504. */
+  /** From the whole request sent to the response head. Past it: 504. */
   readonly upstream_response: number
-  /** Mid-response, a peer silent for this long is dropped, and so is the client. */
+  /** A peer that neither sends response bytes nor takes the request body we are blocked on, for this long, is dropped (504 before the head, a cut client after it). Time we paused it for a slow client does not count. */
   readonly upstream_idle: number
   /** A WebSocket or other upgraded tunnel with no byte either way for this long is closed. */
   readonly tunnel_idle: number

@@ -2,7 +2,8 @@
  * One line per exchange, as JSON or as readable text. Fields: time, client, method, target, status,
  * bytes in and out, total ms, peer, peer ms and the termination cause (`--` ok, `UC` client aborted,
  * `UF` upstream connect failed, `UR` upstream reset, `UT` upstream timeout, `UP` upstream sent an
- * invalid response, `PE` parse error, `CT` client timeout, `NP` no peer, `IE` internal).
+ * invalid response, `PE` parse error, `CT` client timeout, `NP` no peer, `SD` cut at the end of a shutdown's grace
+ * period, `IE` internal).
  */
 import { LogTarget } from '../config/schema.js'
 import { Sink } from './sink.js'
