@@ -30,8 +30,11 @@ const BUSY = 2
 const TUNNEL = 3
 const CLOSED = 4
 
+/** Pipelined bytes we keep in memory while a response is pending, before we stop reading. */
+const STASH_MAX = 65536
+
 // Reasons to stop reading the client.
-const HOLD_END = 1 // a message is complete; the next waits for this response (pipelining)
+const HOLD_END = 1 // pipelined bytes past STASH_MAX wait in the kernel until this response is done
 const HOLD_BODY = 2 // the upstream cannot take more body yet (backpressure)
 
 export class ClientConn implements Downstream {
@@ -44,6 +47,8 @@ export class ClientConn implements Downstream {
   #x: Exchange | null = null
   #inBody = false
   #rest: Buffer | null = null
+  /** A request is complete and its response pending: bytes that arrive now are pipelined. */
+  #waiting = false
   #restFrom = 0
   #hold = 0
   #phase = IDLE
@@ -90,10 +95,12 @@ export class ClientConn implements Downstream {
 
   #onData(chunk: Buffer): void {
     if (this.#phase === CLOSED || this.#phase === TUNNEL) return
-    if ((this.#hold & HOLD_END) !== 0) {
-      // Read before the pause took hold: keep it with the pipelined rest.
+    if (this.#waiting) {
+      // Pipelined bytes while a response is pending: keep them for later, and stop reading once there
+      // are many (not at every message end: a pause and resume per request cost two epoll_ctl calls).
       this.#rest = this.#rest === null ? chunk : Buffer.concat([this.#rest.subarray(this.#restFrom), chunk])
       this.#restFrom = 0
+      if (this.#rest.length > STASH_MAX) this.#holdOn(HOLD_END)
       return
     }
     if (this.#phase === IDLE) this.#enterHead()
@@ -123,7 +130,7 @@ export class ClientConn implements Downstream {
       this.#inBody = false
       if (step === Step.UPGRADE) x.upgradeRest = chunk.subarray(p.pos)
       else if (p.pos < chunk.length) { this.#rest = chunk; this.#restFrom = p.pos }
-      this.#holdOn(HOLD_END)
+      this.#waiting = true
       x.endRequest()
       break
     }
@@ -273,6 +280,7 @@ export class ClientConn implements Downstream {
     this.#x = null
     if (close || this.#host.closing || this.#phase === CLOSED) { this.#close(); return }
     this.#parser.resume()
+    this.#waiting = false
     this.#holdOff(HOLD_END)
     const rest = this.#rest
     if (rest !== null) {
@@ -298,7 +306,9 @@ export class ClientConn implements Downstream {
     this.#clearTimers()
     this.socket.removeAllListeners('data').removeAllListeners('drain').removeAllListeners('end').removeAllListeners('timeout')
     this.#parser.destroy()
-    // Bytes read while we waited for the 101 belong to the tunnel: put them back in the stream.
+    // Bytes read while we waited for the 101 belong to the tunnel: put them back in the stream. Paused
+    // first, since unshift on a flowing socket emits them at once, before the tunnel's pipe listens.
+    this.socket.pause()
     if (this.#rest !== null) this.socket.unshift(this.#rest.subarray(this.#restFrom))
     this.#rest = null
     return this.socket
