@@ -12,6 +12,7 @@ t.before(async () => {
     if (req.url === '/echo') { res.setHeader('x-len', String(body.length)); res.end(body) }
     else if (req.url === '/204') { res.statusCode = 204; res.end() }
     else if (req.url === '/304') { res.statusCode = 304; res.end() }
+    else if (req.url === '/slow') setTimeout(() => res.end('slow done'), 150)
     else if (req.url === '/chunked') { res.write('a'.repeat(10)); res.end('b'.repeat(5)) }
     else res.end(`hello ${req.method} ${req.url}`)
   })
@@ -48,6 +49,17 @@ t('pipelined requests are answered in order', async () => {
   assert.equal(statuses(r.text), [200, 200, 200, 200])
   const bodies = [...r.text.matchAll(/hello GET (\/p\d)/g)].map((m) => m[1])
   assert.equal(bodies, ['/p1', '/p2', '/p3', '/p4'])
+  assert.ok(r.closed)
+})
+
+t('many pipelined requests behind a slow one: held, then answered in order', async () => {
+  const pad = 'p'.repeat(2000)
+  const more = Array.from({ length: 60 }, (_, i) => `GET /q${i} HTTP/1.1\r\nHost: a\r\nX-Pad: ${pad}\r\n\r\n`).join('')
+  const r = await raw(px.port, ['GET /slow HTTP/1.1\r\nHost: a\r\n\r\n', more + 'GET /end HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'], { ms: 5000 })
+  assert.is(statuses(r.text).length, 62)
+  assert.match(r.text, /slow done/)
+  const order = [...r.text.matchAll(/hello GET (\/(?:q\d+|end))/g)].map((m) => m[1])
+  assert.equal(order, [...Array.from({ length: 60 }, (_, i) => `/q${i}`), '/end'])
   assert.ok(r.closed)
 })
 
