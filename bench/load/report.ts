@@ -1,0 +1,149 @@
+/**
+ * The load run's table: per design, the mean over rounds of requests/s, p50 and p99, the ratios the
+ * project aims for, and the same as Markdown with the machine it ran on.
+ */
+import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { availableParallelism, release } from 'node:os'
+import type { WrkResult } from './wrk.js'
+
+/** One measured wrk run, with the CPU other processes used meanwhile (noise.ts). */
+export interface Run extends WrkResult {
+  /** % of one CPU used by processes that are not ours during the run. */
+  other: number
+  /** CPU time (user + system) of the process under test per request, in microseconds. */
+  cpuUs: number
+}
+
+export interface Summary {
+  design: string
+  rps: number
+  /** Lowest and highest requests/s of the rounds, to show the noise. */
+  rpsMin: number
+  rpsMax: number
+  p50: number
+  p99: number
+  /** Mean CPU microseconds per request of the process under test (the peer for "straight"). */
+  cpuUs: number
+  errors: number
+  /** Highest CPU use of other processes in any round (% of one CPU). */
+  other: number
+}
+
+export interface Target { what: string; value: number; goal: string; met: boolean }
+
+export function summarise(design: string, runs: readonly Run[]): Summary {
+  const mean = (f: (r: Run) => number): number => runs.reduce((a, r) => a + f(r), 0) / runs.length
+  return {
+    design,
+    rps: mean((r) => r.rps),
+    rpsMin: Math.min(...runs.map((r) => r.rps)),
+    rpsMax: Math.max(...runs.map((r) => r.rps)),
+    p50: mean((r) => r.p50),
+    p99: mean((r) => r.p99),
+    cpuUs: mean((r) => r.cpuUs),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    other: Math.max(...runs.map((r) => r.other)),
+  }
+}
+
+/** The ratios of the brief, by design name (straight, rawproxy, tcp-pipe, http-proxy). */
+export function targets(rows: readonly Summary[]): Target[] {
+  const by = (d: string): Summary => rows.find((r) => r.design === d)!
+  const raw = by('rawproxy')
+  const pipe = by('tcp-pipe')
+  const hp = by('http-proxy')
+  const straight = by('straight')
+  const bestProxy = Math.max(raw.rps, pipe.rps, hp.rps)
+  const t = (what: string, value: number, goal: string, met: boolean): Target => ({ what, value, goal, met })
+  return [
+    t('req/s rawproxy / http-proxy', raw.rps / hp.rps, '>= 3.00', raw.rps / hp.rps >= 3),
+    t('req/s rawproxy / tcp-pipe', raw.rps / pipe.rps, '>= 0.85', raw.rps / pipe.rps >= 0.85),
+    t('p99 rawproxy / tcp-pipe', raw.p99 / pipe.p99, '<= 1.00 (no worse)', raw.p99 <= pipe.p99),
+    // The same comparison in CPU time per request, which a busy machine disturbs less than req/s.
+    t('CPU/req rawproxy / tcp-pipe', raw.cpuUs / pipe.cpuUs, '(info: <= 1.18 matches 0.85 req/s)', raw.cpuUs / pipe.cpuUs <= 1 / 0.85),
+    // The peer must not be the bottleneck: the ceiling has to clear every proxy by a margin.
+    t('req/s straight / best proxy', straight.rps / bestProxy, '>= 1.50 (peer not the bottleneck)', straight.rps >= 1.5 * bestProxy),
+  ]
+}
+
+const num = (n: number, d = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
+const ms = (n: number): string => `${num(n, 3)} ms`
+
+function cells(r: Summary, straight: number): string[] {
+  return [r.design, num(r.rps), `${num(r.rpsMin)}–${num(r.rpsMax)}`, ms(r.p50), ms(r.p99), `${num(100 * r.rps / straight, 1)}%`, `${num(r.cpuUs, 1)} µs`, `${num(r.cpuUs * r.rps / 1e4)}%`,
+    String(r.errors), `${num(r.other)}%`]
+}
+
+const HEADER = ['design', 'req/s (mean)', 'req/s range', 'p50', 'p99', 'of straight', 'CPU/req', 'CPU busy', 'errors', 'other CPU']
+
+export function printTable(rows: readonly Summary[], ts: readonly Target[]): void {
+  const straight = rows.find((r) => r.design === 'straight')!.rps
+  const all = [HEADER, ...rows.map((r) => cells(r, straight))]
+  const widths = HEADER.map((_, i) => Math.max(...all.map((c) => c[i].length)))
+  for (const [k, c] of all.entries()) {
+    console.log(c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  '))
+    if (k === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  }
+  console.log('')
+  for (const t of ts) console.log(`${t.what.padEnd(30)} ${num(t.value, 2).padStart(6)}  target ${t.goal.padEnd(36)} ${t.met ? 'met' : 'MISSED'}`)
+}
+
+export interface Machine { date: string; nproc: number; cpu: string; node: string; kernel: string; wrk: string; commit: string }
+
+export function machine(): Machine {
+  let cpu = 'unknown'
+  try { cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpu } catch { /* not Linux */ }
+  let wrk = 'unknown'
+  try {
+    // wrk -v prints its banner and exits non-zero; the banner is what we want.
+    wrk = execFileSync('wrk', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (err) {
+    wrk = String((err as { stdout?: string }).stdout ?? '')
+  }
+  wrk = /^wrk \S+/.exec(wrk)?.[0] ?? 'wrk (version unknown)' // "wrk debian/4.1.0-3+b2 [epoll] Copyright..." 
+  // Which code was measured: the commit, and whether src/ had changes not yet committed.
+  let commit = 'unknown'
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    if (dirty !== '') commit += ' + uncommitted changes in src/'
+  } catch { /* not a git checkout */ }
+  return { date: new Date().toISOString(), nproc: availableParallelism(), cpu, node: process.version, kernel: release(), wrk, commit }
+}
+
+export interface Settings {
+  rounds: number; seconds: number; warmup: number; connections: number; loadCpu: string; proxyCpu: string
+  /** A run with other processes above this % of a CPU was run again, up to `retries` times. */
+  maxOther: number; retries: number
+}
+
+export function markdown(rows: readonly Summary[], ts: readonly Target[], m: Machine, s: Settings, micro: string | null): string {
+  const straight = rows.find((r) => r.design === 'straight')!.rps
+  const line = (c: readonly string[]): string => `| ${c.join(' | ')} |`
+  return [
+    '# rawproxy benchmark results', '',
+    `Written by \`make bench\` (bench/run.sh) on ${m.date}, code at ${m.commit}.`, '',
+    `- machine: ${m.nproc} CPUs, ${m.cpu}, Linux ${m.kernel}`,
+    `- node ${m.node}; ${m.wrk.trim()}`,
+    `- load: wrk, 1 thread, ${s.connections} keep-alive connections, wrk's default request (GET / with Host only), ` +
+      '12-byte response body; ' +
+      `${s.rounds} rounds of each design in turn, ${s.warmup} s warm-up + ${s.seconds} s measured; ` +
+      `wrk and the peer on CPU ${s.loadCpu}, the proxy under test on CPU ${s.proxyCpu}; ` +
+      `a run during which other processes used over ${s.maxOther}% of a CPU was run again (up to ${s.retries} times)`, '',
+    '### Load (loopback)', '',
+    line(HEADER), `|${HEADER.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => line(cells(r, straight))), '',
+    line(['ratio', 'measured', 'target', '']), '|---|---:|---|---|',
+    ...ts.map((t) => line([t.what, num(t.value, 2), t.goal, t.met ? 'met' : '**missed**'])), '',
+    '"CPU/req": user + system CPU time of the process under test (the peer for straight) per request; ' +
+      'it includes the kernel\'s socket work done in that process\'s system calls. "CPU busy" = CPU/req x req/s: near 100% ' +
+      'the process under test is the bottleneck (for a proxy: not the peer, not wrk).', '',
+    '"other CPU": the most CPU that processes other than the benchmark\'s own used during any round of that design ' +
+      '(% of one CPU); above a few % the machine was shared and the row is noisy.', '',
+    'Designs: **straight** = wrk to the peer (the ceiling); **rawproxy** = `node dist/src/cli.js`, access log off; ' +
+      '**tcp-pipe** = a `net` server piping each client socket to its own peer socket (the floor cost of any Node proxy); ' +
+      '**http-proxy** = `node:http` + the `http-proxy` package with a keep-alive `http.Agent`.', '',
+    ...(micro === null ? [] : [micro]),
+  ].join('\n')
+}

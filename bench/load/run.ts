@@ -1,0 +1,216 @@
+/**
+ * The load comparison: wrk against four designs in turn (A B C D, A B C D, ...), so that drift of the
+ * machine (thermal, noisy neighbours) spreads over every design instead of landing on one. Per run:
+ * requests/s and latency from wrk, the CPU time per request of the process under test, and how much
+ * CPU other processes took meanwhile (noise.ts). `profile` mode runs rawproxy alone under --cpu-prof.
+ *
+ *   node dist/bench/load/run.js [load|profile]
+ *   env: BENCH_ROUNDS (2), BENCH_SECONDS (5), BENCH_WARMUP (1), BENCH_CONNECTIONS (50),
+ *        BENCH_LOAD_CPU (0), BENCH_PROXY_CPU (1), BENCH_MICRO_MD (a Markdown file to append),
+ *        BENCH_MAX_OTHER (10: a run during which other processes used more than this % of a CPU is
+ *        run again, up to BENCH_RETRIES (2) times; the last try counts),
+ *        BENCH_PROFILE_SECONDS (10), BENCH_PROFILE_DIR (default: a new /tmp/rawproxy-prof-* dir),
+ *        BENCH_COMPARE (path to another build's dist/src/cli.js, e.g. in a git worktree: adds the
+ *        design "rawproxy-b" to the rotation, to A/B a change under the same conditions)
+ *
+ * Only 127.0.0.1 is used. Every process started is stopped at the end, on an error, on Ctrl-C or
+ * SIGTERM, and by a watchdog if the run overstays its time budget.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { get } from 'node:http'
+import { Proc, freePort, killAllSync, ready, start, stop, stopAll } from './procs.js'
+import { WrkResult, wrk } from './wrk.js'
+import { Run, Summary, machine, markdown, printTable, summarise, targets } from './report.js'
+import { cpuSeconds, otherLoad } from './noise.js'
+import { summariseProfile } from '../profile/summary.js'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+const env = (k: string, d: number): number => {
+  const v = Number(process.env[k] ?? d)
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${k} must be a number`)
+  return v
+}
+const ROUNDS = env('BENCH_ROUNDS', 2)
+const SECONDS = env('BENCH_SECONDS', 5)
+const WARMUP = env('BENCH_WARMUP', 1)
+const CONNECTIONS = env('BENCH_CONNECTIONS', 50)
+const PROFILE_SECONDS = env('BENCH_PROFILE_SECONDS', 10)
+const MAX_OTHER = env('BENCH_MAX_OTHER', 10)
+const RETRIES = env('BENCH_RETRIES', 2)
+// Pinning needs two CPUs: the load side (wrk + peer) on one, the proxy under test alone on the other.
+const PIN = availableParallelism() >= 2
+const LOAD_CPU = PIN ? env('BENCH_LOAD_CPU', 0) : null
+const PROXY_CPU = PIN ? env('BENCH_PROXY_CPU', 1) : null
+const COMPARE = process.env.BENCH_COMPARE ?? ''
+const DESIGNS = ['straight', 'rawproxy', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy']
+
+const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-bench-'))
+const script = (name: string): string => join(ROOT, 'dist/bench/load', `${name}.js`)
+
+/** The rawproxy config: one listener, the peer, no access log (we measure the proxy, not the disk). */
+function rawproxyConfig(port: number, peerPort: number, name: string): string {
+  const file = join(tmp, `${name}.yaml`)
+  writeFileSync(file, [
+    `listen: 127.0.0.1:${port}`,
+    'upstreams:',
+    '  peer:',
+    `    peers: [127.0.0.1:${peerPort}]`,
+    'access_log: off',
+    '',
+  ].join('\n'))
+  return file
+}
+
+/** One request through a design: 200 and the peer's body, or the run stops before measuring. */
+function check(design: string, port: number): Promise<void> {
+  return new Promise((ok, fail) => {
+    const req = get({ host: '127.0.0.1', port, path: '/check', agent: false, timeout: 5000 }, (res) => {
+      let body = ''
+      res.setEncoding('latin1').on('data', (d: string) => { body += d }).on('end', () => {
+        if (res.statusCode === 200 && body === 'hello world\n') ok()
+        else fail(new Error(`${design}: got ${res.statusCode} ${JSON.stringify(body)}`))
+      })
+    })
+    req.on('timeout', () => req.destroy(new Error(`${design}: no answer in 5 s`)))
+    req.on('error', (err) => fail(new Error(`${design}: ${err.message}`)))
+  })
+}
+
+async function startPeer(): Promise<{ proc: Proc; port: number }> {
+  const port = await freePort()
+  const proc = start('peer', LOAD_CPU, process.execPath, [script('peer'), String(port)], join(tmp, 'peer.log'))
+  await ready(proc, port)
+  return { proc, port }
+}
+
+async function startRawproxy(peerPort: number, nodeFlags: string[] = [], cli = join(ROOT, 'dist/src/cli.js'), name = 'rawproxy'): Promise<{ proc: Proc; port: number }> {
+  const port = await freePort()
+  const args = [...nodeFlags, resolve(cli), '--config', rawproxyConfig(port, peerPort, name)]
+  const proc = start(name, PROXY_CPU, process.execPath, args, join(tmp, `${name}.log`))
+  await ready(proc, port)
+  return { proc, port }
+}
+
+async function startHelper(name: 'tcp-pipe' | 'http-proxy', peerPort: number): Promise<{ proc: Proc; port: number }> {
+  const port = await freePort()
+  const proc = start(name, PROXY_CPU, process.execPath, [script(name), String(port), String(peerPort)], join(tmp, `${name}.log`))
+  await ready(proc, port)
+  return { proc, port }
+}
+
+function load(port: number, seconds: number): Promise<WrkResult> {
+  return wrk({ url: `http://127.0.0.1:${port}/`, seconds, connections: CONNECTIONS, cpu: LOAD_CPU })
+}
+
+async function runLoad(): Promise<void> {
+  const peer = await startPeer()
+  // Each design's port, and the process whose CPU time it costs (for straight: the peer's own).
+  const raw = await startRawproxy(peer.port)
+  const pipe = await startHelper('tcp-pipe', peer.port)
+  const hp = await startHelper('http-proxy', peer.port)
+  const under: Record<string, { port: number; proc: Proc }> = {
+    straight: peer, rawproxy: raw, 'tcp-pipe': pipe, 'http-proxy': hp,
+  }
+  if (COMPARE !== '') under['rawproxy-b'] = await startRawproxy(peer.port, [], COMPARE, 'rawproxy-b')
+  const ports = Object.fromEntries(Object.entries(under).map(([d, u]) => [d, u.port]))
+  for (const d of DESIGNS) await check(d, ports[d])
+  console.log(`load: ${ROUNDS} rounds x ${DESIGNS.length} designs, ${WARMUP} s warm-up + ${SECONDS} s each, ` +
+    `${CONNECTIONS} connections; ${PIN ? `wrk+peer on CPU ${LOAD_CPU}, proxy on CPU ${PROXY_CPU}` : 'NOT pinned (fewer than 2 CPUs)'}`)
+
+  const runs: Record<string, Run[]> = Object.fromEntries(DESIGNS.map((d) => [d, []]))
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const d of DESIGNS) {
+      for (let attempt = 0; ; attempt++) {
+        if (WARMUP > 0) await load(ports[d], WARMUP) // JIT, pools and caches warm; not counted
+        const other = otherLoad()
+        const pid = under[d].proc.child.pid!
+        const cpu0 = cpuSeconds(pid)
+        const r: Run = { ...await load(ports[d], SECONDS), other: 0, cpuUs: 0 }
+        r.other = other()
+        r.cpuUs = ((cpuSeconds(pid) - cpu0) / r.requests) * 1e6
+        const noisy = r.other > MAX_OTHER && attempt < RETRIES
+        console.log(`  round ${round} ${d.padEnd(10)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(3)} ms  ` +
+          `p99 ${r.p99.toFixed(3)} ms  CPU ${r.cpuUs.toFixed(1)} µs/req  other CPU ${r.other.toFixed(0)}%` + (r.errors > 0 ? `  ${r.errors} errors` : '') +
+          (noisy ? '  (machine busy: run again)' : ''))
+        if (noisy) continue
+        runs[d].push(r)
+        break
+      }
+    }
+  }
+
+  const rows: Summary[] = DESIGNS.map((d) => summarise(d, runs[d]))
+  const ts = targets(rows)
+  console.log('')
+  printTable(rows, ts)
+  const microFile = process.env.BENCH_MICRO_MD
+  const micro = microFile !== undefined && existsSync(microFile) ? readFileSync(microFile, 'utf8') : null
+  const settings = { rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS,
+    loadCpu: String(LOAD_CPU ?? 'any'), proxyCpu: String(PROXY_CPU ?? 'any'), maxOther: MAX_OTHER, retries: RETRIES }
+  // An A/B run is scratch: the committed table stays the plain comparison.
+  const out = join(ROOT, COMPARE === '' ? 'bench/results/latest.md' : 'bench/results/tmp/compare.md')
+  mkdirSync(dirname(out), { recursive: true })
+  writeFileSync(out, markdown(rows, ts, machine(), settings, micro))
+  console.log(`\nwritten: ${out}`)
+  if (rows.some((r) => r.other > MAX_OTHER)) console.log(`warning: other processes used over ${MAX_OTHER}% of a CPU during some counted rounds; those rows are noisy`)
+  if (rows.some((r) => r.errors > 0)) throw new Error('some runs had socket errors or non-2xx responses (see the errors column)')
+}
+
+/** rawproxy under wrk with --cpu-prof; the profile goes to /tmp (never into the repo). */
+async function runProfile(): Promise<void> {
+  const dir = process.env.BENCH_PROFILE_DIR ?? mkdtempSync(join(tmpdir(), 'rawproxy-prof-'))
+  const peer = await startPeer()
+  const raw = await startRawproxy(peer.port, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
+  await check('rawproxy', raw.port)
+  await load(raw.port, Math.max(WARMUP, 1))
+  const r = await load(raw.port, PROFILE_SECONDS)
+  console.log(`profiled load: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms (slower than unprofiled)`)
+  await stop(raw.proc, 15_000) // SIGTERM: rawproxy exits cleanly and node writes the profile
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))
+  if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}:\n${readFileSync(raw.proc.log, 'utf8')}`)
+  console.log(`profile: ${files[files.length - 1]}\n`)
+  console.log(summariseProfile(files[files.length - 1], ROOT))
+}
+
+let cleaning = false
+let interrupted = false
+async function cleanup(): Promise<void> {
+  if (cleaning) return
+  cleaning = true
+  await stopAll()
+  rmSync(tmp, { recursive: true, force: true })
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2] ?? 'load'
+  if (mode !== 'load' && mode !== 'profile') throw new Error(`unknown mode "${mode}" (load or profile)`)
+  // Bounded in time: the whole run, with room for start-up and stops, or everything is killed.
+  const budget = mode === 'load' ? ROUNDS * DESIGNS.length * (WARMUP + SECONDS + 5) * (1 + RETRIES) + 60 : PROFILE_SECONDS + WARMUP + 90
+  setTimeout(() => {
+    console.error(`load: over the time budget of ${budget} s, stopping everything`)
+    killAllSync()
+    rmSync(tmp, { recursive: true, force: true })
+    process.exit(1)
+  }, budget * 1000).unref()
+  if (mode === 'load') await runLoad()
+  else await runProfile()
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    interrupted = true
+    console.error(`\nload: ${sig}, stopping every process started`)
+    void cleanup().finally(() => process.exit(130))
+  })
+}
+process.on('exit', killAllSync) // whatever path we leave by, leave nothing behind
+
+main().then(cleanup, async (err: Error) => {
+  if (interrupted) return // the signal handler cleans up and exits; a wrk cut short is no news
+  console.error(`load: ${err.message}`)
+  await cleanup()
+  process.exitCode = 1
+})

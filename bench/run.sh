@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make bench`: the micro benchmarks (tinybench), then the load comparison (wrk), and the table in
+# bench/results/latest.md. `make bench` builds first; run directly, this script builds if needed.
+#
+#   bash bench/run.sh [all|micro|load|profile]
+#   env: see bench/micro/run.ts and bench/load/run.ts (BENCH_ROUNDS, BENCH_SECONDS, ...);
+#        BENCH_TIMEOUT (1800 s): the outer bound of one node run (load/run.ts has its own watchdog)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+
+# wrk is the load generator; Debian packages it. taskset (util-linux) pins processes to CPUs.
+if [[ $what != micro ]]; then
+  if ! command -v wrk >/dev/null; then
+    echo "bench: installing wrk"
+    export DEBIAN_FRONTEND=noninteractive
+    # A fresh machine may have no package lists yet: update only when the install needs it.
+    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  fi
+  command -v taskset >/dev/null || { echo "bench: taskset missing (apt-get install util-linux)" >&2; exit 1; }
+fi
+[[ -f dist/bench/load/run.js && -f dist/src/cli.js ]] || npx tsc -p tsconfig.json
+
+# The node runs go in the background so that this shell can pass Ctrl-C or a SIGTERM on to them
+# (bench/load/run.ts then stops every process it started) and bound them with `timeout`.
+child=
+stop_child() { [[ -n $child ]] && kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 130; }
+trap stop_child INT TERM
+
+limit=${BENCH_TIMEOUT:-1800}
+run() {
+  timeout --kill-after=10 "$limit" "$@" & child=$!
+  wait "$child"
+  child=
+}
+
+mkdir -p bench/results/tmp # scratch, git-ignored
+export BENCH_MICRO_MD=bench/results/tmp/micro.md
+case $what in
+  all)     rm -f "$BENCH_MICRO_MD"; run node dist/bench/micro/run.js; echo; run node dist/bench/load/run.js load ;;
+  micro)   run node dist/bench/micro/run.js ;;
+  load)    run node dist/bench/load/run.js load ;;
+  profile) run node dist/bench/load/run.js profile ;;
+  *) echo "usage: bash bench/run.sh [all|micro|load|profile]" >&2; exit 2 ;;
+esac
