@@ -8,7 +8,7 @@
 import { Kind, Parser, Step, methodName } from '../../src/http/llhttp.js'
 import { NameSet } from '../../src/http/head.js'
 import { buildHead } from '../../src/http/serialize.js'
-import { RequestInfo, buildRequest, inspect } from '../../src/proxy/request-head.js'
+import { Origin, RequestInfo, buildRequest, inspect } from '../../src/proxy/request-head.js'
 import { NodeParser, NodeHead } from './node-parser.js'
 import { PIPELINED, REQUESTS } from './requests.js'
 import type { Case } from './parse.js'
@@ -16,7 +16,7 @@ import type { Case } from './parse.js'
 const HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade',
   'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']
 const DROP = new NameSet(HOP)
-const ORIGIN = { client: '127.0.0.1', proto: 'http' as const, trusted: false }
+const ORIGIN = new Origin('127.0.0.1', 'http', false)
 const VIA = '1.1 rawproxy'
 const PEER = '127.0.0.1:8081'
 

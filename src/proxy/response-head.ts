@@ -4,9 +4,8 @@
  * connection fields of this hop ourselves (RFC 9112 §6, §9.6).
  */
 import { Head, NameSet, name } from '../http/head.js'
-import { buildHead } from '../http/serialize.js'
+import { buildHead, connectionTokens } from '../http/serialize.js'
 
-const CONNECTION = name('connection')
 const UPGRADE = name('upgrade')
 const TRANSFER_ENCODING = name('transfer-encoding')
 
@@ -36,7 +35,7 @@ export function isChunked(h: Head): boolean {
  * that asked for keep-alive, which must be told it has it (RFC 9112 §9.3).
  */
 export function buildResponse(h: Head, framing: Framing, close: boolean, http10Alive: boolean): Buffer {
-  const tokens = h.find(CONNECTION) >= 0 ? h.tokens(CONNECTION) : null
+  const tokens = connectionTokens(h)
   let extra = close ? 'Connection: close\r\n' : http10Alive ? 'Connection: keep-alive\r\n' : ''
   if (framing === Framing.RECHUNK) extra += 'Transfer-Encoding: chunked\r\n'
   const drop = framing === Framing.DECHUNK || framing === Framing.RECHUNK ? DROP_FRAMING : DROP

@@ -11,7 +11,7 @@ import { Kind, Parser, Step } from '../http/llhttp.js'
 import { CONNECT } from '../http/methods.js'
 import { Code, ProxyError, statusFor, causeFor } from '../errors.js'
 import { Exchange, Downstream } from '../proxy/exchange.js'
-import { inspect } from '../proxy/request-head.js'
+import { inspect, Origin } from '../proxy/request-head.js'
 import { reply } from '../proxy/reply.js'
 import type { Runtime } from '../proxy/runtime.js'
 import type { AccessLog } from '../log/access-log.js'
@@ -41,6 +41,7 @@ export class ClientConn implements Downstream {
   readonly socket: Socket
   readonly remote: string
   readonly proto = 'http' as const
+  origin: Origin
   rt: Runtime
   readonly #host: Host
   readonly #parser: Parser
@@ -54,6 +55,7 @@ export class ClientConn implements Downstream {
   #phase = IDLE
   #ended = false
   #headTimer: NodeJS.Timeout | null = null
+  #headWatched = false
   #idleTimer: NodeJS.Timeout | null = null
   #timersFor: Runtime
 
@@ -64,6 +66,7 @@ export class ClientConn implements Downstream {
     this.#timersFor = this.rt
     const addr = socket.remoteAddress ?? ''
     this.remote = addr.startsWith('::ffff:') ? addr.slice(7) : addr
+    this.origin = new Origin(this.remote, this.proto, this.rt.trusted.has(this.remote))
     this.#parser = new Parser(Kind.REQUEST, this.rt.limits)
     socket.setNoDelay(true)
     socket.setTimeout(this.rt.config.timeouts.client_idle)
@@ -77,6 +80,7 @@ export class ClientConn implements Downstream {
   }
 
   get idle(): boolean { return this.#phase === IDLE }
+  get logging(): boolean { return this.#host.access.enabled }
   get closing(): boolean { return this.#host.closing }
 
   /** Graceful shutdown: close now if idle, else after the exchange in flight. */
@@ -105,6 +109,7 @@ export class ClientConn implements Downstream {
     }
     if (this.#phase === IDLE) this.#enterHead()
     this.#feed(chunk, 0)
+    this.#watchHead()
   }
 
   #feed(chunk: Buffer, from: number): void {
@@ -211,6 +216,16 @@ export class ClientConn implements Downstream {
   #enterHead(): void {
     this.#syncRuntime()
     this.#phase = HEAD
+    this.#headWatched = false
+  }
+
+  /**
+   * After the first chunk of a head: if the head is still incomplete, its timer starts now (the same
+   * tick its first byte came). A head that arrives whole, the usual case, arms no timer at all.
+   */
+  #watchHead(): void {
+    if (this.#phase !== HEAD || this.#headWatched) return
+    this.#headWatched = true
     if (this.#headTimer === null) this.#headTimer = setTimeout(() => this.#onHeaderTimeout(), this.rt.config.timeouts.header)
     else this.#headTimer.refresh()
   }
@@ -232,6 +247,7 @@ export class ClientConn implements Downstream {
     if (rt === this.rt) return
     this.rt = rt
     this.#parser.limits = rt.limits
+    this.origin = new Origin(this.remote, this.proto, rt.trusted.has(this.remote))
     if (this.#timersFor.config.timeouts !== rt.config.timeouts) {
       this.#clearTimers()
       this.socket.setTimeout(rt.config.timeouts.client_idle)
@@ -288,6 +304,7 @@ export class ClientConn implements Downstream {
       this.#rest = null
       this.#enterHead()
       this.#feed(rest, this.#restFrom)
+      this.#watchHead()
     } else if (this.#ended) {
       this.#close()
     } else {
