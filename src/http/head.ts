@@ -9,6 +9,9 @@
 export class Head {
   buf: Buffer = EMPTY
   readonly spans: number[] = [0, 0]
+  /** Used length of `spans`: the array only grows, and is overwritten in place for the next head
+   * (setting `spans.length` on every reset cost 1.3% of the proxy's CPU under load). */
+  len = 2
   /** Number of header fields. */
   count = 0
   /** llhttp method number (requests), see METHODS in http/methods.ts. */
@@ -26,7 +29,7 @@ export class Head {
 
   reset(): void {
     this.buf = EMPTY
-    this.spans.length = 2
+    this.len = 2
     this.spans[0] = this.spans[1] = 0
     this.count = 0
     this.upgrade = false

@@ -83,6 +83,7 @@ let current: Parser | null = null
 let inputPtr = 0
 let inputSize = 0
 let loaded: Buffer | null = null
+let memory = new Uint8Array(0)
 
 function load(): WebAssembly.Instance {
   let mod: WebAssembly.Module | undefined
@@ -187,13 +188,15 @@ export class Parser {
         inputPtr = wasm.malloc(inputSize)
       }
       // Copied once per chunk: resuming after a pause in the same chunk skips the copy.
-      new Uint8Array(wasm.memory.buffer, inputPtr, chunk.length).set(chunk)
+      // A view over WASM memory, made again only when memory grew (growth detaches the old one).
+      if (memory.byteLength === 0) memory = new Uint8Array(wasm.memory.buffer)
+      memory.set(chunk, inputPtr)
       loaded = chunk
     }
     this.#chunk = chunk
     this.#stop = Step.MORE
     this.headDone = false
-    this.#mark = this.head.spans.length
+    this.#mark = this.head.len
     this.#headFrom = this.inHead && this.#joinLen > 0 ? from : -1
     current = this
     let ret: number
@@ -252,7 +255,7 @@ export class Parser {
     chunk.copy(this.#join, this.#joinLen, start, end)
     this.#joinLen += n
     const s = this.head.spans
-    for (let i = this.#mark; i < s.length; i++) s[i] += shift
+    for (let i = this.#mark; i < this.head.len; i++) s[i] += shift
     this.head.buf = this.#join
     this.head.size = this.#joinLen
   }
@@ -293,7 +296,7 @@ export class Parser {
     let v = s1
     while (b[v] === 0x20) v++
     // RFC 9112 §2.3: HTTP-name is "HTTP", case-sensitive; llhttp also takes RTSP/ and ICE/.
-    if (HTTP_NAME.compare(b, v, v + 5) !== 0) return this.#reject('HPE_INVALID_CONSTANT', 'protocol is not HTTP')
+    for (let i = 0; i < 5; i++) if (b[v + i] !== HTTP_NAME[i]) return this.#reject('HPE_INVALID_CONSTANT', 'protocol is not HTTP')
     // RFC 9112 §3.2: no request-target form has a fragment. A '#' would let the path we route on differ
     // from the one the peer serves (compare HAProxy, CVE-2023-45539).
     for (let i = s0; i < s1; i++) if (b[i] === 0x23) return this.#reject('HPE_INVALID_URL', 'fragment in request target')
@@ -329,13 +332,13 @@ export class Parser {
     if (this.#headFrom < 0) {
       // First span of this head: the head's bytes that matter start here.
       this.#headFrom = at
-      this.#mark = kind === SPAN_LINE ? 0 : s.length
+      this.#mark = kind === SPAN_LINE ? 0 : this.head.len
     }
     if (kind === this.#last) {
       // The same span again: a chunk boundary cut it, and llhttp reports each piece (it reports a value
       // for every name, even an empty one, so two names in a row are one name cut in two). Pieces from
       // an earlier chunk are already shifted into #join, where this piece will land right after them.
-      const i = kind === SPAN_LINE ? 1 : s.length - 1
+      const i = kind === SPAN_LINE ? 1 : this.head.len - 1
       s[i] = i < this.#mark ? at + len + this.#joinLen - this.#headFrom : at + len
     } else if (kind === SPAN_LINE) {
       s[0] = at
@@ -345,7 +348,9 @@ export class Parser {
       // CR of its own line instead (strict mode: lines end in CRLF), or a copy of the fields that ends
       // with this one would take its line end along and end the head early (http/serialize.ts).
       if (kind === SPAN_VALUE && len === 0) at -= 2
-      s.push(at, at + len)
+      const h = this.head
+      s[h.len++] = at
+      s[h.len++] = at + len
       if (kind === SPAN_VALUE) this.head.count++
     }
     this.#last = kind
