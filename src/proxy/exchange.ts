@@ -305,7 +305,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       this.#cork()
       this.#toClient(buildResponse(h, framing, close, this.minor === 0 && !close))
     }
-    c.streaming()
+    // No timer switch here: a response that ends in this chunk needs none, and one that goes on
+    // reaches Step.MORE, which arms upstream_idle (one timer refresh per request saved).
     return true
   }
 
