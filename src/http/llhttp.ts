@@ -85,11 +85,14 @@ let inputSize = 0
 let loaded: Buffer | null = null
 let memory = new Uint8Array(0)
 
+/** Which build is running, for the start-up log line: "wasm-simd", or "wasm" (RAWPROXY_NO_SIMD=1, or no SIMD). */
+export let build = 'wasm'
+
 function load(): WebAssembly.Instance {
   let mod: WebAssembly.Module | undefined
   if (process.env.RAWPROXY_NO_SIMD !== '1') {
     // The SIMD build is faster; WebAssembly SIMD is missing on a few old CPUs and runtimes.
-    try { mod = new WebAssembly.Module(require('undici/lib/llhttp/llhttp_simd-wasm.js')) } catch { mod = undefined }
+    try { mod = new WebAssembly.Module(require('undici/lib/llhttp/llhttp_simd-wasm.js')); build = 'wasm-simd' } catch { mod = undefined }
   }
   mod ??= new WebAssembly.Module(require('undici/lib/llhttp/llhttp-wasm.js'))
   return new WebAssembly.Instance(mod, {
@@ -108,8 +111,7 @@ function load(): WebAssembly.Instance {
 }
 
 const wasm = load().exports as unknown as Exports
-/** Which build is running, for the start-up log line. */
-export const build = (() => { try { new WebAssembly.Module(require('undici/lib/llhttp/llhttp_simd-wasm.js')); return process.env.RAWPROXY_NO_SIMD === '1' ? 'wasm' : 'wasm-simd' } catch { return 'wasm' } })()
+
 
 const methodNames: string[] = []
 
