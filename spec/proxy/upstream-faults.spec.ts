@@ -6,20 +6,15 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Socket } from 'node:net'
 import {
-  accessRecords, blackhole, deadPort, httpUpstream, proxyTo, raw, RawClient, rawUpstream, recordUncaught,
+  accessRecords, blackhole, deadPort, httpUpstream, proxyTo, raw, RawClient, rawUpstream, guard,
   sleep, startProxy, statuses, tempFile, waitFor, ProxyHandle,
 } from '../support/harness.js'
 
 const t = suite('upstream faults')
+const track = guard(t)
 const LOG = tempFile('access.log')
 const FAST = { connect: '300ms', upstream_response: '300ms', upstream_idle: '300ms' }
-let open: { close(): Promise<void> }[] = []
-let uncaught: ReturnType<typeof recordUncaught>
 
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  open.push(x)
-  return x
-}
 
 async function proxy(ports: number[], extra: Record<string, unknown> = {}): Promise<ProxyHandle> {
   return track(await proxyTo(ports, { timeouts: FAST, access_log: { path: LOG, format: 'json' }, ...extra }))
@@ -48,15 +43,6 @@ function heads(all: Buffer): number {
 
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
 
-t.before(() => { uncaught = recordUncaught() })
-t.after.each(async () => {
-  for (const x of open.reverse()) await x.close()
-  open = []
-})
-t.after(() => {
-  uncaught.stop()
-  assert.equal(uncaught.errors, [], 'no error reached uncaughtException')
-})
 
 // ---- failures before the response head ----
 

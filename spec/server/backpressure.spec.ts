@@ -8,16 +8,15 @@ import * as assert from 'uvu/assert'
 import { connect, createServer, Socket } from 'node:net'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { proxyTo, RawClient, rawUpstream, recordUncaught, sleep, statuses, waitFor, ProxyHandle } from '../support/harness.js'
+import { proxyTo, RawClient, rawUpstream, guard, sleep, statuses, waitFor, ProxyHandle } from '../support/harness.js'
 
 const t = suite('backpressure')
+const track = guard(t)
 const MB = 1 << 20
 const TOTAL = 100 * MB
 /** The proxy runs in this process: its buffers would show in this process's RSS. */
 const BOUND = 64 * MB
 const block = Buffer.alloc(MB, 'b')
-let open: { close(): Promise<void> }[] = []
-let uncaught: ReturnType<typeof recordUncaught>
 
 // A full collection before each sample, so RSS shows what is held, not garbage awaiting collection.
 setFlagsFromString('--expose-gc')
@@ -55,10 +54,6 @@ class Peak {
   }
 }
 
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  open.push(x)
-  return x
-}
 
 async function proxy(port: number, timeouts: Record<string, string> = {}): Promise<ProxyHandle> {
   return track(await proxyTo([port], { timeouts }))
@@ -110,15 +105,6 @@ function openSocket(port: number): Promise<Socket> {
   return new Promise((resolve) => { const s = connect(port, '127.0.0.1', () => resolve(s)); s.on('error', () => {}) })
 }
 
-t.before(() => { uncaught = recordUncaught() })
-t.after.each(async () => {
-  for (const x of open.reverse()) await x.close()
-  open = []
-})
-t.after(() => {
-  uncaught.stop()
-  assert.equal(uncaught.errors, [], 'no error reached uncaughtException')
-})
 
 t('download: 100 MB from a fast peer to a slow client, proxy memory bounded', async () => {
   let peerPump: { sent(): number } | null = null

@@ -6,19 +6,14 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
-  accessRecords, httpUpstream, proxyTo, RawClient, rawUpstream, recordUncaught, sleep, statuses, tempFile,
+  accessRecords, httpUpstream, proxyTo, RawClient, rawUpstream, guard, sleep, statuses, tempFile,
   waitFor, ProxyHandle,
 } from '../support/harness.js'
 
 const t = suite('timeouts')
+const track = guard(t)
 const LOG = tempFile('access.log')
-let open: { close(): Promise<void> }[] = []
-let uncaught: ReturnType<typeof recordUncaught>
 
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  open.push(x)
-  return x
-}
 
 async function proxy(port: number, timeouts: Record<string, string>, extra: Record<string, unknown> = {}): Promise<ProxyHandle> {
   return track(await proxyTo([port], { timeouts, access_log: { path: LOG, format: 'json' }, ...extra }))
@@ -28,15 +23,6 @@ function causeOf(px: ProxyHandle, target: string): unknown {
   return accessRecords(px, LOG).filter((r) => r.target === target).pop()?.cause
 }
 
-t.before(() => { uncaught = recordUncaught() })
-t.after.each(async () => {
-  for (const x of open.reverse()) await x.close()
-  open = []
-})
-t.after(() => {
-  uncaught.stop()
-  assert.equal(uncaught.errors, [], 'no error reached uncaughtException')
-})
 
 t('slowloris: one byte every 50 ms gets 408 and a close, timed from the first byte', async () => {
   const up = track(await httpUpstream())

@@ -286,3 +286,24 @@ export async function blackhole(): Promise<{ port: number; hangs: boolean; close
     },
   }
 }
+
+type Closable = { close(): Promise<void> }
+
+/**
+ * The hooks every fault-injecting suite wants: what a test starts (passed through `track`) is closed
+ * after it, and at the end no error may have reached `uncaughtException` or `unhandledRejection`.
+ */
+export function guard(t: { before: (fn: () => void) => void; after: ((fn: () => void) => void) & { each: (fn: () => Promise<void>) => void } }): <T extends Closable>(x: T) => T {
+  let open: Closable[] = []
+  let uncaught: ReturnType<typeof recordUncaught>
+  t.before(() => { uncaught = recordUncaught() })
+  t.after.each(async () => {
+    for (const x of open.reverse()) await x.close()
+    open = []
+  })
+  t.after(() => {
+    uncaught.stop()
+    if (uncaught.errors.length > 0) throw new Error(`errors reached uncaughtException: ${uncaught.errors.map(String).join('; ')}`)
+  })
+  return (x) => { open.push(x); return x }
+}
