@@ -56,6 +56,7 @@ export class ClientConn implements Downstream {
   #ended = false
   #headTimer: NodeJS.Timeout | null = null
   #headWatched = false
+  #clientTimer: NodeJS.Timeout | null = null
   #idleTimer: NodeJS.Timeout | null = null
   #timersFor: Runtime
 
@@ -69,11 +70,9 @@ export class ClientConn implements Downstream {
     this.origin = new Origin(this.remote, this.proto, this.rt.trusted.has(this.remote))
     this.#parser = new Parser(Kind.REQUEST, this.rt.limits)
     socket.setNoDelay(true)
-    socket.setTimeout(this.rt.config.timeouts.client_idle)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('drain', () => this.#x?.onClientDrain())
     socket.on('end', () => this.#onEnd())
-    socket.on('timeout', () => this.#onTimeout())
     socket.on('error', () => { /* 'close' follows; the exchange reports the abort */ })
     socket.on('close', () => this.#onClose())
     this.#enterIdle()
@@ -117,7 +116,10 @@ export class ClientConn implements Downstream {
     for (;;) {
       const step = p.execute(chunk, from)
       if (step === Step.MORE) {
-        if (this.#inBody && from < chunk.length) this.#x!.requestBody(from === 0 ? chunk : chunk.subarray(from))
+        if (this.#inBody) {
+          if (from < chunk.length) this.#x!.requestBody(from === 0 ? chunk : chunk.subarray(from))
+          this.#watchClient() // the rest of the body is the client's to send
+        }
         break
       }
       if (step === Step.ERROR) { this.#fault(p.error!); return }
@@ -250,15 +252,25 @@ export class ClientConn implements Downstream {
     this.origin = new Origin(this.remote, this.proto, rt.trusted.has(this.remote))
     if (this.#timersFor.config.timeouts !== rt.config.timeouts) {
       this.#clearTimers()
-      this.socket.setTimeout(rt.config.timeouts.client_idle)
       this.#timersFor = rt
     }
+  }
+
+  /**
+   * `timeouts.client_idle`: armed only where we wait on the client, when a request body goes on past
+   * a chunk, when a write to it fills its buffer, and after we close; a GET and its response arm
+   * nothing (a socket-level timeout would be refreshed by Node on every read and write).
+   */
+  #watchClient(): void {
+    if (this.#clientTimer === null) this.#clientTimer = setTimeout(() => this.#onTimeout(), this.rt.config.timeouts.client_idle)
+    else this.#clientTimer.refresh()
   }
 
   #clearTimers(): void {
     if (this.#headTimer !== null) clearTimeout(this.#headTimer)
     if (this.#idleTimer !== null) clearTimeout(this.#idleTimer)
-    this.#headTimer = this.#idleTimer = null
+    if (this.#clientTimer !== null) clearTimeout(this.#clientTimer)
+    this.#headTimer = this.#idleTimer = this.#clientTimer = null
   }
 
   #holdOn(bit: number): void {
@@ -269,19 +281,25 @@ export class ClientConn implements Downstream {
   #holdOff(bit: number): void {
     if (this.#hold === 0) return
     this.#hold &= ~bit
-    if (this.#hold === 0) this.socket.resume()
+    if (this.#hold !== 0) return
+    this.socket.resume()
+    if (this.#inBody) this.#watchClient() // its turn again to send the body
   }
 
   #close(): void {
     if (this.#phase === CLOSED) return
     this.#phase = CLOSED
     this.socket.end()
+    this.#watchClient() // a client that never closes its side is cut after client_idle
   }
 
   // ---- Downstream, for the exchange ----
 
   write(b: Buffer): boolean {
-    return this.#phase === CLOSED && this.socket.destroyed ? false : this.socket.write(b)
+    if (this.#phase === CLOSED && this.socket.destroyed) return false
+    if (this.socket.write(b)) return true
+    this.#watchClient() // the client must read what we wrote
+    return false
   }
 
   cork(): void { this.socket.cork() }
