@@ -70,7 +70,7 @@ function drive(kind: Kind, chunks: Iterable<Buffer>, o: Opts = {}): Run {
       if (step === Step.MORE) { if (inBody) m!.raw += c.toString('latin1', from); break }
       if (p.headDone) run.msgs.push(m = summary(kind, p))
       // A bodiless request may end in the step that completes its head: the same events, one step.
-      if (p.headDone && step !== Step.HEAD) run.steps += 'H'
+      if (p.headDone && step !== Step.HEAD && kind === Kind.REQUEST) run.steps += 'H'
       if (step === Step.HEAD) { run.steps += 'H'; inBody = true; from = p.pos; p.resume(); continue }
       if (inBody) m!.raw += c.toString('latin1', from, p.pos)
       inBody = false
