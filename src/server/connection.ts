@@ -15,6 +15,7 @@ import { inspect, Origin } from '../proxy/request-head.js'
 import { reply } from '../proxy/reply.js'
 import type { Runtime } from '../proxy/runtime.js'
 import type { AccessLog } from '../log/access-log.js'
+import { Deadline } from '../deadline.js'
 
 /** What a connection needs from its server. */
 export interface Host {
@@ -54,10 +55,10 @@ export class ClientConn implements Downstream {
   #hold = 0
   #phase = IDLE
   #ended = false
-  #headTimer: NodeJS.Timeout | null = null
+  #headTimer: Deadline | null = null
   #headWatched = false
-  #clientTimer: NodeJS.Timeout | null = null
-  #idleTimer: NodeJS.Timeout | null = null
+  #clientTimer: Deadline | null = null
+  #idleTimer: Deadline | null = null
   #timersFor: Runtime
 
   constructor(socket: Socket, host: Host) {
@@ -213,7 +214,7 @@ export class ClientConn implements Downstream {
     this.#host.remove(this)
   }
 
-  // ---- phases and timers (one timer per phase, re-armed with refresh()) ----
+  // ---- phases and timers (one Deadline per phase, created once and pushed back: deadline.ts) ----
 
   #enterHead(): void {
     this.#syncRuntime()
@@ -228,14 +229,12 @@ export class ClientConn implements Downstream {
   #watchHead(): void {
     if (this.#phase !== HEAD || this.#headWatched) return
     this.#headWatched = true
-    if (this.#headTimer === null) this.#headTimer = setTimeout(() => this.#onHeaderTimeout(), this.rt.config.timeouts.header)
-    else this.#headTimer.refresh()
+    ;(this.#headTimer ??= new Deadline(this.rt.config.timeouts.header, () => this.#onHeaderTimeout())).arm()
   }
 
   #enterIdle(): void {
     this.#phase = IDLE
-    if (this.#idleTimer === null) this.#idleTimer = setTimeout(() => { if (this.#phase === IDLE) this.#close() }, this.rt.config.timeouts.keepalive)
-    else this.#idleTimer.refresh()
+    ;(this.#idleTimer ??= new Deadline(this.rt.config.timeouts.keepalive, () => { if (this.#phase === IDLE) this.#close() })).arm()
   }
 
   #onHeaderTimeout(): void {
@@ -262,14 +261,13 @@ export class ClientConn implements Downstream {
    * nothing (a socket-level timeout would be refreshed by Node on every read and write).
    */
   #watchClient(): void {
-    if (this.#clientTimer === null) this.#clientTimer = setTimeout(() => this.#onTimeout(), this.rt.config.timeouts.client_idle)
-    else this.#clientTimer.refresh()
+    ;(this.#clientTimer ??= new Deadline(this.rt.config.timeouts.client_idle, () => this.#onTimeout())).arm()
   }
 
   #clearTimers(): void {
-    if (this.#headTimer !== null) clearTimeout(this.#headTimer)
-    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer)
-    if (this.#clientTimer !== null) clearTimeout(this.#clientTimer)
+    this.#headTimer?.cancel()
+    this.#idleTimer?.cancel()
+    this.#clientTimer?.cancel()
     this.#headTimer = this.#idleTimer = this.#clientTimer = null
   }
 

@@ -7,6 +7,7 @@ import { connect, Socket } from 'node:net'
 import { Kind, Parser } from '../http/llhttp.js'
 import { Code, ProxyError, asProxyError } from '../errors.js'
 import type { Peer } from './peer.js'
+import { Deadline } from '../deadline.js'
 
 /** What an exchange hears from its upstream connection. */
 export interface UpstreamOwner {
@@ -42,7 +43,7 @@ export class UpstreamConn {
   received = 0
   #state = CONNECTING
   #err: ProxyError | null = null
-  readonly #timers: (NodeJS.Timeout | undefined)[] = []
+  readonly #timers: (Deadline | undefined)[] = []
   #phase = -1
 
   constructor(peer: Peer, owner: UpstreamOwner) {
@@ -146,18 +147,16 @@ export class UpstreamConn {
     this.parser.destroy()
   }
 
-  // One timer per phase and connection, created once and re-armed with refresh(): an exchange arms
-  // no new timer. A timer that fires in another phase than its own is ignored.
+  // One deadline per phase and connection, created once and pushed back (deadline.ts): an exchange
+  // arms no new timer. A deadline that fires in another phase than its own is ignored.
   #arm(phase: number, ms: number): void {
     this.#phase = phase
-    const t = this.#timers[phase]
-    if (t !== undefined) { t.refresh(); return }
-    this.#timers[phase] = setTimeout(() => this.#onTimeout(phase), ms)
+    ;(this.#timers[phase] ??= new Deadline(ms, () => this.#onTimeout(phase))).arm()
   }
 
   #clear(): void {
     this.#phase = -1
-    for (const t of this.#timers) if (t !== undefined) clearTimeout(t)
+    for (const t of this.#timers) t?.cancel()
     this.#timers.length = 0
   }
 
@@ -165,7 +164,7 @@ export class UpstreamConn {
     if (phase !== this.#phase) return
     if (phase === T_IDLE) { this.destroy(); return }
     // We stopped reading (the client is slow, DESIGN principle 2): the silence is ours, not the peer's.
-    if (phase === T_STREAM && this.socket.isPaused()) { this.#timers[phase]!.refresh(); return }
+    if (phase === T_STREAM && this.socket.isPaused()) { this.#timers[phase]!.arm(); return }
     this.#err = new ProxyError(phase === T_CONNECT ? Code.CONNECT_TIMEOUT : Code.UPSTREAM_TIMEOUT,
       phase === T_CONNECT ? `connect to ${this.peer.label} timed out` : `${this.peer.label} did not answer in time`)
     this.socket.destroy()
