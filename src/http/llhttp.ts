@@ -380,8 +380,10 @@ export class Parser {
     if (this.#kind === Kind.RESPONSE) {
       // RFC 9110 §9.3.2, §15.2, §15.3.5, §15.4.5: no body after HEAD, 1xx, 204 or 304.
       if (this.skipBody && status >= 200) return 1
+      // RFC 9110 §15.2: a 1xx ends with its head, whatever framing fields it carries.
+      if (status < 200 && status !== 101) return 1
       this.untilClose = wasm.llhttp_message_needs_eof(p) === 1
-      if (upgrade === 1 || status < 200 || status === 204 || status === 304) return 0
+      if (upgrade === 1 || status === 101 || status === 204 || status === 304) return 0
     } else if (upgrade === 0 && this.#joinLen === 0 && !this.#framed()) {
       // RFC 9112 §6.3 rule 7: no Content-Length or Transfer-Encoding, no body. The message ends with
       // its head: head and end come in one step (an execute round trip less per GET). Only for a head

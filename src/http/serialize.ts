@@ -57,12 +57,18 @@ export function buildHead(
 }
 
 /**
- * Field names a Connection header lists (RFC 9110 §7.6.1), or null. `close` and `keep-alive` are
- * dropped from the list: `close` names no field and Keep-Alive is always dropped, so the common
- * `Connection: keep-alive` costs no per-field name check.
+ * Field names a Connection header lists (RFC 9110 §7.6.1), to drop with it, or null.
+ * - `close` names no field, and Keep-Alive is always dropped: the common `Connection: keep-alive`
+ *   costs no per-field name check.
+ * - The fields that frame or route the message are never dropped on a sender's word: a
+ *   `Connection: content-length` would strip the length from the forwarded head while the body
+ *   still went out, and the peer would read the body as a second request (request smuggling).
+ *   RFC 9110 §7.6.1 forbids listing end-to-end fields; we keep them whatever the sender says.
  */
 export function connectionTokens(h: Head): string[] | null {
   if (h.find(CONNECTION) < 0) return null
-  const t = h.tokens(CONNECTION).filter((v) => v !== 'close' && v !== 'keep-alive')
+  const t = h.tokens(CONNECTION).filter((v) => !KEPT.has(v))
   return t.length === 0 ? null : t
 }
+
+const KEPT = new Set(['close', 'keep-alive', 'content-length', 'transfer-encoding', 'host'])

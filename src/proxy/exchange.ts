@@ -62,7 +62,10 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   readonly minor: number
   /** The client wants the connection kept after this exchange (llhttp's verdict, RFC 9112 §9.3). */
   readonly keepAlive: boolean
+  /** The request asks for a protocol switch we pass on: a 101 opens a tunnel. */
   readonly upgrade: boolean
+  /** The client's parser stops after this request (it asked for an upgrade): close after a non-101. */
+  readonly #lastOnConnection: boolean
   /** Clock readings, for the access log only (two clock reads per request saved when it is off). */
   readonly startedAt: number
   readonly startWall: number
@@ -105,7 +108,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.method = head.method
     this.minor = head.minor
     this.keepAlive = head.keepAlive
-    this.upgrade = head.upgrade
+    this.upgrade = info.upgrade
+    this.#lastOnConnection = head.upgrade
     this.methodText = methodName(head.method)
     this.target = down.logging ? head.line() : ''
     this.startedAt = down.logging ? performance.now() : 0
@@ -116,7 +120,9 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   start(): void {
     this.started = true
     if (this.local !== 0) {
-      if (this.requestEnded) this.#answer(this.local)
+      // A client waiting on 100 Continue would wait for nothing: answer now (and close, RFC 9110
+      // §10.1.1 lets it skip the body it did not send).
+      if (this.requestEnded || this.info.expectContinue) this.#answer(this.local)
       return
     }
     const peer = this.group!.pick()
@@ -283,10 +289,12 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     if (h.status === 101) return true
     this.#state = STATE_HEAD_SENT
     let framing = Framing.RAW
-    let close = !this.keepAlive || !this.requestEnded || this.upgrade || this.down.closing
+    let close = !this.keepAlive || !this.requestEnded || this.#lastOnConnection || this.down.closing
     if (this.method === HEAD || h.status === 204 || h.status === 304) framing = Framing.NONE
     else if (c.parser.untilClose) {
-      if (this.minor >= 1 && !close) framing = Framing.RECHUNK
+      // RFC 9112 §6.3 rule 4: a coding other than a final chunked also reads until close; re-chunking
+      // would drop that coding, so such a body is close-delimited to the client too.
+      if (this.minor >= 1 && !close && !isChunked(h)) framing = Framing.RECHUNK
       else close = true
     } else if (this.minor === 0 && isChunked(h)) {
       framing = Framing.DECHUNK
@@ -414,7 +422,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   #answer(status: number): void {
     this.status = status
     // After a fault the request may be half-read: close unless it ended cleanly and was not a parse error.
-    const close = !this.keepAlive || !this.requestEnded || status === 400 || this.upgrade || this.down.closing
+    const close = !this.keepAlive || !this.requestEnded || status === 400 || this.#lastOnConnection || this.down.closing
     const b = reply(status, close, this.method === HEAD)
     this.bytesOut += b.length
     this.down.write(b)

@@ -48,6 +48,8 @@ export class RequestInfo {
   path = '/'
   hasBody = false
   expectContinue = false
+  /** The request asks for a protocol switch that we pass on (see `tunnelable`). */
+  upgrade = false
 }
 
 /** RFC 3986 §3.2.2-3: IP-literal or reg-name (unreserved, pct-encoded, sub-delims), then a port. */
@@ -99,7 +101,9 @@ export function inspect(h: Head): RequestInfo | ProxyError {
     info.absolute = true
     info.authority = m[1]
     info.targetStart = s0 + m[0].length
-    info.path = target.slice(m[0].length) || '/'
+    const rest = target.slice(m[0].length)
+    // RFC 9112 §3.2.1: an empty path is "/", also before a query ("http://h?q" is "/?q").
+    info.path = rest === '' || rest.startsWith('?') ? '/' + rest : rest
   }
   if (!info.absolute && hosts === 1) info.authority = h.value(host)
   const auth = info.authority ?? ''
@@ -109,7 +113,17 @@ export function inspect(h: Head): RequestInfo | ProxyError {
   const end = auth.startsWith('[') ? auth.indexOf(']') + 1 : auth.lastIndexOf(':') >= 0 ? auth.lastIndexOf(':') : auth.length
   info.host = auth.slice(0, end > 0 ? end : auth.length).toLowerCase()
   info.expectContinue = expect >= 0 && h.value(expect).toLowerCase() === '100-continue'
+  info.upgrade = h.upgrade && tunnelable(h)
   return info
+}
+
+/**
+ * An Upgrade we pass on: anything but h2c. HTTP/2 over cleartext through a proxy that then tunnels
+ * would let a client talk to the peer past our routing and checks ("h2c smuggling"); we forward
+ * such a request as plain HTTP/1.1, without its Upgrade (RFC 9110 §7.8 lets a server ignore it).
+ */
+function tunnelable(h: Head): boolean {
+  return !h.tokens(UPGRADE).some((p) => p === 'h2c' || p.startsWith('h2c/'))
 }
 
 /** Client facts for the forwarding fields, one per connection, with a cache of the lines they make. */
@@ -149,7 +163,7 @@ function joined(h: Head, field: Buffer): string | null {
 /** The lines we append: forwarding fields, Via, Host when replaced or missing, Upgrade for a tunnel. */
 function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string): string {
   const host = info.authority ?? peerHost
-  const cacheable = !o.trusted && !h.upgrade && !info.absolute && info.authority !== null
+  const cacheable = !o.trusted && !info.upgrade && !info.absolute && info.authority !== null
   if (cacheable && o.host === host) return o.lines
   let xff = o.client
   let xfp: string = o.proto
@@ -166,7 +180,7 @@ function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost
   let extra = `X-Forwarded-For: ${xff}\r\nX-Forwarded-Proto: ${xfp}\r\nX-Forwarded-Host: ${xfh}\r\nForwarded: ${fwd}\r\nVia: ${via}\r\n`
   if (info.absolute || info.authority === null) extra += `Host: ${host}\r\n`
   // The Upgrade request keeps its Upgrade field and a Connection naming it, on this hop only.
-  if (h.upgrade) extra += `Connection: upgrade\r\nUpgrade: ${h.get(UPGRADE) ?? ''}\r\n`
+  if (info.upgrade) extra += `Connection: upgrade\r\nUpgrade: ${h.get(UPGRADE) ?? ''}\r\n`
   if (cacheable) { o.host = host; o.lines = extra }
   return extra
 }
@@ -178,7 +192,8 @@ function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost
 export function buildRequest(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string, dropExpect: boolean): Buffer {
   const tokens = connectionTokens(h)
   const drop = DROP[(info.absolute ? DROP_HOST : 0) | (dropExpect ? DROP_EXPECT : 0)]
-  const target = info.targetStart === info.targetEnd ? '/' : ''
+  // An absolute-form target with an empty path goes out as "/" (RFC 9112 §3.2.1).
+  const target = info.targetStart === info.targetEnd || h.buf[info.targetStart] === 0x3f /* ? */ ? '/' : ''
   return buildHead(h, methodName(h.method) + ' ' + target, info.targetStart, info.targetEnd, ' HTTP/1.1\r\n',
     drop, tokens, extraLines(h, info, o, via, peerHost))
 }

@@ -13,6 +13,7 @@ const HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade']
 const DROP = new NameSet(HOP)
 /** When we change the framing (de-chunk for HTTP/1.0, re-chunk a close-delimited body). */
 const DROP_FRAMING = new NameSet([...HOP, 'transfer-encoding'])
+const DROP_FRAMING_ALL = new NameSet([...HOP, 'transfer-encoding', 'content-length'])
 
 /** How the body travels to the client. */
 export const enum Framing {
@@ -42,9 +43,9 @@ export function buildResponse(h: Head, framing: Framing, close: boolean, http10A
   return buildHead(h, `HTTP/1.1 ${h.status} `, h.spans[0], h.spans[1], '\r\n', drop, tokens, extra)
 }
 
-/** A 1xx interim response, passed on to an HTTP/1.1 client (RFC 9110 §15.2). */
+/** A 1xx interim response, passed on to an HTTP/1.1 client (RFC 9110 §15.2); it has no body, so no framing fields. */
 export function buildInterim(h: Head): Buffer {
-  return buildHead(h, `HTTP/1.1 ${h.status} `, h.spans[0], h.spans[1], '\r\n', DROP, null, '')
+  return buildHead(h, `HTTP/1.1 ${h.status} `, h.spans[0], h.spans[1], '\r\n', DROP_FRAMING_ALL, null, '')
 }
 
 /** The 101 that opens a tunnel keeps Upgrade and a Connection naming it (RFC 9110 §7.8). */

@@ -37,6 +37,7 @@ const STASH_MAX = 65536
 // Reasons to stop reading the client.
 const HOLD_END = 1 // pipelined bytes past STASH_MAX wait in the kernel until this response is done
 const HOLD_BODY = 2 // the upstream cannot take more body yet (backpressure)
+const HOLD_DRAIN = 4 // the client is not reading our responses; the next request waits for it
 
 export class ClientConn implements Downstream {
   readonly socket: Socket
@@ -51,6 +52,8 @@ export class ClientConn implements Downstream {
   #rest: Buffer | null = null
   /** A request is complete and its response pending: bytes that arrive now are pipelined. */
   #waiting = false
+  /** #drive is on the stack. */
+  #feeding = false
   #restFrom = 0
   #hold = 0
   #phase = IDLE
@@ -72,7 +75,7 @@ export class ClientConn implements Downstream {
     this.#parser = new Parser(Kind.REQUEST, this.rt.limits)
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
-    socket.on('drain', () => this.#x?.onClientDrain())
+    socket.on('drain', () => this.#onDrain())
     socket.on('end', () => this.#onEnd())
     socket.on('error', () => { /* 'close' follows; the exchange reports the abort */ })
     socket.on('close', () => this.#onClose())
@@ -107,9 +110,29 @@ export class ClientConn implements Downstream {
       if (this.#rest.length > STASH_MAX) this.#holdOn(HOLD_END)
       return
     }
-    if (this.#phase === IDLE) this.#enterHead()
-    this.#feed(chunk, 0)
-    this.#watchHead()
+    this.#rest = chunk
+    this.#restFrom = 0
+    this.#drive()
+  }
+
+  /**
+   * Parses the bytes in `#rest` until a message is complete and waits for its response, or the bytes
+   * run out. A response written at once (a local 404 or 503) lets the next pipelined request go on
+   * here, in this loop: never by recursion, whose depth a client would choose.
+   */
+  #drive(): void {
+    if (this.#feeding) return // the loop below is running further up the stack and takes it
+    this.#feeding = true
+    while (this.#rest !== null && !this.#waiting && this.#phase !== CLOSED && this.#phase !== TUNNEL) {
+      const rest = this.#rest
+      this.#rest = null
+      if (this.#phase !== HEAD) this.#enterHead()
+      this.#feed(rest, this.#restFrom)
+      this.#watchHead()
+    }
+    this.#feeding = false
+    // The client half-closed after the start of a request it will never finish.
+    if (this.#ended && this.#phase === HEAD && this.#x === null) this.#endOfInput()
   }
 
   #feed(chunk: Buffer, from: number): void {
@@ -184,15 +207,22 @@ export class ClientConn implements Downstream {
       this.#x.abort(new ProxyError(Code.CLIENT_ABORT, 'client closed mid-request'))
       this.destroy()
     } else if (this.#phase === HEAD && this.#x === null) {
-      const step = this.#parser.finish()
-      if (step === Step.ERROR) this.#fault(this.#parser.error!)
-      else this.#close()
+      this.#endOfInput()
     }
+  }
+
+  /** No more bytes will come: a partial head is a malformed request (400), else just close. */
+  #endOfInput(): void {
+    const step = this.#parser.finish()
+    if (step === Step.ERROR) this.#fault(this.#parser.error!)
+    else this.#close()
   }
 
   /** `timeouts.client_idle` passed with no byte either way. The head and idle phases have their own timers. */
   #onTimeout(): void {
     if (this.#phase === CLOSED) { this.socket.destroy(); return }
+    // Between exchanges, still not reading our last response: nothing in flight to log, just cut.
+    if ((this.#hold & HOLD_DRAIN) !== 0 && this.socket.writableNeedDrain) { this.destroy(); return }
     if (this.#phase !== BUSY || this.#x === null) return
     // Blame the client only when we wait on it: for body bytes we are ready to take, or to read what
     // we wrote. While we wait on the peer, the upstream timers apply (the next write re-arms this one).
@@ -311,20 +341,28 @@ export class ClientConn implements Downstream {
   exchangeDone(close: boolean): void {
     this.#x = null
     if (close || this.#host.closing || this.#phase === CLOSED) { this.#close(); return }
+    // A client that does not read what we wrote gets no more answers until it does: pipelined
+    // requests would otherwise pile their responses up in our memory.
+    if (this.socket.writableNeedDrain) { this.#holdOn(HOLD_DRAIN); return }
+    this.#next()
+  }
+
+  /** On to the next request: one already here (pipelined), or wait for one. */
+  #next(): void {
     this.#parser.resume()
     this.#waiting = false
     this.#holdOff(HOLD_END)
-    const rest = this.#rest
-    if (rest !== null) {
-      // A pipelined request is already here: its head timer starts now.
-      this.#rest = null
-      this.#enterHead()
-      this.#feed(rest, this.#restFrom)
-      this.#watchHead()
-    } else if (this.#ended) {
-      this.#close()
+    if (this.#rest !== null) this.#drive()
+    else if (this.#ended) this.#close()
+    else this.#enterIdle()
+  }
+
+  #onDrain(): void {
+    if ((this.#hold & HOLD_DRAIN) !== 0) {
+      this.#holdOff(HOLD_DRAIN)
+      this.#next()
     } else {
-      this.#enterIdle()
+      this.#x?.onClientDrain()
     }
   }
 
