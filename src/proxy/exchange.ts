@@ -11,7 +11,7 @@
  * failed before any response byte and the request is idempotent with no body (RFC 9112 §9.3.1).
  */
 import { Step } from '../http/llhttp.js'
-import { NameSet, type Head } from '../http/head.js'
+import type { Head } from '../http/head.js'
 import { methodName } from '../http/llhttp.js'
 import { HEAD, isIdempotent } from '../http/methods.js'
 import { Code, ProxyError, causeFor, statusFor } from '../errors.js'
@@ -20,7 +20,7 @@ import type { Peer } from '../upstream/peer.js'
 import type { Group } from '../upstream/group.js'
 import type { Runtime } from './runtime.js'
 import { RequestInfo, Origin, buildRequest } from './request-head.js'
-import { Framing, buildInterim, buildResponse, buildSwitch, chunkHeader, isChunked, CRLF, LAST_CHUNK } from './response-head.js'
+import { Framing, buildInterim, buildResponse, buildSwitch, chunkHeader, isChunked, rawStart, CRLF, LAST_CHUNK } from './response-head.js'
 import { CONTINUE, reply } from './reply.js'
 import { Tunnel, TunnelOwner } from './tunnel.js'
 
@@ -442,21 +442,4 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
 
   get cause(): string { return causeFor(this.err) }
   get finished(): boolean { return this.#finished }
-}
-
-const HOP = new NameSet(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade'])
-const HTTP11 = Buffer.from('HTTP/1.1 ', 'latin1')
-
-/**
- * Where the response head starts in `chunk`, if it can go to the client as received: HTTP/1.1, all
- * of it in this chunk, no hop-by-hop field. Else -1 (the head is rebuilt, response-head.ts).
- */
-function rawStart(h: Head, chunk: Buffer, from: number): number {
-  if (h.minor !== 1 || h.buf !== chunk) return -1
-  // "HTTP/1.1 200 " is 13 bytes before the reason phrase (RFC 9112 §4).
-  const start = h.spans[0] - 13
-  if (start < from) return -1
-  for (let i = 0; i < 9; i++) if (chunk[start + i] !== HTTP11[i]) return -1
-  for (let i = 0; i < h.count; i++) if (HOP.has(h, i)) return -1
-  return start
 }

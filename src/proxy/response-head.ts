@@ -64,3 +64,19 @@ export function chunkHeader(size: number): Buffer {
 }
 
 export { CRLF, LAST_CHUNK }
+
+const HTTP11 = Buffer.from('HTTP/1.1 ', 'latin1')
+
+/**
+ * Where the response head starts in `chunk`, if it can go to the client as received: HTTP/1.1, all
+ * of it in this chunk, no hop-by-hop field. Else -1 (the head is rebuilt, response-head.ts).
+ */
+export function rawStart(h: Head, chunk: Buffer, from: number): number {
+  if (h.minor !== 1 || h.buf !== chunk) return -1
+  // "HTTP/1.1 200 " is 13 bytes before the reason phrase (RFC 9112 §4).
+  const start = h.spans[0] - 13
+  if (start < from) return -1
+  for (let i = 0; i < 9; i++) if (chunk[start + i] !== HTTP11[i]) return -1
+  for (let i = 0; i < h.count; i++) if (DROP.has(h, i)) return -1
+  return start
+}
