@@ -20,11 +20,12 @@ const ORIGIN = new Origin('127.0.0.1', 'http', false)
 const VIA = '1.1 rawproxy'
 const PEER = '127.0.0.1:8081'
 
-/** One parsed head per fixture request; each parser stays paused at its head so the spans hold. */
+/** One parsed head per fixture request; each parser stays paused (at its head or, bodiless, its end) so the spans hold. */
 function parsedHeads(): { p: Parser; info: RequestInfo }[] {
   return REQUESTS.map((b) => {
     const p = new Parser(Kind.REQUEST, { maxHead: 16_384, maxTarget: 8_192 })
-    if (p.execute(b, 0) !== Step.HEAD) throw new Error('fixture request did not parse to a head')
+    const step = p.execute(b, 0)
+    if ((step !== Step.HEAD && step !== Step.END) || !p.headDone) throw new Error('fixture request did not parse to a head')
     const info = inspect(p.head)
     if (!(info instanceof RequestInfo)) throw info
     return { p, info }
