@@ -120,4 +120,17 @@ t('an h2c upgrade is not passed on: the request goes as plain HTTP/1.1, then the
   assert.is(up.requests[0].headers['http2-settings'], undefined, 'named by Connection, so hop-by-hop')
 })
 
+t('a peer that answers before the upload is done: the client gets it, then the close; the peer socket is not pooled', async () => {
+  const peer = track(await rawUpstream((s, _d, all) => {
+    if (all.toString('latin1').includes('\r\n\r\n') && !s.writableEnded) s.write('HTTP/1.1 413 Content Too Large\r\nContent-Length: 3\r\n\r\nbig')
+  }))
+  const px = track(await proxyTo([peer.port]))
+  const r = await raw(px.port, ['POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nfirst part', 'x'.repeat(1000)], { ms: 2000 })
+  assert.equal(statuses(r.text), [413])
+  assert.match(r.text, /\r\nConnection: close\r\n/i, 'the rest of the body cannot be told from a next request')
+  assert.ok(r.text.endsWith('big'))
+  assert.ok(r.closed)
+  await waitFor(() => peer.sockets[0].destroyed, 1000, 'the peer socket closed, not pooled')
+})
+
 t.run()
