@@ -96,6 +96,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   /** The response head passes through unchanged from here in the current chunk (see rawStart). */
   #rawFrom = -1
   #corked = false
+  /** Decoded body spans noted during one `execute` (de-chunking or re-chunking only). */
+  readonly #spans: number[] = []
   #finished = false
   #holding = false
 
@@ -216,6 +218,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     try {
       for (;;) {
         const step = p.execute(chunk, from)
+        if (this.#spans.length > 0) this.#flushSpans(chunk)
         if (step === Step.MORE) {
           if (this.#state === STATE_HEAD_SENT) { this.#body(chunk, from, chunk.length); c.streaming() }
           return
@@ -239,16 +242,21 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     }
   }
 
-  onUpstreamBody(chunk: Buffer, start: number, end: number): void {
-    if (end === start) return
-    if (this.#framing === Framing.RECHUNK) {
-      this.#cork()
-      this.#toClient(chunkHeader(end - start))
-      this.#toClient(chunk.subarray(start, end))
-      this.#toClient(CRLF)
-    } else {
-      this.#toClient(chunk.subarray(start, end))
+  /** A decoded body span, from inside llhttp: only noted here, written once `execute` returns. */
+  onUpstreamBody(_chunk: Buffer, start: number, end: number): void {
+    if (end > start) this.#spans.push(start, end)
+  }
+
+  /** Writes the noted body spans of `chunk`, re-chunked (RECHUNK) or as they are (DECHUNK). */
+  #flushSpans(chunk: Buffer): void {
+    const sp = this.#spans
+    if (this.#framing === Framing.RECHUNK) this.#cork()
+    for (let i = 0; i < sp.length; i += 2) {
+      if (this.#framing === Framing.RECHUNK) this.#toClient(chunkHeader(sp[i + 1] - sp[i]))
+      this.#toClient(chunk.subarray(sp[i], sp[i + 1]))
+      if (this.#framing === Framing.RECHUNK) this.#toClient(CRLF)
     }
+    sp.length = 0
   }
 
   onUpstreamClose(c: UpstreamConn, err: ProxyError | null): void {
