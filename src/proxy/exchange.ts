@@ -10,9 +10,8 @@
  * is already under way. A request is retried once, on a fresh socket, only when a reused pooled socket
  * failed before any response byte and the request is idempotent with no body (RFC 9112 §9.3.1).
  */
-import { Step } from '../http/llhttp.js'
+import { Step, methodName } from '../http/llhttp.js'
 import type { Head } from '../http/head.js'
-import { methodName } from '../http/llhttp.js'
 import { HEAD, isIdempotent } from '../http/methods.js'
 import { Code, ProxyError, causeFor, statusFor } from '../errors.js'
 import type { UpstreamConn, UpstreamOwner } from '../upstream/upstream-conn.js'
@@ -428,6 +427,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   }
 
   #answer(status: number): void {
+    if (this.#finished) return
     this.status = status
     // After a fault the request may be half-read: close unless it ended cleanly and was not a parse error.
     const close = !this.keepAlive || !this.requestEnded || status === 400 || this.#lastOnConnection || this.down.closing
