@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { request, Agent } from 'undici'
+import { request, Agent, Client } from 'undici'
 import { httpUpstream, proxyTo, raw, rawUpstream, statuses, HttpUpstream, ProxyHandle } from '../support/harness.js'
 
 const t = suite('forwarding')
@@ -41,6 +41,16 @@ t('POST with Content-Length and chunked bodies stream to the peer', async () => 
   assert.match(chunked.text, /^HTTP\/1\.1 200 OK\r\n/)
   assert.match(chunked.text, /x-len: 11/)
   assert.equal(up.requests.at(-1)!.body.toString(), 'hello world')
+})
+
+t('undici pipelining 10 deep: 200 requests, each gets its own response', async () => {
+  const client = new Client(px.url, { pipelining: 10 })
+  const bodies = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+    const r = await client.request({ path: `/u${i}`, method: 'GET' })
+    return r.body.text()
+  }))
+  assert.equal(bodies, Array.from({ length: 200 }, (_, i) => `hello GET /u${i}`))
+  await client.close()
 })
 
 t('pipelined requests are answered in order', async () => {
