@@ -17,37 +17,11 @@ import { Code, ProxyError, causeFor, statusFor } from '../errors.js'
 import type { UpstreamConn, UpstreamOwner } from '../upstream/upstream-conn.js'
 import type { Peer } from '../upstream/peer.js'
 import type { Group } from '../upstream/group.js'
-import type { Runtime } from './runtime.js'
-import { RequestInfo, Origin, buildRequest } from './request-head.js'
-import { Framing, buildInterim, buildResponse, buildSwitch, chunkHeader, isChunked, rawStart, CRLF, LAST_CHUNK } from './response-head.js'
+import { RequestInfo, buildRequest } from './request-head.js'
+import type { Downstream } from './downstream.js'
+import { Framing, buildInterim, buildResponse, buildSwitch, chunkHeader, framingFor, rawStart, CRLF, LAST_CHUNK } from './response-head.js'
 import { CONTINUE, reply } from './reply.js'
 import { Tunnel, TunnelOwner } from './tunnel.js'
-
-/** What an exchange needs from its client connection (server/connection.ts). */
-export interface Downstream {
-  readonly rt: Runtime
-  readonly remote: string
-  readonly proto: 'http' | 'https'
-  /** The client's facts for the forwarding fields (and their per-connection cache). */
-  readonly origin: Origin
-  /** The access log is on: keep the request target for it. */
-  readonly logging: boolean
-  /** The server is shutting down: responses say `Connection: close` (RFC 9112 §9.6). */
-  readonly closing: boolean
-  /** Write to the client; false: wait for onClientDrain (backpressure). */
-  write(b: Buffer): boolean
-  cork(): void
-  uncork(): void
-  /** Stop (true) or restart (false) reading the client while the upstream cannot take more. */
-  holdBody(on: boolean): void
-  /** The exchange is over; `close`: close the client connection after what was written. */
-  exchangeDone(close: boolean): void
-  /** The exchange failed after a response was under way: the client connection must die. */
-  destroy(): void
-  /** The connection becomes a tunnel; the Downstream gives up its socket. */
-  takeSocket(): import('node:net').Socket
-  log(x: Exchange): void
-}
 
 const STATE_WAIT = 0
 const STATE_HEAD_SENT = 1
@@ -295,18 +269,10 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.status = h.status
     if (h.status === 101) return true
     this.#state = STATE_HEAD_SENT
-    let framing = Framing.RAW
-    let close = !this.keepAlive || !this.requestEnded || this.#lastOnConnection || this.down.closing
-    if (this.method === HEAD || h.status === 204 || h.status === 304) framing = Framing.NONE
-    else if (c.parser.untilClose) {
-      // RFC 9112 §6.3 rule 4: a coding other than a final chunked also reads until close; re-chunking
-      // would drop that coding, so such a body is close-delimited to the client too.
-      if (this.minor >= 1 && !close && !isChunked(h)) framing = Framing.RECHUNK
-      else close = true
-    } else if (this.minor === 0 && isChunked(h)) {
-      framing = Framing.DECHUNK
-      close = true
-    }
+    const closing = !this.keepAlive || !this.requestEnded || this.#lastOnConnection || this.down.closing
+    const framing = framingFor(h, c.parser.untilClose, this.method === HEAD, this.minor, closing)
+    // Our close delimits the body when we pass on one delimited by the peer's, or de-chunk it.
+    const close = closing || framing === Framing.DECHUNK || (framing === Framing.RAW && c.parser.untilClose)
     this.#framing = framing
     this.#close = close
     if (framing === Framing.DECHUNK || framing === Framing.RECHUNK) c.parser.bodySpans = true

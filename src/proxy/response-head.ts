@@ -27,8 +27,23 @@ export const enum Framing {
   RECHUNK = 3,
 }
 
-export function isChunked(h: Head): boolean {
+function isChunked(h: Head): boolean {
   return h.find(TRANSFER_ENCODING) >= 0
+}
+
+/**
+ * How the body of response `h` travels to a client of HTTP/1.`minor`; `closing`: the client
+ * connection closes after this response anyway.
+ */
+export function framingFor(h: Head, untilClose: boolean, toHead: boolean, minor: number, closing: boolean): Framing {
+  // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body after HEAD, 204 or 304.
+  if (toHead || h.status === 204 || h.status === 304) return Framing.NONE
+  // RFC 9112 §6.3 rules 4 and 8: read until close. A keep-alive HTTP/1.1 client gets it chunked,
+  // unless it has a coding other than chunked, which re-chunking would drop: then our close ends it.
+  if (untilClose) return minor >= 1 && !closing && !isChunked(h) ? Framing.RECHUNK : Framing.RAW
+  // RFC 9112 §6.1: no chunked coding to an HTTP/1.0 client.
+  if (minor === 0 && isChunked(h)) return Framing.DECHUNK
+  return Framing.RAW
 }
 
 /**
