@@ -76,12 +76,6 @@ export class Head {
     return i < 0 ? undefined : this.value(i)
   }
 
-  /** How many fields are named `lower`. */
-  countOf(lower: Buffer): number {
-    let n = 0
-    for (let i = 0; i < this.count; i++) if (this.is(i, lower)) n++
-    return n
-  }
 
   /** The comma-separated tokens of every field named `lower`, lower-cased (RFC 9110 §5.6.1). */
   tokens(lower: Buffer): string[] {

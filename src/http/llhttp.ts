@@ -175,8 +175,6 @@ export class Parser {
     this.#ptr = wasm.llhttp_alloc(kind)
   }
 
-  get kind(): Kind { return this.#kind }
-
   /**
    * Parses `chunk` from `from`. Returns at the end of the head (Step.HEAD), at the end of the message
    * (Step.END or Step.UPGRADE), on an error, or when the chunk is used up (Step.MORE).
@@ -184,14 +182,14 @@ export class Parser {
   execute(chunk: Buffer, from: number): Step {
     const len = chunk.length - from
     if (len < 0) return Step.MORE
-    if (loaded !== chunk || from === 0) {
+    if (loaded !== chunk) {
       if (chunk.length > inputSize) {
         if (inputPtr !== 0) wasm.free(inputPtr)
         inputSize = Math.ceil(chunk.length / 65536) * 65536
         inputPtr = wasm.malloc(inputSize)
       }
-      // Copied once per chunk: resuming after a pause in the same chunk skips the copy.
-      // A view over WASM memory, made again only when memory grew (growth detaches the old one).
+      // Copied once per chunk: resuming after a pause in the same chunk skips the copy. The view over
+      // WASM memory is made again only when memory grew (growth detaches the old one).
       if (memory.byteLength === 0) memory = new Uint8Array(wasm.memory.buffer)
       memory.set(chunk, inputPtr)
       loaded = chunk

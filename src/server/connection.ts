@@ -63,13 +63,11 @@ export class ClientConn implements Downstream {
   #headWatched = false
   #clientTimer: Deadline | null = null
   #idleTimer: Deadline | null = null
-  #timersFor: Runtime
 
   constructor(socket: Socket, host: Host) {
     this.socket = socket
     this.#host = host
     this.rt = host.rt
-    this.#timersFor = this.rt
     const addr = socket.remoteAddress ?? ''
     this.remote = addr.startsWith('::ffff:') ? addr.slice(7) : addr
     this.origin = new Origin(this.remote, this.proto, this.rt.trusted.has(this.remote))
@@ -277,13 +275,11 @@ export class ClientConn implements Downstream {
   #syncRuntime(): void {
     const rt = this.#host.rt
     if (rt === this.rt) return
+    // The deadlines carry their durations: made again, lazily, from the new timeouts.
+    if (rt.config.timeouts !== this.rt.config.timeouts) this.#clearTimers()
     this.rt = rt
     this.#parser.limits = rt.limits
     this.origin = new Origin(this.remote, this.proto, rt.trusted.has(this.remote))
-    if (this.#timersFor.config.timeouts !== rt.config.timeouts) {
-      this.#clearTimers()
-      this.#timersFor = rt
-    }
   }
 
   /**
@@ -376,7 +372,7 @@ export class ClientConn implements Downstream {
     this.#phase = TUNNEL
     this.#x = null
     this.#clearTimers()
-    this.socket.removeAllListeners('data').removeAllListeners('drain').removeAllListeners('end').removeAllListeners('timeout')
+    this.socket.removeAllListeners('data').removeAllListeners('drain').removeAllListeners('end')
     this.#parser.destroy()
     // Bytes read while we waited for the 101 belong to the tunnel: put them back in the stream. Paused
     // first, since unshift on a flowing socket emits them at once, before the tunnel's pipe listens.
