@@ -37,7 +37,7 @@ export function demoConfig(): Config {
   return validate({
     listen: [`127.0.0.1:${DEMO_PORTS.proxy}`],
     upstreams: {
-      both: { peers: [`127.0.0.1:${DEMO_PORTS.a}`, `127.0.0.1:${DEMO_PORTS.b}`] },
+      both: { peers: [`127.0.0.1:${DEMO_PORTS.a}`, `127.0.0.1:${DEMO_PORTS.b}`], health: { path: '/', interval: '2s' }, slow_start: '10s' },
       only_b: { peers: [`127.0.0.1:${DEMO_PORTS.b}`] },
     },
     routes: [

@@ -1,5 +1,6 @@
 /**
- * Micro benchmarks (tinybench): (a) parsing, (b) rebuilding the upstream head. Every task does the
+ * Micro benchmarks (tinybench): (a) parsing, (b) rebuilding the upstream head, (c) choosing a peer
+ * (balance.ts: one op = ten picks, or ten pool take/release pairs). Every task does the
  * work of the same ten requests per operation, so "per request" is comparable across rows; the last
  * column is Node's parse time per request over the row's time per request (above 1: less time than
  * Node's parser takes to parse the same request).
@@ -12,6 +13,7 @@ import { Bench, Task } from 'tinybench'
 import { build } from '../../src/http/llhttp.js'
 import { parseCases, Case } from './parse.js'
 import { headCases } from './head.js'
+import { pickCases, poolCase } from './balance.js'
 import { COUNT, PIPELINED } from './requests.js'
 
 const TIME_MS = Number(process.env.BENCH_MICRO_MS ?? 1500)
@@ -35,8 +37,11 @@ function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 }
 
-function main(): void {
-  const rows = [...measure('a: parse', parseCases()), ...measure('b: head rebuild', headCases())]
+async function main(): Promise<void> {
+  const pool = await poolCase()
+  const rows = [...measure('a: parse', parseCases()), ...measure('b: head rebuild', headCases()),
+    ...measure('c: balance', [...pickCases(), ...pool.cases])]
+  pool.close()
   const base = rows[0].perReqNs // node:http parser
   const table = rows.map((r) => ({
     group: r.group,
@@ -44,7 +49,7 @@ function main(): void {
     'ops/s': fmt(r.opsPerSec),
     'mean/op': `${fmt(r.meanNs / 1000, 2)} us ±${fmt(r.rme, 1)}%`,
     'per request': `${fmt(r.perReqNs)} ns`,
-    'vs node parser': `${fmt(base / r.perReqNs, 2)}x`,
+    'vs node parser': r.group.startsWith('c') ? '—' : `${fmt(base / r.perReqNs, 2)}x`,
   }))
   const title = `micro: one op = ${COUNT} browser-like GETs (${PIPELINED.length} bytes pipelined); ` +
     `llhttp build: ${build}; node ${process.version}`
@@ -65,4 +70,4 @@ function main(): void {
   }
 }
 
-main()
+void main()

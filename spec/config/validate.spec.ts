@@ -51,6 +51,51 @@ t('errors name the field path and the reason', () => {
   refused({ ...base, listen: [] }, 'listen: needs at least one address')
 })
 
+t('upstream balancing, health and retry fields: defaults, and errors with their path', () => {
+  const u = validate(base).upstreams.get('api')!
+  assert.is(u.balance, 'round_robin')
+  assert.is(u.health, null)
+  assert.is(u.retries, 2)
+  assert.is(u.retry_budget, 0.2)
+  assert.equal(u.passive, DEFAULTS.passive)
+  const full = validate({ upstreams: { api: {
+    peers: ['127.0.0.1:9000', { address: '127.0.0.1:9001', weight: 5, backup: true }],
+    balance: 'hash', hash_key: 'header:X-User', slow_start: '30s', retries: 1, retry_budget: 0.5,
+    health: { type: 'http', path: '/healthz', status: '200-299', body: 'ok', interval: '5s', timeout: '1s', rise: 3, fall: 2 },
+    passive: { failures: 5, errors_5xx: 10, ejection: '30s', max_ejection: '10m', max_ejected_percent: 20 },
+  } } }).upstreams.get('api')!
+  assert.equal(full.peers[1], { host: '127.0.0.1', port: 9001, weight: 5, backup: true })
+  assert.equal(full.hash_key, { from: 'header', name: 'x-user' })
+  assert.equal(full.health!.status, [200, 299])
+  assert.is(full.health!.interval, 5000)
+  assert.is(full.health!.method, 'GET')
+  assert.is(full.slow_start, 30_000)
+  assert.is(full.passive.max_ejection, 600_000)
+  assert.is(validate({ upstreams: { api: { peers: [], passive: false } } }).upstreams.get('api')!.passive.failures, 0)
+  const up = (o: Record<string, unknown>): unknown => ({ upstreams: { api: { peers: ['127.0.0.1:9000'], ...o } } })
+  refused(up({ balance: 'fastest' }), 'upstreams.api.balance: must be one of: round_robin, least_conn, random_two, hash')
+  refused(up({ hash_key: 'path' }), 'upstreams.api.hash_key: is only for balance: hash')
+  refused(up({ balance: 'hash', hash_key: 'query:x' }), 'upstreams.api.hash_key: "query:x" must be client_ip, path, header:NAME or cookie:NAME')
+  refused(up({ seed: 3 }), 'upstreams.api.seed: is only for balance: random_two')
+  refused(up({ peers: [{ address: '127.0.0.1:9000', weight: 0 }] }), 'upstreams.api.peers[0].weight: must be an integer from 1 to 1000')
+  refused(up({ peers: [{ weight: 2 }] }), 'upstreams.api.peers[0].address: is required (host:port)')
+  refused(up({ peers: [{ address: '127.0.0.1:9000', backup: 'yes' }] }), 'upstreams.api.peers[0].backup: must be true or false')
+  refused(up({ health: { type: 'udp' } }), 'upstreams.api.health.type: must be "http" or "tcp"')
+  refused(up({ health: { status: '2xx' } }), 'upstreams.api.health.status: must be a status or a range such as 200-399')
+  refused(up({ health: { status: '399-200' } }), 'upstreams.api.health.status: the range ends before it starts')
+  refused(up({ health: { interval: '1s', timeout: '2s' } }), 'upstreams.api.health.timeout: must not be longer than interval')
+  refused(up({ health: { path: 'healthz' } }), 'upstreams.api.health.path: must start with "/" and hold no spaces or controls')
+  refused(up({ health: { method: 'get' } }), 'upstreams.api.health.method: must be an upper-case method token')
+  refused(up({ health: { host: 'a b' } }), 'upstreams.api.health.host: must hold no spaces or controls')
+  refused(up({ health: { rise: 0 } }), 'upstreams.api.health.rise: must be an integer from 1 to 100')
+  refused(up({ health: { jitter: 0.9 } }), 'upstreams.api.health.jitter: must be a number from 0 to 0.5')
+  refused(up({ health: { intervall: '1s' } }), 'upstreams.api.health.intervall: unknown field (expected one of: type, method, path, host, status, body, interval, jitter, timeout, rise, fall)')
+  refused(up({ passive: { ejection: '1m', max_ejection: '10s' } }), 'upstreams.api.passive.max_ejection: must not be shorter than ejection')
+  refused(up({ passive: { max_ejected_percent: 101 } }), 'upstreams.api.passive.max_ejected_percent: must be an integer from 0 to 100')
+  refused(up({ retries: 11 }), 'upstreams.api.retries: must be an integer from 0 to 10')
+  refused(up({ retry_budget: 2 }), 'upstreams.api.retry_budget: must be a number from 0 to 1')
+})
+
 t('YAML syntax errors are refused with a reason', () => {
   assert.throws(() => loadText('upstreams: [unclosed'), (e: Error) => e instanceof ConfigError && /invalid YAML/.test(e.message))
 })
@@ -74,7 +119,7 @@ event_log: off
   assert.is(c.timeouts.header, 5000)
   assert.is(c.timeouts.connect, 250)
   assert.is(c.timeouts.keepalive, 120_000)
-  assert.equal(c.upstreams.get('api')!.peers[1], { host: 'fd00::1', port: 8080 })
+  assert.equal(c.upstreams.get('api')!.peers[1], { host: 'fd00::1', port: 8080, weight: 1, backup: false })
   assert.equal(c.upstreams.get('api')!.keepalive, { max_idle: 8, idle_timeout: 3000 })
   // Most specific first: exact host, then wildcard, then any host.
   assert.equal(c.routes.map((r) => r.host), ['shop.example.com', '*.example.com', null])

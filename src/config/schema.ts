@@ -43,11 +43,73 @@ export interface Keepalive {
   readonly idle_timeout: number
 }
 
+export interface PeerConfig extends Address {
+  /** Share of the traffic, relative to the group's other peers (1 to 1000). */
+  readonly weight: number
+  /** Used only while no primary (non-backup) peer of the group is available. */
+  readonly backup: boolean
+}
+
+export type Balance = 'round_robin' | 'least_conn' | 'random_two' | 'hash'
+
+/** Where the `hash` balancer takes its key; a request without it is balanced round-robin. */
+export type HashKey =
+  | { readonly from: 'client_ip' | 'path' }
+  | { readonly from: 'header' | 'cookie'; readonly name: string }
+
+/** Active health check: probes on connections of their own, HAProxy-style rise/fall. */
+export interface HealthCheck {
+  readonly type: 'http' | 'tcp'
+  /** http: the probe request line and Host (null: the peer's host:port). */
+  readonly method: string
+  readonly path: string
+  readonly host: string | null
+  /** http: the statuses that count as healthy, inclusive. */
+  readonly status: readonly [number, number]
+  /** http: a substring the response must contain (null: any). */
+  readonly body: string | null
+  /** Time between probes of one peer; each wait is shortened or lengthened by up to `jitter` of it. */
+  readonly interval: number
+  readonly jitter: number
+  /** A probe without its answer in this long has failed. */
+  readonly timeout: number
+  /** Consecutive successes that bring a down peer up, and failures that take an up peer down. */
+  readonly rise: number
+  readonly fall: number
+}
+
+/** Passive health (outlier ejection, in the style of Envoy), from the outcome of real requests. */
+export interface Passive {
+  /** Consecutive connect failures or resets that eject a peer (0: never). */
+  readonly failures: number
+  /** Consecutive 5xx responses that eject a peer (0: never). */
+  readonly errors_5xx: number
+  /** First ejection's length; each further ejection of the same peer doubles it, up to `max_ejection`. */
+  readonly ejection: number
+  readonly max_ejection: number
+  /** Passive signals never eject more than this percentage of the group's peers at once. */
+  readonly max_ejected_percent: number
+}
+
 export interface Upstream {
   readonly name: string
-  /** Peers as host:port; picked round-robin. An empty list answers 503. */
-  readonly peers: readonly Address[]
+  /** An empty list answers 503. */
+  readonly peers: readonly PeerConfig[]
   readonly keepalive: Keepalive
+  readonly balance: Balance
+  /** For `balance: hash` only. */
+  readonly hash_key: HashKey
+  /** null: no active checks, every peer counts as up unless ejected. */
+  readonly health: HealthCheck | null
+  /** A peer that comes back up ramps its weight from 1/10 to full over this long (0: at once). */
+  readonly slow_start: number
+  readonly passive: Passive
+  /** Further attempts on other peers, for a request that failed before any response byte. */
+  readonly retries: number
+  /** Retries allowed as a fraction of requests (Envoy's retry budget): 0.2 = one retry per five requests. */
+  readonly retry_budget: number
+  /** For `balance: random_two`: the seed of its random draws, for runs that repeat exactly (null: random). */
+  readonly seed: number | null
 }
 
 export interface Route {
@@ -103,6 +165,33 @@ export const DEFAULTS = {
   keepalive: {
     max_idle: 64,
     idle_timeout: 4_000,
+  },
+  upstream: {
+    balance: 'round_robin',
+    hash_key: { from: 'client_ip' },
+    slow_start: 0,
+    retries: 2,
+    retry_budget: 0.2,
+  },
+  health: {
+    type: 'http',
+    method: 'GET',
+    path: '/',
+    host: null,
+    status: [200, 399],
+    body: null,
+    interval: 2_000,
+    jitter: 0.1,
+    timeout: 1_000,
+    rise: 2,
+    fall: 3,
+  },
+  passive: {
+    failures: 3,
+    errors_5xx: 0,
+    ejection: 10_000,
+    max_ejection: 300_000,
+    max_ejected_percent: 50,
   },
   access_log: { path: 'stdout', format: 'json' },
   event_log: { path: 'stderr', format: 'text' },

@@ -3,7 +3,7 @@
  * `routes[1].upstream: unknown upstream "api2"`. Runs at start and on reload, never during a request.
  */
 import { isIP } from 'node:net'
-import { Config, DEFAULTS, Address, Route, Upstream, LogTarget, Timeouts, Limits } from './schema.js'
+import { Config, DEFAULTS, Address, Route, Upstream, LogTarget, Timeouts, Limits, PeerConfig, Balance, HashKey, HealthCheck, Passive } from './schema.js'
 import { parseCidr } from './cidr.js'
 
 export class ConfigError extends Error {
@@ -86,13 +86,108 @@ function limits(v: unknown, path: string): Limits {
   }
 }
 
+function fraction(v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) fail(path, `must be a number from ${min} to ${max}`)
+  return v
+}
+
+function bool(v: unknown, path: string): boolean {
+  if (typeof v !== 'boolean') fail(path, 'must be true or false')
+  return v
+}
+
+/** `host:port`, or `{ address, weight, backup }`. */
+function peer(v: unknown, path: string): PeerConfig {
+  const o = typeof v === 'object' && v !== null ? object(v, path, ['address', 'weight', 'backup']) : { address: v }
+  if (o.address === undefined) fail(join(path, 'address'), 'is required (host:port)')
+  const a = address(o.address, typeof v === 'object' ? join(path, 'address') : path, '127.0.0.1')
+  if (a.port === 0) fail(path, 'port 0 is not a peer port')
+  return {
+    ...a,
+    weight: o.weight === undefined ? 1 : int(o.weight, join(path, 'weight'), 1, 1000),
+    backup: o.backup === undefined ? false : bool(o.backup, join(path, 'backup')),
+  }
+}
+
+const BALANCERS: readonly Balance[] = ['round_robin', 'least_conn', 'random_two', 'hash']
+
+/** "client_ip", "path", "header:NAME" or "cookie:NAME". */
+function hashKey(v: unknown, path: string): HashKey {
+  const s = str(v, path)
+  if (s === 'client_ip' || s === 'path') return { from: s }
+  const m = /^(header|cookie):([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(s)
+  if (m === null) fail(path, `"${s}" must be client_ip, path, header:NAME or cookie:NAME`)
+  return { from: m[1] as 'header' | 'cookie', name: m[1] === 'header' ? m[2].toLowerCase() : m[2] }
+}
+
+function health(v: unknown, path: string): HealthCheck | null {
+  if (v === undefined || v === false) return null
+  const d = DEFAULTS.health
+  const o = object(v, path, Object.keys(d))
+  const at = (k: string): string => join(path, k)
+  const type = o.type === undefined ? d.type : o.type
+  if (type !== 'http' && type !== 'tcp') fail(at('type'), 'must be "http" or "tcp"')
+  let status: [number, number] = [...d.status]
+  if (o.status !== undefined) {
+    const m = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/.exec(String(o.status))
+    if (m === null) fail(at('status'), 'must be a status or a range such as 200-399')
+    status = [Number(m[1]), Number(m[2] ?? m[1])]
+    if (status[1] < status[0]) fail(at('status'), 'the range ends before it starts')
+  }
+  const method = o.method === undefined ? d.method : str(o.method, at('method'))
+  if (!/^[A-Z]+$/.test(method)) fail(at('method'), 'must be an upper-case method token')
+  const probePath = o.path === undefined ? d.path : str(o.path, at('path'))
+  if (!/^\/[\x21-\x7e]*$/.test(probePath)) fail(at('path'), 'must start with "/" and hold no spaces or controls')
+  const host = o.host === undefined ? null : str(o.host, at('host'))
+  if (host !== null && !/^[\x21-\x7e]+$/.test(host)) fail(at('host'), 'must hold no spaces or controls')
+  const interval = o.interval === undefined ? d.interval : duration(o.interval, at('interval'))
+  const timeout = o.timeout === undefined ? d.timeout : duration(o.timeout, at('timeout'))
+  if (timeout > interval) fail(at('timeout'), 'must not be longer than interval')
+  return {
+    type,
+    method,
+    path: probePath,
+    host,
+    status,
+    body: o.body === undefined ? null : str(o.body, at('body')),
+    interval,
+    jitter: o.jitter === undefined ? d.jitter : fraction(o.jitter, at('jitter'), 0, 0.5),
+    timeout,
+    rise: o.rise === undefined ? d.rise : int(o.rise, at('rise'), 1, 100),
+    fall: o.fall === undefined ? d.fall : int(o.fall, at('fall'), 1, 100),
+  }
+}
+
+function passive(v: unknown, path: string): Passive {
+  const d = DEFAULTS.passive
+  if (v === false) return { ...d, failures: 0, errors_5xx: 0 }
+  const o = v === undefined ? {} : object(v, path, Object.keys(d))
+  const at = (k: string): string => join(path, k)
+  const out: Passive = {
+    failures: o.failures === undefined ? d.failures : int(o.failures, at('failures'), 0, 1000),
+    errors_5xx: o.errors_5xx === undefined ? d.errors_5xx : int(o.errors_5xx, at('errors_5xx'), 0, 1000),
+    ejection: o.ejection === undefined ? d.ejection : duration(o.ejection, at('ejection')),
+    max_ejection: o.max_ejection === undefined ? d.max_ejection : duration(o.max_ejection, at('max_ejection')),
+    max_ejected_percent: o.max_ejected_percent === undefined ? d.max_ejected_percent : int(o.max_ejected_percent, at('max_ejected_percent'), 0, 100),
+  }
+  if (out.max_ejection < out.ejection) fail(at('max_ejection'), 'must not be shorter than ejection')
+  return out
+}
+
+const UPSTREAM_KEYS = ['peers', 'keepalive', 'balance', 'hash_key', 'health', 'slow_start', 'passive', 'retries', 'retry_budget', 'seed']
+
 function upstream(name: string, v: unknown, path: string): Upstream {
-  const o = object(v, path, ['peers', 'keepalive'])
-  if (o.peers === undefined) fail(join(path, 'peers'), 'is required (a list of host:port)')
-  const peers = list(o.peers, join(path, 'peers')).map((p, i) => address(p, join(join(path, 'peers'), i), '127.0.0.1'))
-  peers.forEach((p, i) => { if (p.port === 0) fail(join(join(path, 'peers'), i), 'port 0 is not a peer port') })
-  const k = o.keepalive === undefined ? {} : object(o.keepalive, join(path, 'keepalive'), ['max_idle', 'idle_timeout'])
-  const kp = join(path, 'keepalive')
+  const o = object(v, path, UPSTREAM_KEYS)
+  const at = (k: string): string => join(path, k)
+  if (o.peers === undefined) fail(at('peers'), 'is required (a list of host:port)')
+  const peers = list(o.peers, at('peers')).map((p, i) => peer(p, join(at('peers'), i)))
+  const k = o.keepalive === undefined ? {} : object(o.keepalive, at('keepalive'), ['max_idle', 'idle_timeout'])
+  const kp = at('keepalive')
+  const d = DEFAULTS.upstream
+  const balance = (o.balance === undefined ? d.balance : o.balance) as Balance
+  if (!BALANCERS.includes(balance)) fail(at('balance'), `must be one of: ${BALANCERS.join(', ')}`)
+  if (o.hash_key !== undefined && balance !== 'hash') fail(at('hash_key'), 'is only for balance: hash')
+  if (o.seed !== undefined && balance !== 'random_two') fail(at('seed'), 'is only for balance: random_two')
   return {
     name,
     peers,
@@ -100,6 +195,14 @@ function upstream(name: string, v: unknown, path: string): Upstream {
       max_idle: k.max_idle === undefined ? DEFAULTS.keepalive.max_idle : int(k.max_idle, join(kp, 'max_idle'), 0, 100_000),
       idle_timeout: k.idle_timeout === undefined ? DEFAULTS.keepalive.idle_timeout : duration(k.idle_timeout, join(kp, 'idle_timeout')),
     },
+    balance,
+    hash_key: o.hash_key === undefined ? d.hash_key : hashKey(o.hash_key, at('hash_key')),
+    health: health(o.health, at('health')),
+    slow_start: o.slow_start === undefined || o.slow_start === 0 ? d.slow_start : duration(o.slow_start, at('slow_start')),
+    passive: passive(o.passive, at('passive')),
+    retries: o.retries === undefined ? d.retries : int(o.retries, at('retries'), 0, 10),
+    retry_budget: o.retry_budget === undefined ? d.retry_budget : fraction(o.retry_budget, at('retry_budget'), 0, 1),
+    seed: o.seed === undefined ? null : int(o.seed, at('seed'), 1, 0xffffffff),
   }
 }
 

@@ -7,8 +7,12 @@
  *   end of response ──▶ upstream socket back to the pool (if clean) ──▶ conn.exchangeDone
  *
  * Faults end here: `fail` maps them to one status (errors.ts), or closes the client when a response
- * is already under way. A request is retried once, on a fresh socket, only when a reused pooled socket
- * failed before any response byte and the request is idempotent with no body (RFC 9112 §9.3.1).
+ * is already under way. Before that, two kinds of retry, both only while no response byte has come
+ * and nothing has gone to the client:
+ * - a reused pooled socket that the peer had closed: once more on a fresh socket to the same peer, for
+ *   an idempotent request without a body (RFC 9112 §9.3.1); the peer is not at fault;
+ * - a failed connect, reset or close: up to `retries` more peers, never one already tried, within the
+ *   group's retry budget, and only when the peer cannot have acted on the request (`#mayRetry`).
  */
 import { Step, methodName } from '../http/llhttp.js'
 import type { Head } from '../http/head.js'
@@ -66,6 +70,15 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   #framing = Framing.RAW
   #close = false
   #retried = false
+  /** Attempts on other peers so far, the peers already tried, and the hash key to pick them with. */
+  #attempts = 0
+  #tried: Peer[] | null = null
+  #key: string | null = null
+  /** `peer.inflight` counts this exchange (from the pick to the end of the attempt). */
+  #counted = false
+  #headSent = false
+  /** Request body bytes written to the peer: once any have gone, no retry. */
+  #bodySent = 0
   /** The response head passes through unchanged from here in the current chunk (see rawStart). */
   #rawFrom = -1
   #corked = false
@@ -100,9 +113,12 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       if (this.requestEnded || this.info.expectContinue) this.#answer(this.local)
       return
     }
-    const peer = this.group!.pick()
-    if (peer === null) { this.fail(new ProxyError(Code.NO_PEER, `upstream "${this.group!.name}" has no peer`)); return }
-    this.peer = peer
+    const g = this.group!
+    g.budget.deposit()
+    if (g.keys !== null) this.#key = g.key(this.#head!, this.info.path, this.down.origin.client)
+    const peer = g.pick(this.#key, null)
+    if (peer === null) { this.fail(new ProxyError(Code.NO_PEER, `upstream "${g.name}" has no available peer`)); return }
+    this.#use(peer)
     const o = this.down.origin
     // RFC 9110 §10.1.1: an HTTP/1.0 peer will not send 100 Continue; we do, and drop the Expect.
     const answerContinue = this.info.expectContinue && peer.minor === 0
@@ -110,6 +126,21 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.#head = null
     if (answerContinue && this.minor >= 1) this.#toClient(CONTINUE)
     this.#acquire(peer, false)
+  }
+
+  /** `peer` serves the next attempt: it counts as in flight there until the attempt ends. */
+  #use(peer: Peer): void {
+    this.#leave()
+    this.peer = peer
+    peer.inflight++
+    peer.requests++
+    this.#counted = true
+  }
+
+  #leave(): void {
+    if (!this.#counted) return
+    this.#counted = false
+    this.peer!.inflight--
   }
 
   #acquire(peer: Peer, fresh: boolean): void {
@@ -123,6 +154,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.bytesIn += b.length
     if (this.local !== 0) return // drained, not forwarded
     if (this.up !== null && this.up.connected && this.#queue === null) {
+      this.#bodySent += b.length
       if (!this.up.socket.write(b)) { this.#hold(true); this.#watch(this.up) }
     } else {
       ;(this.#queue ??= []).push(b)
@@ -147,13 +179,14 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     if (this.down.logging) this.peerStart = performance.now()
     const s = c.socket
     let ok = true
+    this.#headSent = true
     if (this.#queue === null) {
       s.write(this.#upHead!)
     } else {
       // One writev for the head and the body bytes that came with it.
       s.cork()
       s.write(this.#upHead!)
-      for (const b of this.#queue) ok = s.write(b)
+      for (const b of this.#queue) { ok = s.write(b); this.#bodySent += b.length }
       this.#queue = null
       s.uncork()
     }
@@ -240,15 +273,39 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       if (step === Step.END) { this.#responseEnd(c, false); return }
     }
     const e = err ?? new ProxyError(Code.UPSTREAM_RESET, `${c.peer.label} closed the connection`)
-    if (this.#state === STATE_WAIT && c.received === 0 && c.reused && !this.#retried &&
-        isIdempotent(this.method) && !this.info.hasBody && e.retryable) {
+    this.up = null
+    const before = this.#state === STATE_WAIT && c.received === 0 && this.bytesOut === 0
+    if (before && c.reused && !this.#retried && isIdempotent(this.method) && !this.info.hasBody && e.retryable) {
       // A pooled socket the peer had closed: try once more on a new one.
       this.#retried = true
       this.#acquire(c.peer, true)
       return
     }
-    this.up = null
+    if (e.retryable) this.group!.failed(c.peer, e.code)
+    if (before && e.retryable && this.#retry(c.peer)) return
     this.fail(e)
+  }
+
+  /** Sends the request to another peer, if the rules allow one more attempt and a peer is left. */
+  #retry(failed: Peer): boolean {
+    const g = this.group!
+    if (!this.#mayRetry() || this.#attempts >= g.cfg.retries) return false
+    ;(this.#tried ??= []).push(failed)
+    const next = g.pick(this.#key, this.#tried)
+    if (next === null || !g.budget.withdraw()) return false
+    this.#attempts++
+    this.#use(next)
+    this.#acquire(next, false)
+    return true
+  }
+
+  /**
+   * The peer cannot have acted on the request: no body byte has gone to it, and either the method is
+   * idempotent (acting twice is harmless, RFC 9110 §9.2.2), or the request has a body the peer was
+   * still waiting for, or nothing of the request was sent at all.
+   */
+  #mayRetry(): boolean {
+    return this.#bodySent === 0 && (isIdempotent(this.method) || this.info.hasBody || !this.#headSent)
   }
 
   // ---- response ----
@@ -267,6 +324,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       return false
     }
     this.status = h.status
+    this.group!.answered(c.peer, h.status)
     if (h.status === 101) return true
     this.#state = STATE_HEAD_SENT
     const closing = !this.keepAlive || !this.requestEnded || this.#lastOnConnection || this.down.closing
@@ -343,6 +401,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.#state = STATE_DONE
     this.up = null
     this.#finished = true
+    this.#leave()
     const peerSocket = c.detach()
     const client = this.down.takeSocket()
     if (rest.length > 0) { client.write(rest); this.bytesOut += rest.length }
@@ -376,11 +435,13 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     if (this.up !== null) { this.up.destroy(); this.up = null }
     if (this.#state === STATE_HEAD_SENT) {
       this.#finished = true
+      this.#leave()
       this.down.destroy()
       this.down.log(this)
       return
     }
-    this.#answer(statusFor(err))
+    // RFC 9110 §10.2.3: tell the client when a peer may be back.
+    this.#answer(statusFor(err), err.code === Code.NO_PEER && this.group !== null ? `Retry-After: ${this.group.retryAfter()}\r\n` : '')
   }
 
   /** The client went away: the peer socket cannot be reused (it holds a half-done exchange). */
@@ -389,15 +450,16 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.err = err
     if (this.up !== null) { this.up.destroy(); this.up = null }
     this.#finished = true
+    this.#leave()
     this.down.log(this)
   }
 
-  #answer(status: number): void {
+  #answer(status: number, extra = ''): void {
     if (this.#finished) return
     this.status = status
     // After a fault the request may be half-read: close unless it ended cleanly and was not a parse error.
     const close = !this.keepAlive || !this.requestEnded || status === 400 || this.#lastOnConnection || this.down.closing
-    const b = reply(status, close, this.method === HEAD)
+    const b = reply(status, close, this.method === HEAD, extra)
     this.bytesOut += b.length
     this.down.write(b)
     this.#state = STATE_DONE
@@ -407,6 +469,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   #finish(close: boolean): void {
     if (this.#finished) return
     this.#finished = true
+    this.#leave()
     // A fault can end the exchange while the client is held for the peer's drain: the next request
     // on this connection must still be read.
     this.#hold(false)

@@ -7,7 +7,8 @@
 import type { Config } from '../config/schema.js'
 import { CidrList } from '../config/cidr.js'
 import type { Limits } from '../http/llhttp.js'
-import { Group } from '../upstream/group.js'
+import { Group, GroupStatus } from '../upstream/group.js'
+import type { EventLog } from '../log/events.js'
 import { Router } from './router.js'
 
 export class Runtime {
@@ -19,15 +20,25 @@ export class Runtime {
   /** Our Via entry, "1.1 <via>" (RFC 9110 §7.6.3). */
   readonly via: string
 
-  constructor(config: Config) {
+  /**
+   * `previous`: the runtime this one replaces, whose peers' health state is carried over. `checks`:
+   * run the active health checks here (false in a cluster worker: the primary runs them once).
+   */
+  constructor(config: Config, events: EventLog | null = null, previous: Runtime | null = null, checks = true) {
     this.config = config
     this.limits = { maxHead: config.limits.max_head, maxTarget: config.limits.max_target }
     const groups = new Map<string, Group>()
-    for (const [name, u] of config.upstreams) groups.set(name, new Group(u, config.timeouts, this.limits))
+    for (const [name, u] of config.upstreams) groups.set(name, new Group(u, config.timeouts, this.limits, events, checks))
     this.groups = groups
     this.router = new Router(config.routes, groups)
     this.trusted = new CidrList(config.trusted_proxies)
     this.via = `1.1 ${config.via}`
+    for (const [name, g] of groups) g.start(previous?.groups.get(name))
+  }
+
+  /** Every group's peers with their state, counts and last probe (for the admin API). */
+  status(): GroupStatus[] {
+    return [...this.groups.values()].map((g) => g.status())
   }
 
   /** The runtime is replaced: idle upstream sockets close now, busy ones when their exchange ends. */

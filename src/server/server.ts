@@ -24,9 +24,9 @@ export class Server implements Host {
   refused = 0
 
   constructor(config: Config, events?: EventLog) {
-    this.rt = new Runtime(config)
-    this.access = new AccessLog(config.access_log)
     this.events = events ?? new EventLog(config.event_log)
+    this.rt = new Runtime(config, this.events)
+    this.access = new AccessLog(config.access_log)
   }
 
   get connections(): number { return this.#conns.size }
@@ -88,8 +88,8 @@ export class Server implements Host {
     }
     for (const [k, srv] of this.#listeners) if (!want.has(k)) { srv.close(); this.#listeners.delete(k) }
     const old = this.rt
-    this.rt = new Runtime(config)
     old.retire()
+    this.rt = new Runtime(config, this.events, old)
     const prevLog = old.config.access_log
     if (prevLog.path !== config.access_log.path || prevLog.format !== config.access_log.format) {
       this.access.close()
