@@ -197,6 +197,9 @@ t('a reload keeps what the checks learned', async () => {
   assert.is(px.status().peers[0].state, 'down', 'still down after the reload')
   await sleep(100)
   assert.is(px.status().peers[0].state, 'down')
+  // A reload that turns the checks off cannot leave the peer down for good.
+  await px.server.reload(validate({ listen: ['127.0.0.1:0'], access_log: 'off', event_log: 'off', upstreams: { u: { peers: up.peers } } }))
+  assert.is(px.status().peers[0].state, 'up')
 })
 
 t.run()

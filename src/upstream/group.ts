@@ -91,6 +91,8 @@ export class Group {
         const old = previous.peers.find((q) => q.label === p.label)
         if (old === undefined) continue
         p.adopt(old)
+        // Without active checks nothing could bring a peer back: the old verdict does not carry over.
+        if (this.cfg.health === null) { p.up = true; p.streak = 0 }
         if (p.ejectedUntil > now) this.#endEjectionAt(p, p.ejectedUntil - now)
         else p.ejectedUntil = 0
       }
