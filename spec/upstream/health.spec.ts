@@ -53,6 +53,8 @@ t('http probes: a peer answering outside the status range goes down after `fall`
   assert.is(probes[0], 'rawproxy-health')
   sick = true
   await waitFor(() => px.status().peers[0].state === 'down', 2000, 'peer down')
+  // A warning is written at once, but asynchronously: wait for it to land in the file.
+  await waitFor(() => px.events().some((e) => e.event === 'peer down'), 1000, 'the event')
   const down = px.events().find((e) => e.event === 'peer down')!
   assert.is(down.peer, `127.0.0.1:${a.port}`)
   assert.match(String(down.reason), /2 failed probes, last: status 503/)
@@ -63,6 +65,7 @@ t('http probes: a peer answering outside the status range goes down after `fall`
   assert.is(a.requests.filter((r) => r.url !== '/healthz').length, before)
   sick = false
   await waitFor(() => px.status().peers[0].state !== 'down', 2000, 'peer up')
+  await waitFor(() => px.events().some((e) => e.event === 'peer up'), 1000, 'the event')
   assert.match(String(px.events().find((e) => e.event === 'peer up')!.reason), /2 good probes/)
 })
 
@@ -129,6 +132,7 @@ t('passive: consecutive resets eject a peer, for a cooldown that doubles on the 
   }))
   // Retries hide the resets from the client; the peer is ejected all the same.
   assert.is((await send(px.url, 10)).get(200), 10)
+  await waitFor(() => px.events().some((e) => e.event === 'peer ejected'), 1000, 'the event')
   const ejected = px.events().filter((e) => e.event === 'peer ejected')
   assert.is(ejected.length, 1)
   assert.is(ejected[0].for_ms, 150)
@@ -138,8 +142,9 @@ t('passive: consecutive resets eject a peer, for a cooldown that doubles on the 
   await send(px.url, 10)
   assert.is(bad.received.length, n, 'no traffic while ejected')
   await waitFor(() => px.status().peers[0].state !== 'ejected', 1000, 'ejection over')
-  assert.ok(px.events().some((e) => e.event === 'peer ejection ended'))
+  await waitFor(() => px.events().some((e) => e.event === 'peer ejection ended'), 1000, 'the event')
   await send(px.url, 10)
+  await waitFor(() => px.events().filter((e) => e.event === 'peer ejected').length === 2, 1000, 'the event')
   const again = px.events().filter((e) => e.event === 'peer ejected')
   assert.is(again.length, 2)
   assert.is(again[1].for_ms, 300, 'the second ejection lasts twice as long')
@@ -163,7 +168,7 @@ t('passive: max_ejected_percent keeps part of the group in service', async () =>
   await send(px.url, 10)
   const states = px.status().peers.map((p) => p.state).sort()
   assert.equal(states, ['ejected', 'up'])
-  assert.ok(px.events().some((e) => e.event === 'peer ejection skipped'))
+  await waitFor(() => px.events().some((e) => e.event === 'peer ejection skipped'), 1000, 'the event')
 })
 
 t('with active checks on, a peer the check brings up is no longer ejected', async () => {
