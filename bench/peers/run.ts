@@ -17,12 +17,13 @@
  * SIGTERM, and by a watchdog past the time budget.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { get } from 'node:http'
-import { Proc, freePort, killAllSync, ready, start, stopAll, tail } from '../load/procs.js'
+import { Proc, freePort, ready, start, tail } from '../load/procs.js'
+import { envNumber, guard } from '../load/guard.js'
 import { wrk } from '../load/wrk.js'
 import { Run, machine, summarise } from '../load/report.js'
 import { otherLoad } from '../load/noise.js'
@@ -33,11 +34,7 @@ import { markdown } from './report.js'
 import { chart } from './chart.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
-const env = (k: string, d: number): number => {
-  const v = Number(process.env[k] ?? d)
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${k} must be a number`)
-  return v
-}
+const env = envNumber
 const SECONDS = env('BENCH_DURATION', 3)
 const WARMUP = env('BENCH_WARMUP', 1)
 const ROUNDS = Math.max(1, env('BENCH_ROUNDS', 1))
@@ -190,36 +187,5 @@ async function main(): Promise<void> {
   if (failed.length > 0) throw new Error(`${failed.join(', ')} failed to start (see above); their rows are missing`)
 }
 
-let cleaning = false
-let interrupted = false
-async function cleanup(): Promise<void> {
-  if (cleaning) return
-  cleaning = true
-  await stopAll()
-  rmSync(tmp, { recursive: true, force: true })
-}
-
 // Bounded in time: every run with room for start-up, retries and stops, or everything is killed.
-const budget = CELLS.length * WANTED.length * ROUNDS * (WARMUP + SECONDS + 6) * (1 + RETRIES) + 120
-setTimeout(() => {
-  console.error(`peers: over the time budget of ${budget} s, stopping everything`)
-  killAllSync()
-  rmSync(tmp, { recursive: true, force: true })
-  process.exit(1)
-}, budget * 1000).unref()
-
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    interrupted = true
-    console.error(`\npeers: ${sig}, stopping every process started`)
-    void cleanup().finally(() => process.exit(130))
-  })
-}
-process.on('exit', killAllSync) // whatever path we leave by, leave nothing behind
-
-main().then(cleanup, async (err: Error) => {
-  if (interrupted) return
-  console.error(`peers: ${err.message}`)
-  await cleanup()
-  process.exitCode = 1
-})
+guard('peers', CELLS.length * WANTED.length * ROUNDS * (WARMUP + SECONDS + 6) * (1 + RETRIES) + 120, tmp, main)
