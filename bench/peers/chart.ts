@@ -33,7 +33,7 @@ export function chart(r: Results): string {
   // Rows and columns in the order the cells were run.
   const sizes = [...new Set(r.cells.map((c) => c.cell.size))]
   const cols = [...new Set(r.cells.map((c) => `${c.cell.mode}/${c.cell.connections}`))]
-  const width = LEFT + cols.length * (PANEL_W + GAP) + 10
+  const width = Math.max(780, LEFT + cols.length * (PANEL_W + GAP) + 10) // room for the title and legend
   const height = TOP + sizes.length * (PANEL_H + GAP) + 30
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,

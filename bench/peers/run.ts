@@ -156,6 +156,12 @@ async function main(): Promise<void> {
     const order = names.map((_, k) => names[(k + i) % names.length])
     for (let round = 0; round < ROUNDS; round++) {
       for (const d of order) {
+        const { proc } = live.get(d)!
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+          // It died under an earlier load: its remaining cells stay empty, and the run fails at the end.
+          if (!failed.includes(d)) { failed.push(d); console.error(`peers: ${d} EXITED (${proc.child.exitCode ?? proc.child.signalCode}):\n${tail(proc)}`) }
+          continue
+        }
         for (let attempt = 0; ; attempt++) {
           const r = await measure(cell, live.get(d)!)
           const noisy = r.other > MAX_OTHER && attempt < RETRIES
@@ -169,7 +175,7 @@ async function main(): Promise<void> {
       }
     }
     const results: Record<string, Result> = {}
-    for (const [d, rs] of runs) results[d] = { ...summarise(d, rs), rss: Math.max(...rs.map((r) => r.rss)) }
+    for (const [d, rs] of runs) if (rs.length > 0) results[d] = { ...summarise(d, rs), rss: Math.max(...rs.map((r) => r.rss)) }
     cells.push({ cell, results })
   }
 
@@ -184,7 +190,7 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 1)}\n`)
   render(base, results)
   console.log(`\nwritten: ${base}.md, .json, .svg`)
-  if (failed.length > 0) throw new Error(`${failed.join(', ')} failed to start (see above); their rows are missing`)
+  if (failed.length > 0) throw new Error(`${failed.join(', ')} failed to start or exited (see above); cells are missing`)
 }
 
 // Bounded in time: every run with room for start-up, retries and stops, or everything is killed.
