@@ -18,7 +18,7 @@ const PANEL_W = 210
 const PANEL_H = 150
 const GAP = 14
 const LEFT = 70
-const TOP = 78
+const TOP = 90
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 const short = (n: number): string => (n >= 9950 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n.toFixed(0))
@@ -46,7 +46,7 @@ export function chart(r: Results): string {
     out.push(`<rect x="${lx}" y="32" width="12" height="12" fill="${colour(n, i)}"/>`, text(lx + 16, 42, n))
     lx += 28 + n.length * 7
   }
-  out.push(text(10, 62, 'Each panel has its own scale. "new conn/req": wrk sends Connection: close.', 'fill="#555"'))
+  out.push(text(10, 64, 'Each panel has its own scale. "new conn/req": wrk sends Connection: close.', 'fill="#555"'))
   for (const [ci, col] of cols.entries()) {
     const [mode, conns] = col.split('/')
     out.push(text(LEFT + ci * (PANEL_W + GAP) + PANEL_W / 2, TOP - 4, `${conns} conn · ${mode === 'close' ? 'new conn/req' : 'keep-alive'}`, 'text-anchor="middle" font-weight="bold"'))

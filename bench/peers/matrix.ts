@@ -24,6 +24,18 @@ export const QUICK: readonly Cell[] = [
   { size: 65536, connections: 50, mode: 'keep-alive' },
 ]
 
+/** BENCH_CELLS: `SIZE/CONNECTIONS/MODE` items, comma-separated, e.g. `0/1000/keep-alive,65536/50/close`. */
+export function parseCells(spec: string): Cell[] {
+  return spec.split(',').map((item) => {
+    const [size, connections, mode] = item.trim().split('/')
+    const c = { size: Number(size), connections: Number(connections), mode: mode as Mode }
+    if (!Number.isInteger(c.size) || c.size < 0 || !Number.isInteger(c.connections) || c.connections < 1 || !MODES.includes(c.mode)) {
+      throw new Error(`BENCH_CELLS: "${item}" is not SIZE/CONNECTIONS/${MODES.join('|')}`)
+    }
+    return c
+  })
+}
+
 export function fullMatrix(): Cell[] {
   return MODES.flatMap((mode) => SIZES.flatMap((size) => CONNECTIONS.map((connections) => ({ size, connections, mode }))))
 }

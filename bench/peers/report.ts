@@ -2,7 +2,7 @@
  * The bench-peers results as Markdown: the key cell with the ratios the project aims for, then one
  * table per measure with a row per cell and a column per design.
  */
-import { KEY, Result, Results, cellLabel, sameCell } from './matrix.js'
+import { KEY, Result, Results, cellLabel, fullMatrix, sameCell } from './matrix.js'
 
 const num = (n: number, d = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
 const line = (c: readonly string[]): string => `| ${c.join(' | ')} |`
@@ -45,7 +45,7 @@ export function markdown(r: Results): string {
   const key = r.cells.find((c) => sameCell(c.cell, KEY))
   const out = [
     '# rawproxy beside nginx, HAProxy and Caddy', '',
-    `Written by \`make bench-peers\` (bench/peers/run.ts) on ${m.date}, code at ${m.commit}${s.quick ? ' (BENCH_QUICK: reduced matrix)' : ''}.`, '',
+    `Written by \`make bench-peers\` (bench/peers/run.ts) on ${m.date}, code at ${m.commit}${r.cells.length < fullMatrix().length ? ` (a partial run: ${r.cells.length} of the ${fullMatrix().length} cells)` : ''}.`, '',
     `- machine: ${m.nproc} CPUs, ${m.cpu}, Linux ${m.kernel}; node ${m.node}; ${m.wrk.trim()}`,
     `- load: wrk, 1 thread, GET /SIZE (the peer answers SIZE body bytes); ${s.rounds} round(s), ${s.warmup} s warm-up + ${s.seconds} s measured ` +
       `per design and cell, designs in turns; wrk and the peer on CPU ${s.loadCpu}, the proxy alone on CPU ${s.proxyCpu}; ` +
@@ -57,11 +57,13 @@ export function markdown(r: Results): string {
   ]
   if (key !== undefined) {
     out.push(`## Key cell: ${cellLabel(KEY)}`, '',
-      line(['design', 'req/s', 'p50', 'p99', 'CPU/req', 'RSS', 'errors', 'other CPU']), rule(8),
+      line(['design', 'req/s', 'p50', 'p99', 'CPU/req', 'CPU busy', 'RSS', 'errors', 'other CPU']), rule(9),
       ...names.filter((n) => key.results[n] !== undefined).map((n) => {
         const x = key.results[n]
-        return line([n, num(x.rps), `${num(x.p50, 3)} ms`, `${num(x.p99, 3)} ms`, `${num(x.cpuUs, 1)} µs`, `${mib(x.rss)} MiB`, num(x.errors), `${num(x.other)}%`])
-      }), '', '"other CPU": what processes other than the benchmark\'s own used meanwhile, in % of one CPU; ' +
+        return line([n, num(x.rps), `${num(x.p50, 3)} ms`, `${num(x.p99, 3)} ms`, `${num(x.cpuUs, 1)} µs`, `${num(x.cpuUs * x.rps / 1e4)}%`, `${mib(x.rss)} MiB`, num(x.errors), `${num(x.other)}%`])
+      }), '', '"CPU busy" = CPU/req x req/s, in % of one CPU: near 100% the design is the bottleneck; well under it, ' +
+        'something else is (wrk and the peer share one CPU, or other processes took the proxy\'s CPU).', '',
+        '"other CPU": what processes other than the benchmark\'s own used meanwhile, in % of one CPU; ' +
         'above a few % the machine was shared and the row is noisy.', '', ...ratios(key.results))
   }
   for (const ms of MEASURES) {

@@ -7,12 +7,14 @@
  *
  *   node dist/bench/peers/run.js        (bench/run.sh peers installs what is missing first)
  *   env: BENCH_DURATION (3 s measured), BENCH_WARMUP (1 s), BENCH_ROUNDS (1), BENCH_QUICK (1: two cells),
- *        BENCH_DESIGNS (comma list of names to run, default all), BENCH_MAX_OTHER (10) and
+ *        BENCH_DESIGNS (comma list of names to run, default all), BENCH_CELLS (comma list of
+ *        SIZE/CONNECTIONS/keep-alive|close, e.g. 0/1000/close: these cells only), BENCH_MAX_OTHER (10) and
  *        BENCH_RETRIES (1): a run during which other processes used more than that % of a CPU is
  *        run again; BENCH_LOAD_CPU (0), BENCH_PROXY_CPU (1)
  *
- * A full matrix of every design writes bench/results/peers-latest.{md,json,svg}; a quick or
- * filtered run writes bench/results/tmp/peers-partial.* so the published run stays whole.
+ * A full matrix of every design writes bench/results/peers-latest.{md,json,svg}; a quick or filtered
+ * run (BENCH_QUICK, BENCH_DESIGNS, BENCH_CELLS) writes bench/results/tmp/peers-partial.*, so that the
+ * published run stays whole.
  * Only 127.0.0.1 is used; every process started is stopped at the end, on error, on Ctrl-C or
  * SIGTERM, and by a watchdog past the time budget.
  */
@@ -29,7 +31,7 @@ import { Run, machine, summarise } from '../load/report.js'
 import { otherLoad } from '../load/noise.js'
 import { groupCpu, rssSampler } from './group.js'
 import { DESIGNS } from './designs.js'
-import { Cell, QUICK, Result, Results, cellLabel, fullMatrix } from './matrix.js'
+import { Cell, QUICK, Result, Results, cellLabel, fullMatrix, parseCells } from './matrix.js'
 import { markdown } from './report.js'
 import { chart } from './chart.js'
 
@@ -45,7 +47,7 @@ const ONLY = (process.env.BENCH_DESIGNS ?? '').split(',').map((s) => s.trim()).f
 const PIN = availableParallelism() >= 2
 const LOAD_CPU = PIN ? env('BENCH_LOAD_CPU', 0) : null
 const PROXY_CPU = PIN ? env('BENCH_PROXY_CPU', 1) : null
-const CELLS: readonly Cell[] = QUICK_RUN ? QUICK : fullMatrix()
+const CELLS: readonly Cell[] = process.env.BENCH_CELLS !== undefined ? parseCells(process.env.BENCH_CELLS) : QUICK_RUN ? QUICK : fullMatrix()
 const ALL = ['straight', ...DESIGNS.map((d) => d.name)]
 for (const o of ONLY) if (!ALL.includes(o)) throw new Error(`BENCH_DESIGNS: unknown design "${o}" (known: ${ALL.join(', ')})`)
 const WANTED = ALL.filter((d) => ONLY.length === 0 || ONLY.includes(d))
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
     cells.push({ cell, results })
   }
 
-  const whole = !QUICK_RUN && ONLY.length === 0
+  const whole = process.env.BENCH_CELLS === undefined && !QUICK_RUN && ONLY.length === 0
   const results: Results = {
     machine: host, designs, cells,
     settings: { rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, loadCpu: String(LOAD_CPU ?? 'any'), proxyCpu: String(PROXY_CPU ?? 'any'),

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { deadPort, raw, statuses, waitFor, sleep } from '../support/harness.js'
 import { DESIGNS, fill, which } from '../../bench/peers/designs.js'
 import { groupCpu, groupPids, groupRss } from '../../bench/peers/group.js'
-import { Result, Results } from '../../bench/peers/matrix.js'
+import { Result, Results, parseCells } from '../../bench/peers/matrix.js'
 import { markdown } from '../../bench/peers/report.js'
 import { chart } from '../../bench/peers/chart.js'
 import { loadFile } from '../../src/config/load.js'
@@ -128,7 +128,7 @@ const results: Results = {
 t('the Markdown report has the key cell, the ratios, every cell, and says what was skipped', () => {
   const md = markdown(results)
   assert.match(md, /## Key cell: 0 B · 50 conn · keep-alive/)
-  assert.match(md, /\| rawproxy \| 30,000 \| 2\.000 ms \| 4\.000 ms \| 20\.0 µs \| 20\.0 MiB \| 0 \| 0% \|/)
+  assert.match(md, /\| rawproxy \| 30,000 \| 2\.000 ms \| 4\.000 ms \| 20\.0 µs \| 60% \| 20\.0 MiB \| 0 \| 0% \|/)
   assert.match(md, /\| nginx \| 0\.75× \| 2\.00× \| 2\.00× \|/)
   assert.match(md, /\| 1 MiB · 1000 conn · new conn\/req \| 2,000 \| 900 \(7 err\) \| 1,000 \|/)
   assert.match(md, /\*\*caddy\*\*: Caddy — \*\*skipped\*\*: caddy is not installed/)
@@ -148,6 +148,14 @@ t('the SVG chart has one bar per design and cell, scaled per cell, with the valu
   assert.match(svg, />100k</)
   assert.match(svg, />900!</) // errors are flagged on the bar
   assert.not.match(svg, /caddy/)
+})
+
+t('BENCH_CELLS picks cells as SIZE/CONNECTIONS/MODE and refuses anything else', () => {
+  assert.equal(parseCells('0/1000/keep-alive, 65536/50/close'),
+    [{ size: 0, connections: 1000, mode: 'keep-alive' }, { size: 65536, connections: 50, mode: 'close' }])
+  for (const bad of ['0/0/close', '1k/50/close', '0/50/pipelined', '0/50']) {
+    assert.throws(() => parseCells(bad), /BENCH_CELLS: .* is not SIZE\/CONNECTIONS\/keep-alive\|close/, bad)
+  }
 })
 
 t.run()
