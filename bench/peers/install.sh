@@ -46,4 +46,6 @@ if [[ ! -e $policy ]]; then
 fi
 trap '[[ -n $ours ]] && rm -f "$policy"' EXIT
 echo "bench-peers: installing ${install[*]} (apt-get; system services not started)"
-apt-get install -y -qq --no-install-recommends "${install[@]}" >/dev/null
+log=$(mktemp)
+apt-get install -y -qq --no-install-recommends "${install[@]}" >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
+rm -f "$log"

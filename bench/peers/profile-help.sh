@@ -14,9 +14,8 @@ The CPU profile (V8 .cpuprofile, JSON):
 $(printf '  %s\n' "${files[@]}")
 
 To open it:
-  - Chrome or Chromium: DevTools (F12) > Performance > "Load profile..." (the up-arrow button), pick
+  - Chrome or Chromium, any page: DevTools (F12) > Performance > "Load profile..." (the up-arrow button), pick
     the file; the Bottom-Up tab lists self time, Call Tree the inclusive time.
-  - Or open chrome://inspect > "Open dedicated DevTools for Node" > Performance > Load profile.
   - VS Code opens .cpuprofile files directly (File > Open; a flame-chart extension is optional).
   - Or again the text summary above: node dist/bench/profile/summary.js FILE [TOP]
 The file is in /tmp and not kept by the repo; copy it away to keep it.
