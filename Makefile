@@ -2,7 +2,7 @@
 COVERAGE_FLOOR ?= 85
 export COVERAGE_FLOOR
 
-.PHONY: install build run test bench clean
+.PHONY: install build run test bench bench-peers profile clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -20,6 +20,14 @@ test: build
 
 bench: build
 	bash bench/run.sh
+
+# rawproxy beside nginx, HAProxy and Caddy (installed from Debian if missing); bench/results/peers-latest.*
+bench-peers: build
+	bash bench/run.sh peers
+
+# rawproxy under wrk with --cpu-prof: where the .cpuprofile is, how to open it, and a summary
+profile: build
+	bash bench/run.sh profile
 
 clean:
 	rm -rf dist coverage

@@ -2,12 +2,21 @@
 # `make bench`: the micro benchmarks (tinybench), then the load comparison (wrk), and the table in
 # bench/results/latest.md. `make bench` builds first; run directly, this script builds if needed.
 #
-#   bash bench/run.sh [all|micro|load|profile]
+#   bash bench/run.sh [all|micro|load|profile|peers]
 #   env: see bench/micro/run.ts and bench/load/run.ts (BENCH_ROUNDS, BENCH_SECONDS, ...);
-#        BENCH_TIMEOUT (1800 s): the outer bound of one node run (load/run.ts has its own watchdog)
+#        BENCH_TIMEOUT (1800 s): the outer bound of one node run (load/run.ts has its own watchdog);
+#        BENCH_LOCK (a file, or 1 for /tmp/rawproxy-bench.lock): hold that flock for the whole run,
+#        so that benches of several people on one machine never overlap
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
+
+if [[ -n ${BENCH_LOCK:-} && -z ${BENCH_LOCK_HELD:-} ]]; then
+  lock=$BENCH_LOCK
+  [[ $lock == 1 ]] && lock=/tmp/rawproxy-bench.lock
+  echo "bench: waiting for the lock $lock"
+  BENCH_LOCK_HELD=1 exec flock "$lock" bash "$0" "$@"
+fi
 
 # wrk is the load generator; Debian packages it. taskset (util-linux) pins processes to CPUs.
 if [[ $what != micro ]]; then
@@ -40,6 +49,15 @@ case $what in
   all)     rm -f "$BENCH_MICRO_MD"; run node dist/bench/micro/run.js; echo; run node dist/bench/load/run.js load ;;
   micro)   run node dist/bench/micro/run.js ;;
   load)    run node dist/bench/load/run.js load ;;
-  profile) run node dist/bench/load/run.js profile ;;
-  *) echo "usage: bash bench/run.sh [all|micro|load|profile]" >&2; exit 2 ;;
+  profile) # A dir of our own, so that the file can be named at the end whatever run.js prints.
+           export BENCH_PROFILE_DIR=${BENCH_PROFILE_DIR:-$(mktemp -d /tmp/rawproxy-prof-XXXXXX)}
+           run node dist/bench/load/run.js profile
+           bash bench/peers/profile-help.sh "$BENCH_PROFILE_DIR" ;;
+  peers)   # nginx, HAProxy, Caddy and wrk from Debian when missing; 1000 connections need the fds.
+           bash bench/peers/install.sh
+           ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+           [[ -f dist/bench/peers/run.js ]] || npx tsc -p tsconfig.json
+           limit=${BENCH_TIMEOUT:-3600}
+           run node dist/bench/peers/run.js ;;
+  *) echo "usage: bash bench/run.sh [all|micro|load|profile|peers]" >&2; exit 2 ;;
 esac

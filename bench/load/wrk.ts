@@ -19,11 +19,14 @@ export interface WrkOptions {
   connections: number
   /** CPU for wrk (taskset), null: not pinned. */
   cpu: number | null
+  /** Extra request header lines (wrk -H), e.g. `Connection: close` for a new connection per request. */
+  headers?: readonly string[]
 }
 
 /** Runs wrk once (one thread: it shares one pinned core with the peer) and parses its report. */
 export function wrk(o: WrkOptions): Promise<WrkResult> {
-  const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', '--timeout', '2s', o.url]
+  const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', '--timeout', '2s',
+    ...(o.headers ?? []).flatMap((h) => ['-H', h]), o.url]
   const argv = o.cpu === null ? ['wrk', ...args] : ['taskset', '-c', String(o.cpu), 'wrk', ...args]
   return new Promise((resolve, reject) => {
     // wrk stops itself after -d; the timeout is the bound if it does not.
