@@ -11,11 +11,12 @@ import { Server } from './server/server.js'
 import { EventLog } from './log/events.js'
 import { build } from './http/llhttp.js'
 import { demoConfig, startDemoUpstreams, DEMO_HELP } from './demo.js'
+import { runCluster } from './cluster/run.js'
 
 const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
   rawproxy --check --config FILE    validate the config and exit
-  rawproxy --listen ADDR --upstream HOST:PORT [--upstream ...]   quick mode
+  rawproxy --listen ADDR --upstream HOST:PORT [--upstream ...] [--workers N|auto]   quick mode
   rawproxy --demo                   two demo upstreams behind the proxy on 127.0.0.1:8080
 `
 
@@ -28,6 +29,7 @@ async function main(): Promise<number> {
         check: { type: 'boolean' },
         listen: { type: 'string', multiple: true },
         upstream: { type: 'string', multiple: true },
+        workers: { type: 'string' },
         demo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -39,9 +41,10 @@ async function main(): Promise<number> {
   if (args.help) { process.stdout.write(USAGE); return 0 }
 
   const load = (): Config => {
+    if (args.workers !== undefined && (args.config !== undefined || args.upstream === undefined)) throw new ConfigError('--workers', 'is for quick mode; a config file sets `workers:`')
     if (args.config !== undefined) return loadFile(args.config)
     if (args.demo) return demoConfig()
-    if (args.upstream !== undefined) return quick(args.listen ?? ['127.0.0.1:8080'], args.upstream)
+    if (args.upstream !== undefined) return quick(args.listen ?? ['127.0.0.1:8080'], args.upstream, args.workers)
     throw new ConfigError('arguments', 'give --config FILE, --upstream HOST:PORT or --demo')
   }
 
@@ -56,6 +59,8 @@ async function main(): Promise<number> {
 
   const events = new EventLog(config.event_log)
   if (args.demo) await startDemoUpstreams()
+  // More than one worker: this process becomes the cluster primary (src/cluster/) and serves nothing.
+  if (config.workers > 1) return runCluster(config, events, args.config, { parser: `llhttp ${build}` })
   const server = new Server(config, events)
   try {
     await server.listen()

@@ -23,6 +23,8 @@ export interface Host {
   readonly rt: Runtime
   readonly closing: boolean
   readonly access: AccessLog
+  /** Requests whose head was accepted (one integer add per request, read by the cluster counters). */
+  requests: number
   remove(c: ClientConn): void
 }
 
@@ -179,6 +181,7 @@ export class ClientConn implements Downstream {
     const info = inspect(h)
     if (info instanceof ProxyError) { this.#fault(info); return false }
     this.#phase = BUSY
+    this.#host.requests++
     const route = this.rt.router.match(info.host, info.path)
     this.#x = new Exchange(this, h, info, route === null ? null : route.group, route === null ? 404 : 0)
     return true

@@ -22,6 +22,10 @@ export class Server implements Host {
   readonly #conns = new Set<ClientConn>()
   /** Connections refused at accept because of `limits.max_connections`. */
   refused = 0
+  /** Connections accepted and served (counters for src/cluster/counters.ts). */
+  accepted = 0
+  /** Requests whose head was accepted: routed, or answered 404 (counted by the connection). */
+  requests = 0
 
   constructor(config: Config, events?: EventLog) {
     this.rt = new Runtime(config)
@@ -66,6 +70,7 @@ export class Server implements Host {
       s.destroy()
       return
     }
+    this.accepted++
     this.#conns.add(new ClientConn(s, this))
   }
 

@@ -1,0 +1,134 @@
+/**
+ * One cluster worker: a full proxy (the same Server as a single process) whose config comes from the
+ * primary over IPC, never from the file. Forked by src/cluster/primary.ts with this file as `exec`.
+ * It listens on the config's addresses through cluster's shared handles, swaps its Runtime when the
+ * primary sends a reload, reports its counters, and closes gracefully when told to stop.
+ */
+import cluster from 'node:cluster'
+import type { Config } from '../config/schema.js'
+import type { Runtime } from '../proxy/runtime.js'
+import { Server } from '../server/server.js'
+import { EventLog } from '../log/events.js'
+import { countersOf, upstreamOpened, zero } from './counters.js'
+import { isToWorker, peerKey, PeerState, ToPrimary, ToWorker } from './messages.js'
+
+/**
+ * SEAM (issue 3, health checks): the one place where a peer's health, decided in the primary, meets
+ * this worker's balancer. Called for every `peer-state` message the worker receives (live, or replayed
+ * when it was forked), and again for every known state after a reload built a new Runtime.
+ * Today it does nothing on purpose: the balancer has no health state yet, so there is nothing to set.
+ * Wire it to `rt.groups.get(state.group)` (mark `state.peer` up or down, apply `state.weight`).
+ */
+export function onPeerState(_rt: Runtime, _state: PeerState): void {
+  // Intentionally empty (see above).
+}
+
+type Send = (m: ToPrimary, then?: () => void) => void
+
+export class WorkerProcess {
+  readonly #slot: number
+  readonly #send: Send
+  #server: Server | null = null
+  #events: EventLog | null = null
+  /** The latest state of every peer the primary told us about, to re-apply after a reload. */
+  readonly #peers = new Map<string, PeerState>()
+  /** Upstream sockets opened by runtimes that reloads replaced (their pools are gone from `rt`). */
+  #retiredOpened = 0
+  #stopping = false
+  /** start, reload and stop run one after the other, in the order the primary sent them. */
+  #queue: Promise<void> = Promise.resolve()
+
+  /** `slot`: the worker's number from 1 to `workers`, kept across restarts (logged as `worker=`). */
+  constructor(slot: number, send: Send) {
+    this.#slot = slot
+    this.#send = send
+  }
+
+  handle(m: ToWorker): void {
+    switch (m.type) {
+      case 'peer-state':
+        this.#peers.set(peerKey(m), m)
+        if (this.#server !== null) onPeerState(this.#server.rt, m)
+        return
+      case 'snapshot': {
+        const counters = this.#server === null ? zero() : countersOf(this.#server, this.#retiredOpened)
+        this.#send({ type: 'snapshot', gen: m.gen, counters, peers: [...this.#peers.values()] })
+        return
+      }
+      case 'start': this.#then(() => this.#start(m.config)); return
+      case 'reload': this.#then(() => this.#reload(m.gen, m.config)); return
+      case 'stop': this.#then(() => this.#stop())
+    }
+  }
+
+  #then(step: () => Promise<void>): void {
+    this.#queue = this.#queue.then(step)
+  }
+
+  async #start(config: Config): Promise<void> {
+    const events = new EventLog(config.event_log, { worker: this.#slot })
+    this.#events = events
+    const server = new Server(config, events)
+    try {
+      await server.listen()
+    } catch (err) {
+      const error = (err as Error).message
+      events.log('error', 'listen failed', { error })
+      events.flushSync()
+      this.#send({ type: 'failed', error }, () => process.exit(1))
+      return
+    }
+    this.#server = server
+    for (const s of this.#peers.values()) onPeerState(server.rt, s)
+    events.log('info', 'worker started', { pid: process.pid })
+    this.#send({ type: 'ready', addresses: server.addresses() })
+  }
+
+  async #reload(gen: number, config: Config): Promise<void> {
+    const server = this.#server
+    if (server === null || this.#stopping) return
+    const old = server.rt
+    try {
+      await server.reload(config)
+    } catch (err) {
+      const error = (err as Error).message
+      this.#events!.log('error', 'reload refused', { error })
+      this.#send({ type: 'reload-failed', gen, error })
+      return
+    }
+    this.#retiredOpened += upstreamOpened(old)
+    for (const s of this.#peers.values()) onPeerState(server.rt, s)
+    this.#send({ type: 'reloaded', gen })
+  }
+
+  /** Graceful: listeners closed (the primary sends new connections elsewhere), exchanges finish. */
+  async #stop(): Promise<void> {
+    if (this.#stopping) return
+    this.#stopping = true
+    const server = this.#server
+    if (server !== null) {
+      this.#events!.log('info', 'worker stopping', { pid: process.pid, connections: server.connections })
+      await server.close()
+    }
+    const counters = server === null ? zero() : countersOf(server, this.#retiredOpened)
+    this.#send({ type: 'stopped', counters }, () => process.exit(0))
+  }
+}
+
+function main(): void {
+  const slot = Number(process.env.RAWPROXY_WORKER ?? cluster.worker!.id)
+  const w = new WorkerProcess(slot, (m, then) => { process.send!(m, undefined, undefined, () => then?.()) })
+  process.on('message', (m) => { if (isToWorker(m)) w.handle(m) })
+  // The primary decides. A terminal's Ctrl-C or hangup reaches the whole process group, so these
+  // signals arrive here too: the primary's answer (a stop or a reload message) is what counts.
+  for (const sig of ['SIGINT', 'SIGHUP', 'SIGUSR2'] as const) process.on(sig, () => {})
+  // SIGTERM sent to this worker alone: close gracefully; the primary starts a replacement.
+  process.on('SIGTERM', () => w.handle({ type: 'stop' }))
+  process.on('uncaughtException', (err) => {
+    // As in a single process (cli.ts): a bug, logged loudly; the worker keeps serving.
+    process.stderr.write(`rawproxy worker ${slot}: uncaught exception: ${err.stack ?? String(err)}\n`)
+  })
+  process.send!({ type: 'hello' } satisfies ToPrimary)
+}
+
+if (cluster.isWorker) main()
