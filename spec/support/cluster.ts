@@ -23,10 +23,15 @@ export class CliProc {
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)))
   }
 
-  /** Waits for the primary's "started" line; returns the port the workers listen on. */
+  /**
+   * Waits for the primary's "started" line and every worker's (each process flushes its own lines, in
+   * no set order); returns the port the workers listen on.
+   */
   async started(ms = 8000): Promise<number> {
     await waitFor(() => /info started pid=/.test(this.err) || this.child.exitCode !== null, ms, `the primary to start; stderr: ${this.err}`)
     if (this.child.exitCode !== null) throw new Error(`the CLI exited: ${this.err}`)
+    const n = Number(/info started pid=\d+ workers=(\d+)/.exec(this.err)![1])
+    await waitFor(() => this.workers().size === n, ms, `${n} workers; stderr: ${this.err}`)
     return Number(/listening address=\S+ port=(\d+)/.exec(this.err)![1])
   }
 

@@ -9,6 +9,13 @@ import { AccessLog } from '../log/access-log.js'
 import { EventLog } from '../log/events.js'
 import { ClientConn, Host } from './connection.js'
 
+/**
+ * On a graceful stop, a connection that has sent nothing yet is given this long for its first bytes
+ * before it is closed as idle: it may have been accepted just before the listener closed (a cluster
+ * worker stopping in a rolling restart), with its request in flight.
+ */
+const FIRST_BYTES_MS = 500
+
 function key(a: Address): string {
   return `${a.host}|${a.port}`
 }
@@ -110,9 +117,13 @@ export class Server implements Host {
     this.closing = true
     for (const srv of this.#listeners.values()) srv.close()
     this.#listeners.clear()
-    for (const c of this.#conns) c.shutdown()
+    for (const c of this.#conns) c.shutdown(false)
     const deadline = Date.now() + graceMs
-    while (this.#conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    const firstBytes = Date.now() + Math.min(FIRST_BYTES_MS, graceMs)
+    while (this.#conns.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20))
+      if (Date.now() >= firstBytes) for (const c of this.#conns) c.shutdown(true)
+    }
     for (const c of this.#conns) c.cut()
     this.rt.retire()
     this.access.flushSync()
