@@ -6,7 +6,7 @@
 import { spawn, ChildProcess } from 'node:child_process'
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { RawClient, raw, waitFor } from './harness.js'
+import { RawClient, raw, sleep, waitFor } from './harness.js'
 
 const CLI = join(process.cwd(), 'dist/src/cli.js')
 
@@ -48,8 +48,15 @@ export class CliProc {
     return m
   }
 
-  /** Kills the primary and every worker it logged, whatever state the spec left them in. */
+  /**
+   * Stops the primary gracefully (so its coverage is written), then kills it and every worker it
+   * logged, whatever state the spec left them in.
+   */
   async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM')
+      await Promise.race([this.exited, sleep(3000)])
+    }
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
     for (const x of this.err.matchAll(/worker started pid=(\d+)/g)) {
       try { process.kill(Number(x[1]), 'SIGKILL') } catch { /* gone already */ }

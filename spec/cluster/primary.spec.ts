@@ -1,0 +1,104 @@
+/**
+ * The primary driven by calls, in this process: it forks real workers (dist/src/cluster/worker.js)
+ * that serve real sockets. What no signal reaches yet is tested here: the combined counters, and the
+ * peer health states that the health checks of issue 3 will send.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { validate } from '../../src/config/validate.js'
+import { EventLog } from '../../src/log/events.js'
+import { Primary } from '../../src/cluster/primary.js'
+import { httpUpstream, HttpUpstream, RawClient, waitFor } from '../support/harness.js'
+import { get, getOnce } from '../support/cluster.js'
+
+const t = suite('cluster primary: counters, peer states')
+let a: HttpUpstream
+let primary: Primary | null = null
+const clients: RawClient[] = []
+
+function start(extra: Record<string, unknown> = {}): Primary {
+  const config = validate({
+    workers: 2, listen: ['127.0.0.1:0'], upstreams: { u: { peers: [`127.0.0.1:${a.port}`] } },
+    access_log: 'off', event_log: 'off', ...extra,
+  })
+  primary = new Primary(config, new EventLog({ path: 'off', format: 'text' }))
+  return primary
+}
+
+t.before(async () => { a = await httpUpstream((_req, res) => res.end('from-a')) })
+t.after.each(async () => {
+  for (const c of clients.splice(0)) c.destroy()
+  await primary?.stop()
+  primary = null
+})
+t.after(async () => { await a.close() })
+
+t('counters: requests spread over the workers add up to one view, kept across a rolling restart', async () => {
+  const p = start()
+  const [{ port }] = await p.start()
+  for (let i = 0; i < 8; i++) assert.is(await getOnce(port), 'HTTP/1.1 200 OK from-a')
+  const c = await RawClient.open(port)
+  clients.push(c)
+  for (let i = 0; i < 3; i++) assert.is(await get(c), 'from-a')
+
+  const snaps = await p.snapshots()
+  assert.equal(snaps.map((s) => s.slot), [1, 2])
+  assert.ok(snaps.every((s) => s.counters.requests > 0 && s.counters.accepted > 0), 'both workers served')
+  const total = await p.counters()
+  assert.equal({ ...total, upstream_opened: 0 }, { requests: 11, accepted: 9, refused: 0, open: 1, upstream_opened: 0 })
+  assert.is(total.upstream_opened, snaps[0].counters.upstream_opened + snaps[1].counters.upstream_opened)
+  assert.ok(total.upstream_opened >= 2 && total.upstream_opened <= 11, `pooled sockets: ${total.upstream_opened}`)
+
+  c.destroy()
+  const before = p.pids()
+  await p.rollingRestart()
+  assert.equal(p.pids().filter((x) => before.includes(x)), [], 'new workers')
+  const after = await p.counters()
+  assert.is(after.requests, 11, 'the stopped workers\' final counters are kept')
+  assert.is(after.accepted, 9)
+  assert.is(after.open, 0)
+  assert.is(await getOnce(port), 'HTTP/1.1 200 OK from-a')
+  const final = await p.stop()
+  assert.is(final.requests, 12)
+})
+
+t('peer states: broadcast to every worker, replayed to a worker forked later, the latest wins', async () => {
+  const p = start()
+  await p.start()
+  const peer = `127.0.0.1:${a.port}`
+  p.peerState({ group: 'u', peer, up: false })
+  // The IPC channel keeps order: a snapshot asked after the broadcast answers after the state arrived.
+  for (const s of await p.snapshots()) assert.equal(s.peers, [{ type: 'peer-state', group: 'u', peer, up: false }], `worker ${s.slot}`)
+
+  const [old] = p.pids()
+  process.kill(old!, 'SIGKILL')
+  await waitFor(() => p.pids()[0] !== null && p.pids()[0] !== old, 3000, 'worker 1 restarted')
+  const replayed = (await p.snapshots()).find((s) => s.slot === 1)!
+  assert.is(replayed.pid, p.pids()[0])
+  assert.equal(replayed.peers, [{ type: 'peer-state', group: 'u', peer, up: false }], 'replayed to the new worker')
+
+  p.peerState({ group: 'u', peer, up: true, weight: 3 })
+  p.peerState({ group: 'u', peer: '127.0.0.1:1', up: false })
+  for (const s of await p.snapshots()) {
+    assert.equal(s.peers, [
+      { type: 'peer-state', group: 'u', peer, up: true, weight: 3 },
+      { type: 'peer-state', group: 'u', peer: '127.0.0.1:1', up: false },
+    ], `worker ${s.slot}`)
+  }
+  // A reload builds a new Runtime in every worker; the states are kept (and handed to the new one).
+  await p.reload(p.config)
+  assert.is((await p.snapshots())[1].peers.length, 2)
+})
+
+t('a port no worker can take: start() fails and leaves no worker behind', async () => {
+  const taken = await httpUpstream()
+  try {
+    const p = start({ listen: [`127.0.0.1:${taken.port}`] })
+    await p.start().then(() => assert.unreachable('started'), (err: Error) => assert.match(err.message, /EADDRINUSE/))
+    assert.equal(p.pids(), [null, null])
+  } finally {
+    await taken.close()
+  }
+})
+
+t.run()

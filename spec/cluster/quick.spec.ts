@@ -1,0 +1,45 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { writeFileSync } from 'node:fs'
+import { httpUpstream, HttpUpstream, tempFile } from '../support/harness.js'
+import { CliProc, getOnce } from '../support/cluster.js'
+
+const t = suite('cluster: --workers in quick mode')
+let a: HttpUpstream
+const procs: CliProc[] = []
+
+function run(args: string[]): CliProc {
+  const p = new CliProc(args)
+  procs.push(p)
+  return p
+}
+
+t.before(async () => { a = await httpUpstream((_req, res) => res.end('from-a')) })
+t.after.each(async () => { for (const p of procs.splice(0)) await p.stop() })
+t.after(async () => { await a.close() })
+
+t('--workers 2 runs a primary and two workers; SIGHUP without a file is ignored; SIGTERM stops all', async () => {
+  const p = run(['--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${a.port}`, '--workers', '2'])
+  const port = await p.started()
+  assert.match(p.err, /info started pid=\d+ workers=2 parser="llhttp /)
+  assert.is(p.workers().size, 2)
+  for (let i = 0; i < 4; i++) assert.is(await getOnce(port), 'HTTP/1.1 200 OK from-a')
+  p.child.kill('SIGHUP')
+  await p.line(/warn reload ignored reason="no --config file"/)
+  p.child.kill('SIGTERM')
+  assert.is(await p.exited, 0)
+  assert.match(p.err, /info stopped requests=4 accepted=4 /)
+})
+
+t('--workers is validated like the config key, and only in quick mode', async () => {
+  const bad = run(['--upstream', `127.0.0.1:${a.port}`, '--workers', 'many'])
+  assert.is(await bad.exited, 1)
+  assert.match(bad.err, /invalid config: workers: must be "auto" or an integer from 1 to 256/)
+  const file = tempFile('w.yaml')
+  writeFileSync(file, `upstreams:\n  main: { peers: ["127.0.0.1:${a.port}"] }\n`)
+  const withFile = run(['--config', file, '--workers', '2'])
+  assert.is(await withFile.exited, 1)
+  assert.match(withFile.err, /invalid config: --workers: is for quick mode; a config file sets `workers:`/)
+})
+
+t.run()
