@@ -1,7 +1,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
-import { httpUpstream, HttpUpstream, RawClient, tempFile, sleep } from '../support/harness.js'
+import { createServer } from 'node:net'
+import { httpUpstream, HttpUpstream, RawClient, tempFile, sleep, deadPort } from '../support/harness.js'
 import { CliProc, ownerOf, get, getOnce } from '../support/cluster.js'
 import { backoff } from '../../src/cluster/primary.js'
 
@@ -96,6 +97,35 @@ t('a worker stopped alone with SIGTERM closes gracefully and is replaced', async
   const [, fresh] = await p.line(/worker restarted worker=2 pid=(\d+)/, 5000, from)
   assert.is.not(Number(fresh), old)
   for (let i = 0; i < 4; i++) assert.is(await getOnce(port), 'HTTP/1.1 200 OK from-a')
+})
+
+t('a replacement that cannot listen is retried with a growing backoff until it can', async () => {
+  const port = await deadPort()
+  const p = start(`workers: 2\nlisten: ["127.0.0.1:${port}"]\nupstreams:\n  main: { peers: ["127.0.0.1:${a.port}"] }\naccess_log: off\n`)
+  await p.started()
+  const from = p.err.length
+  // Both workers die: the shared listener closes with the last one, and someone else takes the port.
+  for (const pid of p.workers().values()) process.kill(pid, 'SIGKILL')
+  const blocker = createServer()
+  const take = (): Promise<boolean> => new Promise((resolve) => {
+    blocker.once('error', () => resolve(false))
+    blocker.listen(port, '127.0.0.1', () => { blocker.removeAllListeners('error'); resolve(true) })
+  })
+  const until = Date.now() + 1000
+  while (!(await take())) {
+    blocker.removeAllListeners('error')
+    if (Date.now() > until) throw new Error('the port stayed taken')
+    await sleep(2)
+  }
+  try {
+    await p.line(/error worker restart failed worker=\d error=.*EADDRINUSE.* restart_in_ms=200/, 3000, from)
+    await p.line(/error worker restart failed worker=\d error=.*EADDRINUSE.* restart_in_ms=400/, 3000, from)
+  } finally {
+    await new Promise((r) => blocker.close(r))
+  }
+  await p.line(/info worker restarted worker=1/, 5000, from)
+  await p.line(/info worker restarted worker=2/, 5000, from)
+  assert.is(await getOnce(port), 'HTTP/1.1 200 OK from-a')
 })
 
 t('a worker that cannot listen stops the start: exit 1 with the reason', async () => {
