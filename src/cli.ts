@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * rawproxy's command line and composition root: parse arguments, load the config, start the server,
- * and wire the signals (SIGHUP reload, SIGTERM/SIGINT graceful stop).
+ * rawproxy's command line and composition root: parse arguments, load the config, start the server
+ * (or, with `workers` > 1, the cluster primary), and wire the signals (src/signals.ts).
  */
 import { parseArgs } from 'node:util'
 import { loadFile, quick } from './config/load.js'
@@ -12,6 +12,7 @@ import { EventLog } from './log/events.js'
 import { build } from './http/llhttp.js'
 import { demoConfig, startDemoUpstreams, DEMO_HELP } from './demo.js'
 import { runCluster } from './cluster/run.js'
+import { handleSignals } from './signals.js'
 
 const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
@@ -72,38 +73,11 @@ async function main(): Promise<number> {
   events.log('info', 'started', { pid: process.pid, parser: `llhttp ${build}` })
   if (args.demo) process.stdout.write(DEMO_HELP)
 
-  process.on('SIGHUP', () => {
-    if (args.config === undefined) { events.log('warn', 'reload ignored', { reason: 'no --config file' }); return }
-    let next: Config
-    try {
-      next = loadFile(args.config)
-    } catch (err) {
-      // The last good config stays in force.
-      events.log('error', 'reload refused', { error: (err as Error).message })
-      return
-    }
-    server.reload(next).then(
-      () => events.log('info', 'reloaded', { config: args.config }),
-      (err: Error) => events.log('error', 'reload refused', { error: err.message }),
-    )
-  })
-  let stopping = false
-  const stop = (signal: string): void => {
-    if (stopping) return
-    stopping = true
-    events.log('info', 'stopping', { signal, connections: server.connections })
-    void server.close().then(() => {
-      events.log('info', 'stopped')
-      events.flushSync()
-      process.exit(0)
-    })
-  }
-  process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
-  process.on('uncaughtException', (err) => {
-    // A bug, not a client's doing: log it loudly; the proxy keeps serving.
-    events.log('error', 'uncaught exception', { error: err.stack ?? String(err) })
-  })
+  handleSignals({
+    reload: (next) => server.reload(next),
+    stopping: () => ({ connections: server.connections }),
+    stop: () => server.close().then(() => ({})),
+  }, events, args.config)
   return -1
 }
 

@@ -1,35 +1,18 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { httpUpstream, HttpUpstream, RawClient, tempFile, sleep, deadPort } from '../support/harness.js'
-import { CliProc, ownerOf, get, getOnce } from '../support/cluster.js'
+import { httpUpstream, HttpUpstream, RawClient, sleep, deadPort } from '../support/harness.js'
+import { CliProc, Started, ownerOf, get, getOnce, twoWorkers } from '../support/cluster.js'
 import { backoff } from '../../src/cluster/primary.js'
 
 const t = suite('cluster: a crashed worker')
 let a: HttpUpstream
-const procs: CliProc[] = []
-const clients: RawClient[] = []
-
-function start(yaml: string): CliProc {
-  const file = tempFile('cluster.yaml')
-  writeFileSync(file, yaml)
-  const p = new CliProc(['--config', file])
-  procs.push(p)
-  return p
-}
-
-async function open(port: number): Promise<RawClient> {
-  const c = await RawClient.open(port)
-  clients.push(c)
-  return c
-}
+const started = new Started()
+const start = (yaml: string): CliProc => started.config(yaml)
+const open = (port: number): Promise<RawClient> => started.client(port)
 
 t.before(async () => { a = await httpUpstream((_req, res) => res.end('from-a')) })
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.destroy()
-  for (const p of procs.splice(0)) await p.stop()
-})
+t.after.each(() => started.stopAll())
 t.after(async () => { await a.close() })
 
 t('backoff doubles for crashes in a row, from 100 ms up to 10 s', () => {
@@ -38,7 +21,7 @@ t('backoff doubles for crashes in a row, from 100 ms up to 10 s', () => {
 })
 
 t('kill -9 of one worker: keep-alive clients of the other see no error; a new worker comes up', async () => {
-  const p = start(`workers: 2\nlisten: ["127.0.0.1:0"]\nupstreams:\n  main: { peers: ["127.0.0.1:${a.port}"] }\naccess_log: off\n`)
+  const p = start(twoWorkers(a.port))
   const port = await p.started()
   const pids = p.workers()
   assert.is(pids.size, 2)
@@ -88,7 +71,7 @@ t('kill -9 of one worker: keep-alive clients of the other see no error; a new wo
 })
 
 t('a worker stopped alone with SIGTERM closes gracefully and is replaced', async () => {
-  const p = start(`workers: 2\nlisten: ["127.0.0.1:0"]\nupstreams:\n  main: { peers: ["127.0.0.1:${a.port}"] }\naccess_log: off\n`)
+  const p = start(twoWorkers(a.port))
   const port = await p.started()
   const old = p.workers().get(2)!
   const from = p.err.length

@@ -2,20 +2,15 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
 import { httpUpstream, HttpUpstream, tempFile } from '../support/harness.js'
-import { CliProc, getOnce } from '../support/cluster.js'
+import { CliProc, Started, getOnce } from '../support/cluster.js'
 
 const t = suite('cluster: --workers in quick mode')
 let a: HttpUpstream
-const procs: CliProc[] = []
-
-function run(args: string[]): CliProc {
-  const p = new CliProc(args)
-  procs.push(p)
-  return p
-}
+const started = new Started()
+const run = (args: string[]): CliProc => started.cli(args)
 
 t.before(async () => { a = await httpUpstream((_req, res) => res.end('from-a')) })
-t.after.each(async () => { for (const p of procs.splice(0)) await p.stop() })
+t.after.each(() => started.stopAll())
 t.after(async () => { await a.close() })
 
 t('--workers 2 runs a primary and two workers; SIGHUP without a file is ignored; SIGTERM stops all', async () => {

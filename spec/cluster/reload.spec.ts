@@ -2,30 +2,15 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
 import { httpUpstream, HttpUpstream, RawClient, tempFile, sleep } from '../support/harness.js'
-import { CliProc, get, getOnce, ownerOf } from '../support/cluster.js'
+import { CliProc, Started, get, getOnce, ownerOf, twoWorkers } from '../support/cluster.js'
 
 const t = suite('cluster: reload, rolling restart, stop')
 let a: HttpUpstream
 let b: HttpUpstream
-const procs: CliProc[] = []
-const clients: RawClient[] = []
-
-function yaml(port: number, extra = ''): string {
-  return `workers: 2\nlisten: ["127.0.0.1:0"]\nupstreams:\n  main: { peers: ["127.0.0.1:${port}"] }\naccess_log: off\n${extra}`
-}
-
-function start(file: string, text: string): CliProc {
-  writeFileSync(file, text)
-  const p = new CliProc(['--config', file])
-  procs.push(p)
-  return p
-}
-
-async function open(port: number): Promise<RawClient> {
-  const c = await RawClient.open(port)
-  clients.push(c)
-  return c
-}
+const started = new Started()
+const yaml = twoWorkers
+const start = (file: string, text: string): CliProc => started.config(text, file)
+const open = (port: number): Promise<RawClient> => started.client(port)
 
 /** Bodies of `n` requests, each on a new connection (round-robin: they reach every worker). */
 async function fresh(port: number, n = 4): Promise<string[]> {
@@ -38,10 +23,7 @@ t.before(async () => {
   a = await httpUpstream((req, res) => { setTimeout(() => res.end('from-a'), req.url === '/slow' ? 700 : 0) })
   b = await httpUpstream((_req, res) => res.end('from-b'))
 })
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.destroy()
-  for (const p of procs.splice(0)) await p.stop()
-})
+t.after.each(() => started.stopAll())
 t.after(async () => { await a.close(); await b.close() })
 
 t('SIGHUP: every worker takes the new routes; kept-alive connections live on; a bad config is refused', async () => {
@@ -60,7 +42,7 @@ t('SIGHUP: every worker takes the new routes; kept-alive connections live on; a 
   let from = p.err.length
   writeFileSync(file, yaml(b.port))
   p.child.kill('SIGHUP')
-  await p.line(/info reloaded config=\S+ workers=2/, 3000, from)
+  await p.line(/info reloaded config=\S+/, 3000, from)
   for (const c of conns) assert.is(await get(c), 'from-b', 'the same connection follows the new route')
   for (const c of conns) assert.not.ok(c.closed || c.ended)
   assert.equal(await fresh(port), Array(4).fill('HTTP/1.1 200 OK from-b'))

@@ -4,9 +4,9 @@
  * one-request helpers over raw sockets. Every process started here is killed by `stop()`.
  */
 import { spawn, ChildProcess } from 'node:child_process'
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { RawClient, raw, sleep, waitFor } from './harness.js'
+import { RawClient, raw, sleep, tempFile, waitFor } from './harness.js'
 
 const CLI = join(process.cwd(), 'dist/src/cli.js')
 
@@ -63,6 +63,41 @@ export class CliProc {
     }
     await this.exited
   }
+}
+
+/** What one spec starts, stopped after each test (`t.after.each(() => started.stopAll())`). */
+export class Started {
+  readonly #procs: CliProc[] = []
+  readonly #clients: RawClient[] = []
+
+  /** The CLI with these arguments. */
+  cli(args: string[]): CliProc {
+    const p = new CliProc(args)
+    this.#procs.push(p)
+    return p
+  }
+
+  /** The CLI on a config file holding `yaml` (written first; a spec may rewrite it for a reload). */
+  config(yaml: string, file = tempFile('cluster.yaml')): CliProc {
+    writeFileSync(file, yaml)
+    return this.cli(['--config', file])
+  }
+
+  async client(port: number): Promise<RawClient> {
+    const c = await RawClient.open(port)
+    this.#clients.push(c)
+    return c
+  }
+
+  async stopAll(): Promise<void> {
+    for (const c of this.#clients.splice(0)) c.destroy()
+    for (const p of this.#procs.splice(0)) await p.stop()
+  }
+}
+
+/** A two-worker config in front of one peer, listening on a port of the system's choice. */
+export function twoWorkers(peer: number, extra = ''): string {
+  return `workers: 2\nlisten: ["127.0.0.1:0"]\nupstreams:\n  main: { peers: ["127.0.0.1:${peer}"] }\naccess_log: off\n${extra}`
 }
 
 function hexPort(port: number): string {

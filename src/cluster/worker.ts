@@ -61,6 +61,13 @@ export class WorkerProcess {
     }
   }
 
+  /** An exception nothing caught: logged (to stderr before the config named the event log). */
+  fault(err: Error): void {
+    const error = err.stack ?? String(err)
+    if (this.#events !== null) this.#events.log('error', 'uncaught exception', { error })
+    else process.stderr.write(`rawproxy worker ${this.#slot}: uncaught exception: ${error}\n`)
+  }
+
   #then(step: () => Promise<void>): void {
     this.#queue = this.#queue.then(step)
   }
@@ -124,10 +131,8 @@ function main(): void {
   for (const sig of ['SIGINT', 'SIGHUP', 'SIGUSR2'] as const) process.on(sig, () => {})
   // SIGTERM sent to this worker alone: close gracefully; the primary starts a replacement.
   process.on('SIGTERM', () => w.handle({ type: 'stop' }))
-  process.on('uncaughtException', (err) => {
-    // As in a single process (cli.ts): a bug, logged loudly; the worker keeps serving.
-    process.stderr.write(`rawproxy worker ${slot}: uncaught exception: ${err.stack ?? String(err)}\n`)
-  })
+  // As in a single process (src/signals.ts): a bug, logged loudly; the worker keeps serving.
+  process.on('uncaughtException', (err) => w.fault(err))
   process.send!({ type: 'hello' } satisfies ToPrimary)
 }
 
