@@ -1,7 +1,7 @@
 /**
  * The signals of a running rawproxy, the same whether the process serves alone (cli.ts) or is a
  * cluster primary (src/cluster/run.ts): SIGHUP re-reads and validates the config file and hands it
- * over; SIGTERM and SIGINT stop gracefully, then exit.
+ * over; SIGUSR2 asks for a rolling restart; SIGTERM and SIGINT stop gracefully, then exit.
  */
 import { loadFile } from './config/load.js'
 import type { Config } from './config/schema.js'
@@ -15,6 +15,8 @@ export interface Service {
   stopping(): Record<string, unknown>
   /** Stops gracefully; resolves with the fields of the "stopped" line. */
   stop(): Promise<Record<string, unknown>>
+  /** Replaces the serving processes one at a time; resolves with the fields of the "done" line. */
+  restart?(): Promise<Record<string, unknown>>
 }
 
 /** `file`: the config file SIGHUP re-reads (none in quick and demo modes: the reload is ignored). */
@@ -32,6 +34,15 @@ export function handleSignals(service: Service, events: EventLog, file: string |
     service.reload(next).then(
       () => events.log('info', 'reloaded', { config: file }),
       (err: Error) => events.log('error', 'reload refused', { error: err.message }),
+    )
+  })
+  // Without a handler SIGUSR2 would end the process: a single process says why it does nothing.
+  process.on('SIGUSR2', () => {
+    if (service.restart === undefined) { events.log('warn', 'rolling restart ignored', { reason: 'workers: 1, no worker to replace' }); return }
+    events.log('info', 'rolling restart')
+    service.restart().then(
+      (fields) => events.log('info', 'rolling restart done', fields),
+      (err: Error) => events.log('error', 'rolling restart stopped', { error: err.message }),
     )
   })
   let stopping = false

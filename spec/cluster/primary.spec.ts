@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert'
 import { validate } from '../../src/config/validate.js'
 import { EventLog } from '../../src/log/events.js'
 import { Primary } from '../../src/cluster/primary.js'
-import { httpUpstream, HttpUpstream, RawClient, waitFor } from '../support/harness.js'
+import type { Counters } from '../../src/cluster/counters.js'
+import { httpUpstream, HttpUpstream, RawClient, sleep, waitFor } from '../support/harness.js'
 import { get, getOnce } from '../support/cluster.js'
 
 const t = suite('cluster primary: counters, peer states')
@@ -16,13 +17,27 @@ let a: HttpUpstream
 let primary: Primary | null = null
 const clients: RawClient[] = []
 
-function start(extra: Record<string, unknown> = {}): Primary {
-  const config = validate({
+function raw(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
     workers: 2, listen: ['127.0.0.1:0'], upstreams: { u: { peers: [`127.0.0.1:${a.port}`] } },
     access_log: 'off', event_log: 'off', ...extra,
-  })
+  }
+}
+
+function start(extra: Record<string, unknown> = {}): Primary {
+  const config = validate(raw(extra))
   primary = new Primary(config, new EventLog({ path: 'off', format: 'text' }))
   return primary
+}
+
+/** The combined counters once `open` connections remain (a closed client's close reaches its worker a little later). */
+async function settled(p: Primary, open: number): Promise<Counters> {
+  const end = Date.now() + 2000
+  for (;;) {
+    const c = await p.counters()
+    if (c.open === open || Date.now() > end) return c
+    await sleep(10)
+  }
 }
 
 t.before(async () => { a = await httpUpstream((_req, res) => res.end('from-a')) })
@@ -41,10 +56,10 @@ t('counters: requests spread over the workers add up to one view, kept across a 
   clients.push(c)
   for (let i = 0; i < 3; i++) assert.is(await get(c), 'from-a')
 
+  const total = await settled(p, 1)
   const snaps = await p.snapshots()
   assert.equal(snaps.map((s) => s.slot), [1, 2])
   assert.ok(snaps.every((s) => s.counters.requests > 0 && s.counters.accepted > 0), 'both workers served')
-  const total = await p.counters()
   assert.equal({ ...total, upstream_opened: 0 }, { requests: 11, accepted: 9, refused: 0, open: 1, upstream_opened: 0 })
   assert.is(total.upstream_opened, snaps[0].counters.upstream_opened + snaps[1].counters.upstream_opened)
   assert.ok(total.upstream_opened >= 2 && total.upstream_opened <= 11, `pooled sockets: ${total.upstream_opened}`)
@@ -88,6 +103,23 @@ t('peer states: broadcast to every worker, replayed to a worker forked later, th
   // A reload builds a new Runtime in every worker; the states are kept (and handed to the new one).
   await p.reload(p.config)
   assert.is((await p.snapshots())[1].peers.length, 2)
+})
+
+t('a reload that changes workers forks the new ones, or stops the last ones gracefully', async () => {
+  const p = start()
+  const [{ port }] = await p.start()
+  const two = p.pids()
+  await p.reload(validate({ ...raw(), workers: 3 }))
+  assert.is(p.pids().length, 3)
+  assert.equal(p.pids().slice(0, 2), two, 'the running workers stay')
+  const snaps = async (): Promise<number[]> => (await p.snapshots()).map((s) => s.counters.requests)
+  for (let i = 0; i < 6; i++) assert.is(await getOnce(port), 'HTTP/1.1 200 OK from-a')
+  assert.equal(await snaps(), [2, 2, 2], 'round-robin over three')
+  await p.reload(validate({ ...raw(), workers: 1 }))
+  assert.equal(p.pids(), [two[0]])
+  assert.is(await getOnce(port), 'HTTP/1.1 200 OK from-a')
+  // One pooled socket per worker for the six, and one more: a reload retires the pools it replaces.
+  assert.equal(await settled(p, 0), { requests: 7, accepted: 7, refused: 0, open: 0, upstream_opened: 4 })
 })
 
 t('a port no worker can take: start() fails and leaves no worker behind', async () => {

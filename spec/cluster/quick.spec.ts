@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
-import { httpUpstream, HttpUpstream, tempFile } from '../support/harness.js'
+import { httpUpstream, HttpUpstream, tempFile, waitFor } from '../support/harness.js'
 import { CliProc, Started, getOnce } from '../support/cluster.js'
 
 const t = suite('cluster: --workers in quick mode')
@@ -24,6 +24,18 @@ t('--workers 2 runs a primary and two workers; SIGHUP without a file is ignored;
   p.child.kill('SIGTERM')
   assert.is(await p.exited, 0)
   assert.match(p.err, /info stopped requests=4 accepted=4 /)
+})
+
+t('a single process (workers: 1) has no cluster: SIGUSR2 is logged and ignored, and it keeps serving', async () => {
+  const p = run(['--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${a.port}`])
+  await waitFor(() => /listening address=\S+ port=\d+/.test(p.err), 5000, 'the listening line')
+  const port = Number(/port=(\d+)/.exec(p.err)![1])
+  assert.not.match(p.err, /worker/)
+  p.child.kill('SIGUSR2')
+  await p.line(/warn rolling restart ignored reason="workers: 1, no worker to replace"/)
+  assert.is(await getOnce(port), 'HTTP/1.1 200 OK from-a')
+  p.child.kill('SIGTERM')
+  assert.is(await p.exited, 0)
 })
 
 t('--workers is validated like the config key, and only in quick mode', async () => {

@@ -108,7 +108,8 @@ export class Primary {
   /**
    * Sends a validated config to every worker; each swaps its Runtime without dropping a connection.
    * If one refuses (a listener it cannot open), those that took it go back to the last good config
-   * and this throws with the reason.
+   * and this throws with the reason. Then a changed `workers` forks the new slots, or stops the last
+   * ones gracefully.
    */
   reload(config: Config): Promise<void> {
     return this.#serial(async () => {
@@ -120,15 +121,32 @@ export class Primary {
       const errors = results.map((r) => (r.status === 'fulfilled' ? r.value : null))
       const refused = errors.find((e) => e !== null)
       if (refused === undefined || refused === null) {
-        if (config.workers !== this.#slots.length) {
-          this.#events.log('warn', 'workers not changed', { running: this.#slots.length, configured: config.workers, reason: 'takes a restart' })
-        }
+        await this.#resize(config.workers)
         return
       }
       this.#config = prev
       await Promise.allSettled(live.filter((_, i) => errors[i] === null).map((w) => this.#reloadOne(w, prev)))
       throw new Error(refused)
     })
+  }
+
+  async #resize(n: number): Promise<void> {
+    while (this.#slots.length < n) {
+      const slot = new Slot(this.#slots.length + 1)
+      this.#slots.push(slot)
+      await this.#fork(slot).then(({ worker }) => this.#adopt(slot, worker), (err: Error) => {
+        slot.crashes = 1
+        this.#events.log('error', 'worker start failed', { worker: slot.index, error: err.message, restart_in_ms: backoff(1) })
+        this.#restartIn(slot, backoff(1))
+      })
+    }
+    while (this.#slots.length > n) {
+      const slot = this.#slots.pop()!
+      if (slot.timer !== null) clearTimeout(slot.timer)
+      const w = slot.worker
+      slot.worker = null // its exit is then no crash
+      if (w !== null) await this.#stopWorker(w)
+    }
   }
 
   /** Replaces the workers one at a time; each new one listens before the old one closes gracefully. */

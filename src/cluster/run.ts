@@ -1,6 +1,6 @@
 /**
  * The primary's process, as cli.ts starts it when `workers` > 1: start the workers, then wire the
- * signals. SIGHUP (src/signals.ts) re-reads and validates the config file here, once, and the
+ * signals (src/signals.ts). SIGHUP re-reads and validates the config file here, once, and the
  * primary sends it to every worker; SIGUSR2 replaces the workers one at a time; SIGTERM and SIGINT
  * stop them all gracefully, and the "stopped" line adds up their counters.
  */
@@ -24,13 +24,7 @@ export async function runCluster(config: Config, events: EventLog, file: string 
     reload: (next) => primary.reload(next),
     stopping: () => ({ workers: primary.pids().length }),
     stop: async () => ({ ...await primary.stop() }),
+    restart: () => primary.rollingRestart().then(() => ({ pids: primary.pids().join(',') })),
   }, events, file)
-  process.on('SIGUSR2', () => {
-    events.log('info', 'rolling restart', { workers: primary.pids().length })
-    primary.rollingRestart().then(
-      () => events.log('info', 'rolling restart done', { pids: primary.pids().join(',') }),
-      (err: Error) => events.log('error', 'rolling restart stopped', { error: err.message, pids: primary.pids().join(',') }),
-    )
-  })
   return -1
 }
