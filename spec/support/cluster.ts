@@ -10,6 +10,10 @@ import { RawClient, raw, sleep, tempFile, waitFor } from './harness.js'
 
 const CLI = join(process.cwd(), 'dist/src/cli.js')
 
+/** Every CLI still running: killed if this process exits without stopping them (a spec that crashed). */
+const running = new Set<CliProc>()
+process.on('exit', () => { for (const p of running) p.kill() })
+
 export class CliProc {
   readonly child: ChildProcess
   out = ''
@@ -20,7 +24,8 @@ export class CliProc {
     this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     this.child.stdout!.on('data', (d) => { this.out += d })
     this.child.stderr!.on('data', (d) => { this.err += d })
-    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)))
+    this.exited = new Promise((r) => this.child.on('exit', (code) => { running.delete(this); r(code) }))
+    running.add(this)
   }
 
   /**
@@ -57,11 +62,16 @@ export class CliProc {
       this.child.kill('SIGTERM')
       await Promise.race([this.exited, sleep(3000)])
     }
+    this.kill()
+    await this.exited
+  }
+
+  /** SIGKILL to the primary and every worker it logged, at once. */
+  kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
     for (const x of this.err.matchAll(/worker started pid=(\d+)/g)) {
       try { process.kill(Number(x[1]), 'SIGKILL') } catch { /* gone already */ }
     }
-    await this.exited
   }
 }
 

@@ -1,7 +1,6 @@
 /**
- * Every message between the cluster primary and its workers. They travel over the cluster IPC channel
- * with "advanced" serialization (structured clone), so a validated Config, with its Map of upstreams,
- * crosses as it is: the primary validates once, workers never re-read the file.
+ * Every message between the cluster primary and its workers, as JSON on the cluster IPC channel. The
+ * primary validates the config once and sends it whole (`WireConfig`): workers never re-read the file.
  *
  * A conversation:
  *   worker → hello                  (its listener is attached: messages sent before could be lost)
@@ -11,7 +10,7 @@
  *   primary → snapshot → snapshot   (counters and the peer states the worker holds)
  *   primary → stop → stopped        (graceful close done; the final counters; then it exits 0)
  */
-import type { Address, Config } from '../config/schema.js'
+import type { Address, Config, Upstream } from '../config/schema.js'
 import type { Counters } from './counters.js'
 
 /**
@@ -26,10 +25,27 @@ export interface PeerState {
   readonly weight?: number
 }
 
+/**
+ * A Config as JSON carries it: its one Map, `upstreams`, as entries. JSON rather than the "advanced"
+ * (structured clone) serialization, because the channel also carries, with SCHED_RR, one message per
+ * accepted connection: measured, advanced made that hand-off ~40% slower (README, All cores). A new
+ * Config field that JSON cannot carry (a Map, a Set, a Buffer) needs a line in toWire and fromWire;
+ * spec/cluster/messages.spec.ts checks the round trip of a config with every field set.
+ */
+export type WireConfig = Omit<Config, 'upstreams'> & { readonly upstreams: [string, Upstream][] }
+
+export function toWire(c: Config): WireConfig {
+  return { ...c, upstreams: [...c.upstreams] }
+}
+
+export function fromWire(w: WireConfig): Config {
+  return { ...w, upstreams: new Map(w.upstreams) }
+}
+
 export type ToWorker =
   | PeerState
-  | { readonly type: 'start'; readonly config: Config }
-  | { readonly type: 'reload'; readonly gen: number; readonly config: Config }
+  | { readonly type: 'start'; readonly config: WireConfig }
+  | { readonly type: 'reload'; readonly gen: number; readonly config: WireConfig }
   | { readonly type: 'snapshot'; readonly gen: number }
   | { readonly type: 'stop' }
 

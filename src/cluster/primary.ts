@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import type { Address, Config } from '../config/schema.js'
 import type { EventLog } from '../log/events.js'
 import { add, Counters, zero } from './counters.js'
-import { isToPrimary, peerKey, PeerState, ToPrimary, ToWorker } from './messages.js'
+import { isToPrimary, peerKey, PeerState, toWire, ToPrimary, ToWorker } from './messages.js'
 
 const WORKER_EXEC = fileURLToPath(new URL('./worker.js', import.meta.url))
 /** A worker that ran this long before it died starts its backoff afresh. */
@@ -24,16 +24,21 @@ const READY_MS = 10_000
 const ASK_MS = 5_000
 
 /**
- * Linux: round-robin. With SCHED_NONE every worker accepts from the shared socket itself, and the
- * kernel wakes whichever waits last, so most connections pile onto one or two processes (Node's docs
- * report 70% on two of eight). A proxy's connections are long-lived keep-alive ones: an even spread
- * of connections is what spreads the load, and the primary's cost (one accept and one fd passed per
- * connection) is small beside the requests each connection then carries. Set before the first fork.
+ * Linux: round-robin (SCHED_RR, also Node's default there): the primary accepts and hands each
+ * connection to a free worker. The other policy, SCHED_NONE, lets every worker accept from the shared
+ * socket, and the kernel wakes whichever it likes; Node's docs report 70% of connections on two of
+ * eight processes. A proxy's connections are mostly long-lived keep-alive ones, so a connection
+ * placed on a busy worker stays there: a spread that does not depend on the kernel and the core
+ * count is worth the primary's accept and fd passing. That cost is real for short connections: on
+ * this 2-core machine (wrk and the peer on the same cores), Connection: close gave ~6.4k req/s with 2
+ * workers and RR, ~12-13k with SCHED_NONE, ~8.6k with one process; keep-alive gained from RR as from
+ * SCHED_NONE (README, All cores). For short-connection loads, Node's NODE_CLUSTER_SCHED_POLICY=none,
+ * when set, is left to choose. Set before the first fork.
  */
 function setup(): void {
-  cluster.schedulingPolicy = cluster.SCHED_RR
-  // "advanced": structured clone, so a Config with its Map of upstreams crosses as it is.
-  cluster.setupPrimary({ exec: WORKER_EXEC, args: [], serialization: 'advanced' })
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_RR
+  // JSON, not "advanced": see WireConfig in messages.ts.
+  cluster.setupPrimary({ exec: WORKER_EXEC, args: [], serialization: 'json' })
 }
 
 export interface WorkerSnapshot {
@@ -221,7 +226,7 @@ export class Primary {
     if (m.type === 'hello') {
       this.#greeted.add(w)
       for (const s of this.#peerStates.values()) this.#send(w, s) // replayed before the worker starts
-      this.#send(w, this.#stopping === null ? { type: 'start', config: this.#config } : { type: 'stop' })
+      this.#send(w, this.#stopping === null ? { type: 'start', config: toWire(this.#config) } : { type: 'stop' })
     } else if (m.type === 'stopped') {
       add(this.#retired, m.counters)
     }
@@ -274,7 +279,7 @@ export class Primary {
 
   async #reloadOne(w: Worker, config: Config): Promise<string | null> {
     const gen = ++this.#gen
-    const m = await this.#ask(w, { type: 'reload', gen, config }, (r) => (r.type === 'reloaded' || r.type === 'reload-failed') && r.gen === gen)
+    const m = await this.#ask(w, { type: 'reload', gen, config: toWire(config) }, (r) => (r.type === 'reloaded' || r.type === 'reload-failed') && r.gen === gen)
     return m.type === 'reload-failed' ? m.error : null
   }
 

@@ -10,7 +10,7 @@ import type { Runtime } from '../proxy/runtime.js'
 import { Server } from '../server/server.js'
 import { EventLog } from '../log/events.js'
 import { countersOf, upstreamOpened, zero } from './counters.js'
-import { isToWorker, peerKey, PeerState, ToPrimary, ToWorker } from './messages.js'
+import { fromWire, isToWorker, peerKey, PeerState, ToPrimary, ToWorker } from './messages.js'
 
 /**
  * SEAM (issue 3, health checks): the one place where a peer's health, decided in the primary, meets
@@ -55,8 +55,8 @@ export class WorkerProcess {
         this.#send({ type: 'snapshot', gen: m.gen, counters, peers: [...this.#peers.values()] })
         return
       }
-      case 'start': this.#then(() => this.#start(m.config)); return
-      case 'reload': this.#then(() => this.#reload(m.gen, m.config)); return
+      case 'start': this.#then(() => this.#start(fromWire(m.config))); return
+      case 'reload': this.#then(() => this.#reload(m.gen, fromWire(m.config))); return
       case 'stop': this.#then(() => this.#stop())
     }
   }
@@ -118,6 +118,9 @@ export class WorkerProcess {
       await server.close()
     }
     const counters = server === null ? zero() : countersOf(server, this.#retiredOpened)
+    // This worker's share of the primary's "stopped" line (how evenly the connections were spread).
+    this.#events?.log('info', 'worker stopped', { pid: process.pid, ...counters })
+    this.#events?.flushSync()
     this.#send({ type: 'stopped', counters }, () => process.exit(0))
   }
 }
