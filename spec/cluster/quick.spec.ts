@@ -2,7 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
 import { httpUpstream, HttpUpstream, tempFile, waitFor } from '../support/harness.js'
-import { CliProc, Started, getOnce } from '../support/cluster.js'
+import { CliProc, Started, getOnce, listeners } from '../support/cluster.js'
 
 const t = suite('cluster: --workers in quick mode')
 let a: HttpUpstream
@@ -24,6 +24,19 @@ t('--workers 2 runs a primary and two workers; SIGHUP without a file is ignored;
   p.child.kill('SIGTERM')
   assert.is(await p.exited, 0)
   assert.match(p.err, /info stopped requests=4 accepted=4 /)
+})
+
+t('who accepts: the primary (round-robin), or the workers with NODE_CLUSTER_SCHED_POLICY=none', async () => {
+  for (const [env, acceptor] of [[{}, 'primary'], [{ NODE_CLUSTER_SCHED_POLICY: 'none' }, 'workers']] as const) {
+    const p = started.cli(['--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${a.port}`, '--workers', '2'], env)
+    const port = await p.started()
+    const all = [p.child.pid!, ...p.workers().values()].sort((x, y) => x - y)
+    // The primary opens the socket either way; with "none" each worker holds it too and accepts.
+    const holding = listeners(port, all).sort((x, y) => x - y)
+    assert.equal(holding, acceptor === 'primary' ? [p.child.pid] : all, `who holds the listening socket (${acceptor} accept)`)
+    for (let i = 0; i < 4; i++) assert.is(await getOnce(port), 'HTTP/1.1 200 OK from-a')
+    await p.stop()
+  }
 })
 
 t('a single process (workers: 1) has no cluster: SIGUSR2 is logged and ignored, and it keeps serving', async () => {

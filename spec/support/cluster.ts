@@ -20,8 +20,8 @@ export class CliProc {
   err = ''
   readonly exited: Promise<number | null>
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     this.child.stdout!.on('data', (d) => { this.out += d })
     this.child.stderr!.on('data', (d) => { this.err += d })
     this.exited = new Promise((r) => this.child.on('exit', (code) => { running.delete(this); r(code) }))
@@ -80,9 +80,9 @@ export class Started {
   readonly #procs: CliProc[] = []
   readonly #clients: RawClient[] = []
 
-  /** The CLI with these arguments. */
-  cli(args: string[]): CliProc {
-    const p = new CliProc(args)
+  /** The CLI with these arguments (and these variables added to the environment). */
+  cli(args: string[], env: Record<string, string> = {}): CliProc {
+    const p = new CliProc(args, env)
     this.#procs.push(p)
     return p
   }
@@ -114,23 +114,30 @@ function hexPort(port: number): string {
   return port.toString(16).toUpperCase().padStart(4, '0')
 }
 
-/** The pid among `pids` holding the proxy's end of a client connection on 127.0.0.1, or null. */
-export function ownerOf(proxyPort: number, client: RawClient, pids: Iterable<number>): number | null {
-  const local = `0100007F:${hexPort(proxyPort)}`
-  const remote = `0100007F:${hexPort(client.socket.localPort!)}`
+/** The pids among `pids` holding the 127.0.0.1 socket whose /proc/net/tcp row has these ends. */
+function holders(local: string, remote: string, pids: Iterable<number>): number[] {
   const row = readFileSync('/proc/net/tcp', 'latin1').split('\n')
     .map((l) => l.trim().split(/\s+/))
     .find((f) => f[1] === local && f[2] === remote)
-  if (row === undefined) return null
+  if (row === undefined) return []
   const link = `socket:[${row[9]}]`
-  for (const pid of pids) {
+  return [...pids].filter((pid) => {
     let fds: string[]
-    try { fds = readdirSync(`/proc/${pid}/fd`) } catch { continue }
-    for (const fd of fds) {
-      try { if (readlinkSync(`/proc/${pid}/fd/${fd}`) === link) return pid } catch { /* closed meanwhile */ }
-    }
-  }
-  return null
+    try { fds = readdirSync(`/proc/${pid}/fd`) } catch { return false }
+    return fds.some((fd) => {
+      try { return readlinkSync(`/proc/${pid}/fd/${fd}`) === link } catch { return false /* closed meanwhile */ }
+    })
+  })
+}
+
+/** The pid among `pids` holding the proxy's end of a client connection on 127.0.0.1, or null. */
+export function ownerOf(proxyPort: number, client: RawClient, pids: Iterable<number>): number | null {
+  return holders(`0100007F:${hexPort(proxyPort)}`, `0100007F:${hexPort(client.socket.localPort!)}`, pids)[0] ?? null
+}
+
+/** The pids among `pids` holding the listening socket of 127.0.0.1:port (who accepts). */
+export function listeners(port: number, pids: Iterable<number>): number[] {
+  return holders(`0100007F:${hexPort(port)}`, '00000000:0000', pids)
 }
 
 /** One GET on a kept-alive connection; returns the body (the upstreams answer short bodies). */
