@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * rawproxy's command line and composition root: parse arguments, load the config, start the server,
- * and wire the signals (SIGHUP reload, SIGTERM/SIGINT graceful stop).
+ * rawproxy's command line and composition root: parse arguments, load the config, start the server
+ * (or, with `workers` > 1, the cluster primary), and wire the signals (src/signals.ts).
  */
 import { parseArgs } from 'node:util'
 import { loadFile, quick } from './config/load.js'
@@ -11,11 +11,13 @@ import { Server } from './server/server.js'
 import { EventLog } from './log/events.js'
 import { build } from './http/llhttp.js'
 import { demoConfig, startDemoUpstreams, DEMO_HELP } from './demo.js'
+import { runCluster } from './cluster/run.js'
+import { handleSignals } from './signals.js'
 
 const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
   rawproxy --check --config FILE    validate the config and exit
-  rawproxy --listen ADDR --upstream HOST:PORT [--upstream ...]   quick mode
+  rawproxy --listen ADDR --upstream HOST:PORT [--upstream ...] [--workers N|auto]   quick mode
   rawproxy --demo                   two demo upstreams behind the proxy on 127.0.0.1:8080
 `
 
@@ -28,6 +30,7 @@ async function main(): Promise<number> {
         check: { type: 'boolean' },
         listen: { type: 'string', multiple: true },
         upstream: { type: 'string', multiple: true },
+        workers: { type: 'string' },
         demo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -39,9 +42,10 @@ async function main(): Promise<number> {
   if (args.help) { process.stdout.write(USAGE); return 0 }
 
   const load = (): Config => {
+    if (args.workers !== undefined && (args.config !== undefined || args.upstream === undefined)) throw new ConfigError('--workers', 'is for quick mode; a config file sets `workers:`')
     if (args.config !== undefined) return loadFile(args.config)
     if (args.demo) return demoConfig()
-    if (args.upstream !== undefined) return quick(args.listen ?? ['127.0.0.1:8080'], args.upstream)
+    if (args.upstream !== undefined) return quick(args.listen ?? ['127.0.0.1:8080'], args.upstream, args.workers)
     throw new ConfigError('arguments', 'give --config FILE, --upstream HOST:PORT or --demo')
   }
 
@@ -56,6 +60,8 @@ async function main(): Promise<number> {
 
   const events = new EventLog(config.event_log)
   if (args.demo) await startDemoUpstreams()
+  // More than one worker: this process becomes the cluster primary (src/cluster/) and serves nothing.
+  if (config.workers > 1) return runCluster(config, events, args.config, { parser: `llhttp ${build}` })
   const server = new Server(config, events)
   try {
     await server.listen()
@@ -67,38 +73,11 @@ async function main(): Promise<number> {
   events.log('info', 'started', { pid: process.pid, parser: `llhttp ${build}` })
   if (args.demo) process.stdout.write(DEMO_HELP)
 
-  process.on('SIGHUP', () => {
-    if (args.config === undefined) { events.log('warn', 'reload ignored', { reason: 'no --config file' }); return }
-    let next: Config
-    try {
-      next = loadFile(args.config)
-    } catch (err) {
-      // The last good config stays in force.
-      events.log('error', 'reload refused', { error: (err as Error).message })
-      return
-    }
-    server.reload(next).then(
-      () => events.log('info', 'reloaded', { config: args.config }),
-      (err: Error) => events.log('error', 'reload refused', { error: err.message }),
-    )
-  })
-  let stopping = false
-  const stop = (signal: string): void => {
-    if (stopping) return
-    stopping = true
-    events.log('info', 'stopping', { signal, connections: server.connections })
-    void server.close().then(() => {
-      events.log('info', 'stopped')
-      events.flushSync()
-      process.exit(0)
-    })
-  }
-  process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
-  process.on('uncaughtException', (err) => {
-    // A bug, not a client's doing: log it loudly; the proxy keeps serving.
-    events.log('error', 'uncaught exception', { error: err.stack ?? String(err) })
-  })
+  handleSignals({
+    reload: (next) => server.reload(next),
+    stopping: () => ({ connections: server.connections }),
+    stop: () => server.close().then(() => ({})),
+  }, events, args.config)
   return -1
 }
 

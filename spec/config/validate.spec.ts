@@ -1,4 +1,5 @@
 import { suite } from 'uvu'
+import { availableParallelism } from 'node:os'
 import * as assert from 'uvu/assert'
 import { validate, ConfigError, duration, address } from '../../src/config/validate.js'
 import { loadText, quick } from '../../src/config/load.js'
@@ -47,7 +48,9 @@ t('errors name the field path and the reason', () => {
   refused({ ...base, via: 'two words' }, 'via: must be a token (RFC 9110 §5.6.2)')
   refused({ upstreams: { a: { peers: [] }, b: { peers: [] } } }, 'routes: is required when there is more than one upstream')
   refused({}, 'upstreams: is required (a mapping of name to peers)')
-  refused({ ...base, lsiten: [] }, 'lsiten: unknown field (expected one of: listen, trusted_proxies, via, timeouts, limits, upstreams, routes, access_log, event_log)')
+  refused({ ...base, lsiten: [] }, 'lsiten: unknown field (expected one of: listen, trusted_proxies, via, timeouts, limits, upstreams, routes, access_log, event_log, workers)')
+  refused({ ...base, workers: 0 }, 'workers: must be "auto" or an integer from 1 to 256')
+  refused({ ...base, workers: 'all' }, 'workers: must be "auto" or an integer from 1 to 256')
   refused({ ...base, listen: [] }, 'listen: needs at least one address')
 })
 
@@ -140,6 +143,16 @@ t('quick mode builds one catch-all route', () => {
   const c = quick(['127.0.0.1:8081'], ['127.0.0.1:9000', '127.0.0.1:9001'])
   assert.is(c.upstreams.get('default')!.peers.length, 2)
   assert.equal(c.routes, [{ host: null, path: '/', upstream: 'default' }])
+  assert.is(c.workers, 1)
+})
+
+t('workers: 1 by default, a count, or "auto" for one per core', () => {
+  assert.is(validate(base).workers, 1)
+  assert.is(validate({ ...base, workers: 4 }).workers, 4)
+  assert.is(validate({ ...base, workers: 'auto' }).workers, availableParallelism())
+  assert.is(quick([':8080'], ['127.0.0.1:9000'], '3').workers, 3)
+  assert.is(quick([':8080'], ['127.0.0.1:9000'], 'auto').workers, availableParallelism())
+  assert.throws(() => quick([':8080'], ['127.0.0.1:9000'], 'x'), /^workers: must be "auto"/)
 })
 
 t('CIDR lists match IPv4, IPv6 and IPv4-mapped addresses', () => {

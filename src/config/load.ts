@@ -27,11 +27,15 @@ export function loadText(text: string, name = 'config'): Config {
   return validate(raw)
 }
 
-/** Quick mode, as `caddy reverse-proxy`: one listener, every request to these peers. */
-export function quick(listen: string[], upstreams: string[]): Config {
+/**
+ * Quick mode, as `caddy reverse-proxy`: one listener, every request to these peers. `workers` is the
+ * `--workers` flag as typed ("auto" or a count); validated like the config key.
+ */
+export function quick(listen: string[], upstreams: string[], workers?: string): Config {
   return validate({
     listen,
     upstreams: { default: { peers: upstreams } },
     routes: [{ upstream: 'default' }],
+    workers: workers === undefined || workers === 'auto' ? workers : Number(workers),
   })
 }

@@ -141,6 +141,12 @@ export interface Config {
   readonly routes: readonly Route[]
   readonly access_log: LogTarget
   readonly event_log: LogTarget
+  /**
+   * Processes serving the listeners. 1: this one process, no cluster. More: a primary (src/cluster/)
+   * forks that many workers, each a full proxy on the shared listeners. "auto" in YAML is the number
+   * of cores (os.availableParallelism()), resolved when the config is validated.
+   */
+  readonly workers: number
 }
 
 export const DEFAULTS = {
@@ -195,4 +201,5 @@ export const DEFAULTS = {
   },
   access_log: { path: 'stdout', format: 'json' },
   event_log: { path: 'stderr', format: 'text' },
+  workers: 1,
 } as const

@@ -3,6 +3,7 @@
  * `routes[1].upstream: unknown upstream "api2"`. Runs at start and on reload, never during a request.
  */
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { Config, DEFAULTS, Address, Route, Upstream, LogTarget, Timeouts, Limits, PeerConfig, Balance, HashKey, HealthCheck, Passive } from './schema.js'
 import { parseCidr } from './cidr.js'
 
@@ -229,6 +230,14 @@ function logTarget(v: unknown, path: string, d: LogTarget): LogTarget {
   return { path: o.path === undefined ? d.path : str(o.path, join(path, 'path')), format }
 }
 
+/** `workers`: a count, or "auto" for one per core. */
+function workers(v: unknown): number {
+  if (v === undefined) return DEFAULTS.workers
+  if (v === 'auto') return availableParallelism()
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 256) fail('workers', 'must be "auto" or an integer from 1 to 256')
+  return v
+}
+
 /** Most specific route first, so the first match wins (see Route). */
 function specificity(r: Route): number {
   const hostRank = r.host === null ? 0 : r.host.startsWith('*.') ? 1 + r.host.length : 1000 + r.host.length
@@ -236,7 +245,7 @@ function specificity(r: Route): number {
 }
 
 export function validate(raw: unknown): Config {
-  const o = object(raw ?? {}, '', ['listen', 'trusted_proxies', 'via', 'timeouts', 'limits', 'upstreams', 'routes', 'access_log', 'event_log'])
+  const o = object(raw ?? {}, '', ['listen', 'trusted_proxies', 'via', 'timeouts', 'limits', 'upstreams', 'routes', 'access_log', 'event_log', 'workers'])
   const listenRaw = o.listen === undefined ? DEFAULTS.listen : Array.isArray(o.listen) ? o.listen : [o.listen]
   if (listenRaw.length === 0) fail('listen', 'needs at least one address')
   const listen = listenRaw.map((a, i) => address(a, `listen[${i}]`, '::'))
@@ -270,5 +279,6 @@ export function validate(raw: unknown): Config {
     routes,
     access_log: logTarget(o.access_log, 'access_log', DEFAULTS.access_log),
     event_log: logTarget(o.event_log, 'event_log', DEFAULTS.event_log),
+    workers: workers(o.workers),
   }
 }

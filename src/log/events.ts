@@ -9,14 +9,18 @@ export type Level = 'info' | 'warn' | 'error'
 export class EventLog {
   #sink: Sink | null
   #json: boolean
+  /** Fields added to every line, e.g. `{ worker: 2 }` in a cluster worker (src/cluster/worker.ts). */
+  readonly #tags: Record<string, unknown>
 
-  constructor(target: LogTarget) {
+  constructor(target: LogTarget, tags: Record<string, unknown> = {}) {
     this.#sink = target.path === 'off' ? null : new Sink(target.path)
     this.#json = target.format === 'json'
+    this.#tags = tags
   }
 
-  log(level: Level, event: string, fields: Record<string, unknown> = {}): void {
+  log(level: Level, event: string, more: Record<string, unknown> = {}): void {
     if (this.#sink === null) return
+    const fields = { ...more, ...this.#tags }
     const time = new Date().toISOString()
     if (this.#json) this.#sink.line(JSON.stringify({ time, level, event, ...fields }))
     else {

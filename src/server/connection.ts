@@ -23,6 +23,8 @@ export interface Host {
   readonly rt: Runtime
   readonly closing: boolean
   readonly access: AccessLog
+  /** Requests whose head was accepted (one integer add per request, read by the cluster counters). */
+  requests: number
   remove(c: ClientConn): void
 }
 
@@ -85,9 +87,13 @@ export class ClientConn implements Downstream {
   get logging(): boolean { return this.#host.access.enabled }
   get closing(): boolean { return this.#host.closing }
 
-  /** Graceful shutdown: close now if idle, else after the exchange in flight. */
-  shutdown(): void {
-    if (this.#phase === IDLE) this.#close()
+  /**
+   * Graceful shutdown: close now if idle, else after the exchange in flight. A connection that has
+   * sent no byte yet is closed only when `unused` is set: accepted just before the listener closed,
+   * its first request may still be on its way (a rolling restart would otherwise cut it unanswered).
+   */
+  shutdown(unused = true): void {
+    if (this.#phase === IDLE && (unused || this.socket.bytesRead > 0)) this.#close()
   }
 
   /** Graceful shutdown, the grace period over: the exchange in flight (if any) is cut and logged so. */
@@ -179,6 +185,7 @@ export class ClientConn implements Downstream {
     const info = inspect(h)
     if (info instanceof ProxyError) { this.#fault(info); return false }
     this.#phase = BUSY
+    this.#host.requests++
     const route = this.rt.router.match(info.host, info.path)
     this.#x = new Exchange(this, h, info, route === null ? null : route.group, route === null ? 404 : 0)
     return true

@@ -9,6 +9,13 @@ import { AccessLog } from '../log/access-log.js'
 import { EventLog } from '../log/events.js'
 import { ClientConn, Host } from './connection.js'
 
+/**
+ * On a graceful stop, a connection that has sent nothing yet is given this long for its first bytes
+ * before it is closed as idle: it may have been accepted just before the listener closed (a cluster
+ * worker stopping in a rolling restart), with its request in flight.
+ */
+const FIRST_BYTES_MS = 500
+
 function key(a: Address): string {
   return `${a.host}|${a.port}`
 }
@@ -22,10 +29,18 @@ export class Server implements Host {
   readonly #conns = new Set<ClientConn>()
   /** Connections refused at accept because of `limits.max_connections`. */
   refused = 0
+  /** Connections accepted and served (counters for src/cluster/counters.ts). */
+  accepted = 0
+  /** Requests whose head was accepted: routed, or answered 404 (counted by the connection). */
+  requests = 0
 
-  constructor(config: Config, events?: EventLog) {
+  readonly #checks: boolean
+
+  /** `checks`: run the active health checks here (false in a cluster worker: the primary runs them). */
+  constructor(config: Config, events?: EventLog, checks = true) {
     this.events = events ?? new EventLog(config.event_log)
-    this.rt = new Runtime(config, this.events)
+    this.#checks = checks
+    this.rt = new Runtime(config, this.events, null, checks)
     this.access = new AccessLog(config.access_log)
   }
 
@@ -66,6 +81,7 @@ export class Server implements Host {
       s.destroy()
       return
     }
+    this.accepted++
     this.#conns.add(new ClientConn(s, this))
   }
 
@@ -89,7 +105,7 @@ export class Server implements Host {
     for (const [k, srv] of this.#listeners) if (!want.has(k)) { srv.close(); this.#listeners.delete(k) }
     const old = this.rt
     old.retire()
-    this.rt = new Runtime(config, this.events, old)
+    this.rt = new Runtime(config, this.events, old, this.#checks)
     const prevLog = old.config.access_log
     if (prevLog.path !== config.access_log.path || prevLog.format !== config.access_log.format) {
       this.access.close()
@@ -105,9 +121,13 @@ export class Server implements Host {
     this.closing = true
     for (const srv of this.#listeners.values()) srv.close()
     this.#listeners.clear()
-    for (const c of this.#conns) c.shutdown()
+    for (const c of this.#conns) c.shutdown(false)
     const deadline = Date.now() + graceMs
-    while (this.#conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    const firstBytes = Date.now() + Math.min(FIRST_BYTES_MS, graceMs)
+    while (this.#conns.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20))
+      if (Date.now() >= firstBytes) for (const c of this.#conns) c.shutdown(true)
+    }
     for (const c of this.#conns) c.cut()
     this.rt.retire()
     this.access.flushSync()

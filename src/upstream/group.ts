@@ -70,6 +70,8 @@ export class Group {
   readonly #events: EventLog | null
   readonly #checker: HealthChecker | null
   readonly #timers = new Set<NodeJS.Timeout>()
+  /** Told of every flip of a peer's active state (a cluster primary sends it on to the workers). */
+  onChange: ((g: Group, p: Peer, up: boolean, reason: string) => void) | null = null
 
   constructor(cfg: Upstream, timeouts: Timeouts, limits: Limits, events: EventLog | null = null, checks = true) {
     this.name = cfg.name
@@ -186,8 +188,11 @@ export class Group {
     this.setUp(p, ok, p.up ? `${hc.fall} failed probes, last: ${detail}` : `${hc.rise} good probes`)
   }
 
-  /** Flips the active state of a peer; coming up ends any ejection (the active state wins). */
-  setUp(p: Peer, up: boolean, reason: string): void {
+  /**
+   * Flips the active state of a peer; coming up ends any ejection (the active state wins). `log`:
+   * false in a cluster worker, which hears of the flip from the primary that logged it already.
+   */
+  setUp(p: Peer, up: boolean, reason: string, log = true): void {
     if (p.up === up) return
     p.up = up
     if (up) {
@@ -195,7 +200,8 @@ export class Group {
       p.failures = 0
       p.ramp(Date.now(), this.cfg.slow_start)
     }
-    this.#log(up ? 'info' : 'warn', up ? 'peer up' : 'peer down', p, { reason })
+    if (log) this.#log(up ? 'info' : 'warn', up ? 'peer up' : 'peer down', p, { reason })
+    this.onChange?.(this, p, up, reason)
   }
 
   #log(level: 'info' | 'warn', event: string, p: Peer, fields: Record<string, unknown>): void {

@@ -1,0 +1,76 @@
+/**
+ * Every message between the cluster primary and its workers, as JSON on the cluster IPC channel. The
+ * primary validates the config once and sends it whole (`WireConfig`): workers never re-read the file.
+ *
+ * A conversation:
+ *   worker → hello                  (its listener is attached: messages sent before could be lost)
+ *   primary → peer-state*, start    (the health states known so far are replayed first)
+ *   worker → ready | failed         (listening on every address, or could not: it then exits 1)
+ *   primary → reload → reloaded | reload-failed     (SIGHUP; `gen` pairs a reply with its request)
+ *   primary → snapshot → snapshot   (counters and the peer states the worker holds)
+ *   primary → stop → stopped        (graceful close done; the final counters; then it exits 0)
+ */
+import type { Address, Config, Upstream } from '../config/schema.js'
+import type { Counters } from './counters.js'
+
+/**
+ * The health of one peer, decided once in the primary (its active health checks) and broadcast to every
+ * worker, and replayed to a worker forked later. `peer` is "host:port" as in the config.
+ */
+export interface PeerState {
+  readonly type: 'peer-state'
+  readonly group: string
+  readonly peer: string
+  readonly up: boolean
+  /** Why, as the primary logged it ("3 failed probes, last: connect ECONNREFUSED"). */
+  readonly reason?: string
+}
+
+/**
+ * A Config as JSON carries it: its one Map, `upstreams`, as entries. JSON rather than the "advanced"
+ * (structured clone) serialization, because the channel also carries, with SCHED_RR, one message per
+ * accepted connection: measured, advanced made that hand-off ~40% slower (README, All cores). A new
+ * Config field that JSON cannot carry (a Map, a Set, a Buffer) needs a line in toWire and fromWire;
+ * spec/cluster/messages.spec.ts checks the round trip of a config with every field set.
+ */
+export type WireConfig = Omit<Config, 'upstreams'> & { readonly upstreams: [string, Upstream][] }
+
+export function toWire(c: Config): WireConfig {
+  return { ...c, upstreams: [...c.upstreams] }
+}
+
+export function fromWire(w: WireConfig): Config {
+  return { ...w, upstreams: new Map(w.upstreams) }
+}
+
+export type ToWorker =
+  | PeerState
+  | { readonly type: 'start'; readonly config: WireConfig }
+  | { readonly type: 'reload'; readonly gen: number; readonly config: WireConfig }
+  | { readonly type: 'snapshot'; readonly gen: number }
+  | { readonly type: 'stop' }
+
+export type ToPrimary =
+  | { readonly type: 'hello' }
+  | { readonly type: 'ready'; readonly addresses: Address[] }
+  | { readonly type: 'failed'; readonly error: string }
+  | { readonly type: 'reloaded'; readonly gen: number }
+  | { readonly type: 'reload-failed'; readonly gen: number; readonly error: string }
+  | { readonly type: 'snapshot'; readonly gen: number; readonly counters: Counters; readonly peers: PeerState[] }
+  | { readonly type: 'stopped'; readonly counters: Counters }
+
+const TO_WORKER = new Set(['peer-state', 'start', 'reload', 'snapshot', 'stop'])
+const TO_PRIMARY = new Set(['hello', 'ready', 'failed', 'reloaded', 'reload-failed', 'snapshot', 'stopped'])
+
+function typed(m: unknown, types: Set<string>): boolean {
+  return typeof m === 'object' && m !== null && types.has((m as { type?: unknown }).type as string)
+}
+
+/** A message on the channel is ours (cluster's own messages travel apart, as `internalMessage`). */
+export function isToWorker(m: unknown): m is ToWorker { return typed(m, TO_WORKER) }
+export function isToPrimary(m: unknown): m is ToPrimary { return typed(m, TO_PRIMARY) }
+
+/** The key of one peer's state, so a later state replaces an earlier one. */
+export function peerKey(s: Pick<PeerState, 'group' | 'peer'>): string {
+  return `${s.group}\u0000${s.peer}`
+}

@@ -1,0 +1,30 @@
+/**
+ * The primary's process, as cli.ts starts it when `workers` > 1: start the workers, then wire the
+ * signals (src/signals.ts). SIGHUP re-reads and validates the config file here, once, and the
+ * primary sends it to every worker; SIGUSR2 replaces the workers one at a time; SIGTERM and SIGINT
+ * stop them all gracefully, and the "stopped" line adds up their counters.
+ */
+import type { Config } from '../config/schema.js'
+import type { EventLog } from '../log/events.js'
+import { handleSignals } from '../signals.js'
+import { Primary } from './primary.js'
+
+/** Returns an exit code if the workers could not start, else -1: the process lives on its signals. */
+export async function runCluster(config: Config, events: EventLog, file: string | undefined, started: Record<string, unknown>): Promise<number> {
+  const primary = new Primary(config, events)
+  try {
+    await primary.start()
+  } catch (err) {
+    events.log('error', 'listen failed', { error: (err as Error).message })
+    events.flushSync()
+    return 1
+  }
+  events.log('info', 'started', { pid: process.pid, workers: config.workers, ...started })
+  handleSignals({
+    reload: (next) => primary.reload(next),
+    stopping: () => ({ workers: primary.pids().length }),
+    stop: async () => ({ ...await primary.stop() }),
+    restart: () => primary.rollingRestart().then(() => ({ pids: primary.pids().join(',') })),
+  }, events, file)
+  return -1
+}

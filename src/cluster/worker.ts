@@ -1,0 +1,146 @@
+/**
+ * One cluster worker: a full proxy (the same Server as a single process) whose config comes from the
+ * primary over IPC, never from the file. Forked by src/cluster/primary.ts with this file as `exec`.
+ * It listens on the config's addresses through cluster's shared handles, swaps its Runtime when the
+ * primary sends a reload, reports its counters, and closes gracefully when told to stop.
+ */
+import cluster from 'node:cluster'
+import type { Config } from '../config/schema.js'
+import type { Runtime } from '../proxy/runtime.js'
+import { Server } from '../server/server.js'
+import { EventLog } from '../log/events.js'
+import { countersOf, upstreamOpened, zero } from './counters.js'
+import { fromWire, isToWorker, peerKey, PeerState, ToPrimary, ToWorker } from './messages.js'
+
+/**
+ * Where a peer's health, decided once in the primary's active checks, meets this worker's balancer.
+ * Called for every `peer-state` message the worker receives (live, or replayed when it was forked),
+ * and again for every known state after a reload built a new Runtime. A state for a group or peer
+ * the config no longer has, or for a group whose checks were turned off, is ignored. The primary
+ * logged the flip; the worker does not log it again. Passive health stays per worker: each ejects
+ * peers on what its own traffic shows.
+ */
+export function onPeerState(rt: Runtime, state: PeerState): void {
+  const g = rt.groups.get(state.group)
+  if (g === undefined || g.cfg.health === null) return
+  const p = g.peers.find((q) => q.label === state.peer)
+  if (p !== undefined) g.setUp(p, state.up, state.reason ?? '', false)
+}
+
+type Send = (m: ToPrimary, then?: () => void) => void
+
+export class WorkerProcess {
+  readonly #slot: number
+  readonly #send: Send
+  #server: Server | null = null
+  #events: EventLog | null = null
+  /** The latest state of every peer the primary told us about, to re-apply after a reload. */
+  readonly #peers = new Map<string, PeerState>()
+  /** Upstream sockets opened by runtimes that reloads replaced (their pools are gone from `rt`). */
+  #retiredOpened = 0
+  #stopping = false
+  /** start, reload and stop run one after the other, in the order the primary sent them. */
+  #queue: Promise<void> = Promise.resolve()
+
+  /** `slot`: the worker's number from 1 to `workers`, kept across restarts (logged as `worker=`). */
+  constructor(slot: number, send: Send) {
+    this.#slot = slot
+    this.#send = send
+  }
+
+  handle(m: ToWorker): void {
+    switch (m.type) {
+      case 'peer-state':
+        this.#peers.set(peerKey(m), m)
+        if (this.#server !== null) onPeerState(this.#server.rt, m)
+        return
+      case 'snapshot': {
+        const counters = this.#server === null ? zero() : countersOf(this.#server, this.#retiredOpened)
+        this.#send({ type: 'snapshot', gen: m.gen, counters, peers: [...this.#peers.values()] })
+        return
+      }
+      case 'start': this.#then(() => this.#start(fromWire(m.config))); return
+      case 'reload': this.#then(() => this.#reload(m.gen, fromWire(m.config))); return
+      case 'stop': this.#then(() => this.#stop())
+    }
+  }
+
+  /** An exception nothing caught: logged (to stderr before the config named the event log). */
+  fault(err: Error): void {
+    const error = err.stack ?? String(err)
+    if (this.#events !== null) this.#events.log('error', 'uncaught exception', { error })
+    else process.stderr.write(`rawproxy worker ${this.#slot}: uncaught exception: ${error}\n`)
+  }
+
+  #then(step: () => Promise<void>): void {
+    this.#queue = this.#queue.then(step)
+  }
+
+  async #start(config: Config): Promise<void> {
+    const events = new EventLog(config.event_log, { worker: this.#slot })
+    this.#events = events
+    const server = new Server(config, events, false)
+    try {
+      await server.listen()
+    } catch (err) {
+      const error = (err as Error).message
+      events.log('error', 'listen failed', { error })
+      events.flushSync()
+      this.#send({ type: 'failed', error }, () => process.exit(1))
+      return
+    }
+    this.#server = server
+    for (const s of this.#peers.values()) onPeerState(server.rt, s)
+    events.log('info', 'worker started', { pid: process.pid })
+    this.#send({ type: 'ready', addresses: server.addresses() })
+  }
+
+  async #reload(gen: number, config: Config): Promise<void> {
+    const server = this.#server
+    if (server === null || this.#stopping) return
+    const old = server.rt
+    try {
+      await server.reload(config)
+    } catch (err) {
+      const error = (err as Error).message
+      this.#events!.log('error', 'reload refused', { error })
+      this.#send({ type: 'reload-failed', gen, error })
+      return
+    }
+    this.#retiredOpened += upstreamOpened(old)
+    for (const s of this.#peers.values()) onPeerState(server.rt, s)
+    this.#send({ type: 'reloaded', gen })
+  }
+
+  /** Graceful: listeners closed (the primary sends new connections elsewhere), exchanges finish. */
+  async #stop(): Promise<void> {
+    if (this.#stopping) return
+    this.#stopping = true
+    const server = this.#server
+    if (server !== null) {
+      this.#events!.log('info', 'worker stopping', { pid: process.pid, connections: server.connections })
+      await server.close()
+    }
+    const counters = server === null ? zero() : countersOf(server, this.#retiredOpened)
+    // This worker's share of the primary's "stopped" line (how evenly the connections were spread).
+    this.#events?.log('info', 'worker stopped', { pid: process.pid, ...counters })
+    this.#events?.flushSync()
+    this.#send({ type: 'stopped', counters }, () => process.exit(0))
+  }
+}
+
+function main(): void {
+  const slot = Number(process.env.RAWPROXY_WORKER ?? cluster.worker!.id)
+  const w = new WorkerProcess(slot, (m, then) => { process.send!(m, undefined, undefined, () => then?.()) })
+  process.on('message', (m) => { if (isToWorker(m)) w.handle(m) })
+  // The primary decides. A terminal's Ctrl-C or hangup reaches the whole process group, so these
+  // signals arrive here too: the primary's answer (a stop or a reload message) is what counts.
+  for (const sig of ['SIGINT', 'SIGHUP', 'SIGUSR2'] as const) process.on(sig, () => {})
+  // SIGTERM sent to this worker alone: close gracefully; the primary starts a replacement.
+  process.on('SIGTERM', () => w.handle({ type: 'stop' }))
+  // As in a single process (src/signals.ts): a bug, logged loudly; the worker keeps serving.
+  process.on('uncaughtException', (err) => w.fault(err))
+  process.send!({ type: 'hello' } satisfies ToPrimary)
+}
+
+if (cluster.isWorker) main()

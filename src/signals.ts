@@ -1,0 +1,65 @@
+/**
+ * The signals of a running rawproxy, the same whether the process serves alone (cli.ts) or is a
+ * cluster primary (src/cluster/run.ts): SIGHUP re-reads and validates the config file and hands it
+ * over; SIGUSR2 asks for a rolling restart; SIGTERM and SIGINT stop gracefully, then exit.
+ */
+import { loadFile } from './config/load.js'
+import type { Config } from './config/schema.js'
+import type { EventLog } from './log/events.js'
+
+/** What the signals act on: a Server, or the cluster primary. */
+export interface Service {
+  /** Applies a validated config; rejects with the reason if it cannot (the last good one stays). */
+  reload(config: Config): Promise<void>
+  /** The fields of the "stopping" line. */
+  stopping(): Record<string, unknown>
+  /** Stops gracefully; resolves with the fields of the "stopped" line. */
+  stop(): Promise<Record<string, unknown>>
+  /** Replaces the serving processes one at a time; resolves with the fields of the "done" line. */
+  restart?(): Promise<Record<string, unknown>>
+}
+
+/** `file`: the config file SIGHUP re-reads (none in quick and demo modes: the reload is ignored). */
+export function handleSignals(service: Service, events: EventLog, file: string | undefined): void {
+  process.on('SIGHUP', () => {
+    if (file === undefined) { events.log('warn', 'reload ignored', { reason: 'no --config file' }); return }
+    let next: Config
+    try {
+      next = loadFile(file)
+    } catch (err) {
+      // Refused before anything sees it: the last good config stays in force.
+      events.log('error', 'reload refused', { error: (err as Error).message })
+      return
+    }
+    service.reload(next).then(
+      () => events.log('info', 'reloaded', { config: file }),
+      (err: Error) => events.log('error', 'reload refused', { error: err.message }),
+    )
+  })
+  // Without a handler SIGUSR2 would end the process: a single process says why it does nothing.
+  process.on('SIGUSR2', () => {
+    if (service.restart === undefined) { events.log('warn', 'rolling restart ignored', { reason: 'workers: 1, no worker to replace' }); return }
+    events.log('info', 'rolling restart')
+    service.restart().then(
+      (fields) => events.log('info', 'rolling restart done', fields),
+      (err: Error) => events.log('error', 'rolling restart stopped', { error: err.message }),
+    )
+  })
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    events.log('info', 'stopping', { signal, ...service.stopping() })
+    void service.stop().then((fields) => {
+      events.log('info', 'stopped', fields)
+      events.flushSync()
+      process.exit(0)
+    })
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('uncaughtException', (err) => {
+    // A bug, not a client's doing: log it loudly; the proxy keeps serving.
+    events.log('error', 'uncaught exception', { error: err.stack ?? String(err) })
+  })
+}
