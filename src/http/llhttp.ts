@@ -75,7 +75,6 @@ const SPAN_NAME = 2
 const SPAN_VALUE = 3
 
 const TRANSFER_ENCODING = name('transfer-encoding')
-const CONTENT_LENGTH = name('content-length')
 const HTTP_NAME = Buffer.from('HTTP/', 'latin1')
 
 /** The parser llhttp is running right now (execute is synchronous and never re-entered). */
@@ -218,6 +217,7 @@ export class Parser {
       this.head.size = end - this.#headFrom
     }
     if (this.head.size > this.limits.maxHead || this.#joinLen > this.limits.maxHead) return this.#tooLarge('head')
+    if (this.headDone && this.#joinLen > 0) this.head.scan()
     if (this.headDone && !this.#checkHead()) return Step.ERROR
     if (ret === PAUSED_UPGRADE) return Step.UPGRADE
     return this.#stop
@@ -301,7 +301,7 @@ export class Parser {
     // RFC 9112 §3.2: no request-target form has a fragment. A '#' would let the path we route on differ
     // from the one the peer serves (compare HAProxy, CVE-2023-45539).
     for (let i = s0; i < s1; i++) if (b[i] === 0x23) return this.#reject('HPE_INVALID_URL', 'fragment in request target')
-    if (h.find(TRANSFER_ENCODING) >= 0) {
+    if (h.transferEncoding >= 0) {
       // RFC 9112 §6.3 rule 4: in a request, chunked must be the final coding, else 400. llhttp takes an
       // empty Transfer-Encoding as no body at all, while the peer may not.
       const t = h.tokens(TRANSFER_ENCODING)
@@ -375,6 +375,8 @@ export class Parser {
     this.inHead = false
     this.headDone = true
     this.#last = SPAN_NONE
+    // A head in one chunk is final now; a joined one once execute has joined it.
+    if (this.#joinLen === 0) { h.buf = this.#chunk!; h.scan() }
     if (this.#kind === Kind.RESPONSE) {
       // RFC 9110 §9.3.2, §15.2, §15.3.5, §15.4.5: no body after HEAD, 1xx, 204 or 304.
       if (this.skipBody && status >= 200) return 1
@@ -382,7 +384,7 @@ export class Parser {
       if (status < 200 && status !== 101) return 1
       this.untilClose = wasm.llhttp_message_needs_eof(p) === 1
       if (upgrade === 1 || status === 101 || status === 204 || status === 304) return 0
-    } else if (upgrade === 0 && this.#joinLen === 0 && !this.#framed()) {
+    } else if (upgrade === 0 && this.#joinLen === 0 && h.transferEncoding < 0 && h.contentLength < 0) {
       // RFC 9112 §6.3 rule 7: no Content-Length or Transfer-Encoding, no body. The message ends with
       // its head: head and end come in one step (an execute round trip less per GET). Only for a head
       // in one chunk, whose spans are all offsets into it.
@@ -394,19 +396,7 @@ export class Parser {
     return PAUSED
   }
 
-  /** The head has a Content-Length or Transfer-Encoding field, so the request may have a body. */
-  #framed(): boolean {
-    const h = this.head
-    const s = h.spans
-    h.buf = this.#chunk!
-    for (let i = 0; i < h.count; i++) {
-      const len = s[3 + 4 * i] - s[2 + 4 * i]
-      if ((len === 14 && h.is(i, CONTENT_LENGTH)) || (len === 17 && h.is(i, TRANSFER_ENCODING))) return true
-    }
-    return false
-  }
-
-    #onTrailer(len: number): number {
+  #onTrailer(len: number): number {
     this.#trailer += len + 2
     if (this.#trailer <= this.limits.maxHead) return 0
     this.#tooLarge('trailer section')

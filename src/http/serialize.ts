@@ -66,7 +66,7 @@ export function buildHead(
  *   RFC 9110 §7.6.1 forbids listing end-to-end fields; we keep them whatever the sender says.
  */
 export function connectionTokens(h: Head): string[] | null {
-  if (h.find(CONNECTION) < 0) return null
+  if (h.connection < 0) return null
   const t = h.tokens(CONNECTION).filter((v) => !KEPT.has(v))
   return t.length === 0 ? null : t
 }

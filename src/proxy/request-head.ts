@@ -10,10 +10,6 @@ import { OPTIONS } from '../http/methods.js'
 import { buildHead, connectionTokens } from '../http/serialize.js'
 import { Code, ProxyError } from '../errors.js'
 
-const HOST = name('host')
-const TRANSFER_ENCODING = name('transfer-encoding')
-const CONTENT_LENGTH = name('content-length')
-const EXPECT = name('expect')
 const UPGRADE = name('upgrade')
 const XFF = name('x-forwarded-for')
 const XFP = name('x-forwarded-proto')
@@ -62,20 +58,10 @@ function bad(reason: string): ProxyError {
 /** Checks the head and works out where the request goes. Returns a fault to answer with 400 or 501. */
 export function inspect(h: Head): RequestInfo | ProxyError {
   const info = new RequestInfo()
-  // One pass over the fields for the four that matter here, told apart by length first.
-  let hosts = 0
-  let host = -1
-  let te = false
-  let cl = -1
-  let expect = -1
-  const s = h.spans
-  for (let i = 0; i < h.count; i++) {
-    const len = s[3 + 4 * i] - s[2 + 4 * i]
-    if (len === 4 && h.is(i, HOST)) { hosts++; host = i }
-    else if (len === 17 && h.is(i, TRANSFER_ENCODING)) te = true
-    else if (len === 14 && h.is(i, CONTENT_LENGTH)) cl = i
-    else if (len === 6 && h.is(i, EXPECT)) expect = i
-  }
+  // The fields that matter here were found by the parser's one pass (Head.scan).
+  const hosts = h.hosts
+  const te = h.transferEncoding >= 0
+  const cl = h.contentLength
   // RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host; more than one is always an error.
   if (hosts > 1) return bad('more than one Host field')
   if (hosts === 0 && h.minor >= 1) return bad('missing Host field')
@@ -105,14 +91,14 @@ export function inspect(h: Head): RequestInfo | ProxyError {
     // RFC 9112 §3.2.1: an empty path is "/", also before a query ("http://h?q" is "/?q").
     info.path = rest === '' || rest.startsWith('?') ? '/' + rest : rest
   }
-  if (!info.absolute && hosts === 1) info.authority = h.value(host)
+  if (!info.absolute && hosts === 1) info.authority = h.value(h.host)
   const auth = info.authority ?? ''
   // RFC 9112 §3.2: a Host (or absolute-form authority) that is not uri-host [":" port] gets 400.
   if (!HOST_VALUE.test(auth)) return bad('invalid Host')
   // Strip the port; keep an IPv6 literal's brackets.
   const end = auth.startsWith('[') ? auth.indexOf(']') + 1 : auth.lastIndexOf(':') >= 0 ? auth.lastIndexOf(':') : auth.length
   info.host = auth.slice(0, end > 0 ? end : auth.length).toLowerCase()
-  info.expectContinue = expect >= 0 && h.value(expect).toLowerCase() === '100-continue'
+  info.expectContinue = h.expect >= 0 && h.value(h.expect).toLowerCase() === '100-continue'
   info.upgrade = h.upgrade && tunnelable(h)
   return info
 }
