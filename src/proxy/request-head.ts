@@ -55,8 +55,12 @@ function bad(reason: string): ProxyError {
   return new ProxyError(Code.BAD_REQUEST, reason)
 }
 
-/** Checks the head and works out where the request goes. Returns a fault to answer with 400 or 501. */
-export function inspect(h: Head): RequestInfo | ProxyError {
+/**
+ * Checks the head and works out where the request goes. Returns a fault to answer with 400 or 501.
+ * `o`: the connection's Origin, whose cache of the last Host saves decoding and checking the same
+ * Host again (−0.2 µs per request, bench/run.sh load A/B).
+ */
+export function inspect(h: Head, o: Origin | null = null): RequestInfo | ProxyError {
   const info = new RequestInfo()
   // The fields that matter here were found by the parser's one pass (Head.scan).
   const hosts = h.hosts
@@ -91,15 +95,23 @@ export function inspect(h: Head): RequestInfo | ProxyError {
     // RFC 9112 §3.2.1: an empty path is "/", also before a query ("http://h?q" is "/?q").
     info.path = rest === '' || rest.startsWith('?') ? '/' + rest : rest
   }
-  if (!info.absolute && hosts === 1) info.authority = h.value(h.host)
+  info.expectContinue = h.expect >= 0 && h.value(h.expect).toLowerCase() === '100-continue'
+  info.upgrade = h.upgrade && tunnelable(h)
+  if (!info.absolute && hosts === 1) {
+    if (o !== null && o.sameHost(h)) {
+      info.authority = o.authority
+      info.host = o.routeHost
+      return info
+    }
+    info.authority = h.value(h.host)
+  }
   const auth = info.authority ?? ''
   // RFC 9112 §3.2: a Host (or absolute-form authority) that is not uri-host [":" port] gets 400.
   if (!HOST_VALUE.test(auth)) return bad('invalid Host')
   // Strip the port; keep an IPv6 literal's brackets.
   const end = auth.startsWith('[') ? auth.indexOf(']') + 1 : auth.lastIndexOf(':') >= 0 ? auth.lastIndexOf(':') : auth.length
   info.host = auth.slice(0, end > 0 ? end : auth.length).toLowerCase()
-  info.expectContinue = h.expect >= 0 && h.value(h.expect).toLowerCase() === '100-continue'
-  info.upgrade = h.upgrade && tunnelable(h)
+  if (o !== null && !info.absolute && hosts === 1) o.keepHost(h, info.authority!, info.host)
   return info
 }
 
@@ -122,13 +134,46 @@ export class Origin {
   // The lines for the last Host on this connection: clients send the same Host request after request
   // (measured: 830 ns → 300 ns per request for the forwarding lines).
   host = ''
-  lines = ''
+  /** The same lines as bytes: copied into the head, not encoded again (latin1Write was 1.1% of CPU). */
+  lines: Buffer = EMPTY
+  // The last valid Host value on this connection, as received (bytes) and as inspect() makes it.
+  #hostBytes: Buffer = EMPTY
+  authority = ''
+  routeHost = ''
 
   constructor(client: string, proto: 'http' | 'https', trusted: boolean) {
     this.client = client
     this.proto = proto
     this.trusted = trusted
   }
+
+  /** The Host field of `h` has the same bytes as the last one kept. */
+  sameHost(h: Head): boolean {
+    const [start, end] = valueSpan(h, h.host)
+    const k = this.#hostBytes
+    if (end - start !== k.length || k.length === 0) return false
+    const b = h.buf
+    for (let i = 0; i < k.length; i++) if (b[start + i] !== k[i]) return false
+    return true
+  }
+
+  /** Remembers a Host value that passed the checks, with what inspect() made of it. */
+  keepHost(h: Head, authority: string, routeHost: string): void {
+    const [start, end] = valueSpan(h, h.host)
+    this.#hostBytes = Buffer.from(h.buf.subarray(start, end))
+    this.authority = authority
+    this.routeHost = routeHost
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/** Field i's value span, without trailing whitespace (as Head.value). */
+function valueSpan(h: Head, i: number): [number, number] {
+  const start = h.spans[4 + 4 * i]
+  let end = h.spans[5 + 4 * i]
+  while (end > start && (h.buf[end - 1] === 0x20 || h.buf[end - 1] === 0x09)) end--
+  return [start, end]
 }
 
 /** RFC 7239 §6: an IPv6 node is bracketed and quoted; a value outside token chars is quoted. */
@@ -147,7 +192,7 @@ function joined(h: Head, field: Buffer): string | null {
 }
 
 /** The lines we append: forwarding fields, Via, Host when replaced or missing, Upgrade for a tunnel. */
-function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string): string {
+function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string): string | Buffer {
   const host = info.authority ?? peerHost
   const cacheable = !o.trusted && !info.upgrade && !info.absolute && info.authority !== null
   if (cacheable && o.host === host) return o.lines
@@ -167,9 +212,15 @@ function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost
   if (info.absolute || info.authority === null) extra += `Host: ${host}\r\n`
   // The Upgrade request keeps its Upgrade field and a Connection naming it, on this hop only.
   if (info.upgrade) extra += `Connection: upgrade\r\nUpgrade: ${h.get(UPGRADE) ?? ''}\r\n`
-  if (cacheable) { o.host = host; o.lines = extra }
-  return extra
+  if (!cacheable) return extra
+  o.host = host
+  o.lines = Buffer.from(extra, 'latin1')
+  return o.lines
 }
+
+/** "GET " and so on, by llhttp method number; with HTTP11_LINE_END, the request line's fixed bytes. */
+const PREFIX: Buffer[] = []
+const HTTP11_LINE_END = Buffer.from(' HTTP/1.1\r\n', 'latin1')
 
 /**
  * The head to send upstream. We always speak HTTP/1.1 to peers (RFC 9110 §2.5). `dropExpect`: the
@@ -180,6 +231,6 @@ export function buildRequest(h: Head, info: RequestInfo, o: Origin, via: string,
   const drop = DROP[(info.absolute ? DROP_HOST : 0) | (dropExpect ? DROP_EXPECT : 0)]
   // An absolute-form target with an empty path goes out as "/" (RFC 9112 §3.2.1).
   const target = info.targetStart === info.targetEnd || h.buf[info.targetStart] === 0x3f /* ? */ ? '/' : ''
-  return buildHead(h, methodName(h.method) + ' ' + target, info.targetStart, info.targetEnd, ' HTTP/1.1\r\n',
-    drop, tokens, extraLines(h, info, o, via, peerHost))
+  const prefix = target === '' ? (PREFIX[h.method] ??= Buffer.from(methodName(h.method) + ' ', 'latin1')) : methodName(h.method) + ' /'
+  return buildHead(h, prefix, info.targetStart, info.targetEnd, HTTP11_LINE_END, drop, tokens, extraLines(h, info, o, via, peerHost))
 }

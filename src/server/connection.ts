@@ -176,7 +176,7 @@ export class ClientConn implements Downstream {
       this.#fault(new ProxyError(Code.NOT_IMPLEMENTED, 'CONNECT is not served'))
       return false
     }
-    const info = inspect(h)
+    const info = inspect(h, this.origin)
     if (info instanceof ProxyError) { this.#fault(info); return false }
     this.#phase = BUSY
     const route = this.rt.router.match(info.host, info.path)
