@@ -151,6 +151,15 @@ export class Parser {
   headDone = false
   /** Responses: the body runs until the peer closes (RFC 9112 §6.3 rule 8). */
   untilClose = false
+  /**
+   * Responses: the driver forwards any body as raw bytes (it asked for no body spans), so the parser
+   * need not stop at the end of the head: head, body and end come in one `execute` (one WASM round
+   * trip, an error-position read and a resume less per response). `bodyStart` then says where the body
+   * began. Only for a head in one chunk, not delimited by close (that body may be re-chunked).
+   */
+  onePass = false
+  /** Where the body began in the chunk, when head and body came in one step; else -1. */
+  bodyStart = -1
   #ptr: number
   readonly #kind: Kind
   /** Head and target caps; a connection points it at the current config's limits. */
@@ -214,7 +223,7 @@ export class Parser {
       this.#keep(chunk, this.#headFrom, end)
     } else if (this.headDone) {
       this.head.buf = chunk
-      this.head.size = end - this.#headFrom
+      this.head.size = (this.bodyStart >= 0 ? this.bodyStart : end) - this.#headFrom
     }
     if (this.head.size > this.limits.maxHead || this.#joinLen > this.limits.maxHead) return this.#tooLarge('head')
     if (this.headDone && this.#joinLen > 0) this.head.scan()
@@ -236,6 +245,15 @@ export class Parser {
 
   /** Continue after Step.HEAD or Step.END. */
   resume(): void { wasm.llhttp_resume(this.#ptr) }
+
+  /**
+   * Between messages: lets go of the last chunk (the head's spans point into it), so that an idle
+   * keep-alive connection holds no received bytes (bench/run.sh idle).
+   */
+  release(): void {
+    this.#chunk = null
+    this.head.reset()
+  }
 
   /** Frees the llhttp state; the connection is closing or has become a tunnel. */
   destroy(): void {
@@ -321,6 +339,7 @@ export class Parser {
     this.#headFrom = -1
     this.#last = SPAN_NONE
     this.untilClose = false
+    this.bodyStart = -1
     this.#trailer = 0
     return 0
   }
@@ -390,10 +409,27 @@ export class Parser {
       // in one chunk, whose spans are all offsets into it.
       return 0
     }
+    if (this.onePass && upgrade === 0 && status !== 101 && !this.untilClose && this.#joinLen === 0 &&
+        this.#kind === Kind.RESPONSE && this.#findBodyStart()) return 0
     // A request stops here even when it asks for an upgrade: a body may come first (RFC 9110 §7.8),
     // and the driver must have the head before any body byte.
     this.#stop = Step.HEAD
     return PAUSED
+  }
+
+  /**
+   * Sets `bodyStart` to where the head ends in the chunk: after the last field's line and the empty
+   * line (strict llhttp: every line ends in CRLF; an empty value's span sits on its own CR, see
+   * onSpan). False, to pause as usual, when the bytes there are not CRLF CRLF (no field to go by).
+   */
+  #findBodyStart(): boolean {
+    const h = this.head
+    if (h.count === 0) return false
+    const end = h.spans[h.len - 1] + 4
+    const b = h.buf
+    if (b[end - 4] !== 13 || b[end - 3] !== 10 || b[end - 2] !== 13 || b[end - 1] !== 10) return false
+    this.bodyStart = end
+    return true
   }
 
   #onTrailer(len: number): number {

@@ -263,6 +263,7 @@ export class ClientConn implements Downstream {
 
   #enterIdle(): void {
     this.#phase = IDLE
+    this.#parser.release()
     ;(this.#idleTimer ??= new Deadline(this.rt.config.timeouts.keepalive, () => { if (this.#phase === IDLE) this.#close() })).arm()
   }
 
