@@ -10,7 +10,8 @@
  * after llhttp has validated every byte it is about to forward (DESIGN principle 3).
  */
 import { createRequire } from 'node:module'
-import { Head, name } from './head.js'
+import { Head } from './head.js'
+import { headFault } from './head-checks.js'
 import { Code, ProxyError } from '../errors.js'
 
 const require = createRequire(import.meta.url)
@@ -74,8 +75,6 @@ const SPAN_LINE = 1
 const SPAN_NAME = 2
 const SPAN_VALUE = 3
 
-const TRANSFER_ENCODING = name('transfer-encoding')
-const HTTP_NAME = Buffer.from('HTTP/', 'latin1')
 
 /** The parser llhttp is running right now (execute is synchronous and never re-entered). */
 let current: Parser | null = null
@@ -111,7 +110,6 @@ function load(): WebAssembly.Instance {
 }
 
 const wasm = load().exports as unknown as Exports
-
 
 const methodNames: string[] = []
 
@@ -297,36 +295,10 @@ export class Parser {
     return Step.ERROR
   }
 
-  /**
-   * What strict llhttp still lets through, checked on the complete head (its bytes are in `head.buf`
-   * by now). Nothing of the message has been acted on yet, so a failure here forwards nothing.
-   */
+  /** The checks of head-checks.ts, on the complete head: a failure is a parse error. */
   #checkHead(): boolean {
-    const h = this.head
-    // RFC 9112 §2.3: HTTP/1.x only. llhttp also takes HTTP/2.0, and a request line with no version
-    // (HTTP/0.9, which has no headers to carry Host or framing).
-    if (h.major !== 1) return this.#reject('HPE_INVALID_VERSION', `HTTP/${h.major}.${h.minor} is not HTTP/1.x`)
-    if (this.#kind === Kind.RESPONSE) {
-      // RFC 9110 §15: codes run from 100; llhttp takes any three digits and would frame 0xx like 1xx.
-      return h.status >= 100 || this.#reject('HPE_INVALID_STATUS', `status ${h.status} is out of range`)
-    }
-    const b = h.buf
-    const s0 = h.spans[0]
-    const s1 = h.spans[1]
-    let v = s1
-    while (b[v] === 0x20) v++
-    // RFC 9112 §2.3: HTTP-name is "HTTP", case-sensitive; llhttp also takes RTSP/ and ICE/.
-    for (let i = 0; i < 5; i++) if (b[v + i] !== HTTP_NAME[i]) return this.#reject('HPE_INVALID_CONSTANT', 'protocol is not HTTP')
-    // RFC 9112 §3.2: no request-target form has a fragment. A '#' would let the path we route on differ
-    // from the one the peer serves (compare HAProxy, CVE-2023-45539).
-    for (let i = s0; i < s1; i++) if (b[i] === 0x23) return this.#reject('HPE_INVALID_URL', 'fragment in request target')
-    if (h.transferEncoding >= 0) {
-      // RFC 9112 §6.3 rule 4: in a request, chunked must be the final coding, else 400. llhttp takes an
-      // empty Transfer-Encoding as no body at all, while the peer may not.
-      const t = h.tokens(TRANSFER_ENCODING)
-      if (t.length === 0 || t[t.length - 1] !== 'chunked') return this.#reject('HPE_INVALID_TRANSFER_ENCODING', 'chunked is not the final transfer coding')
-    }
-    return true
+    const fault = headFault(this.head, this.#kind === Kind.REQUEST)
+    return fault === null || this.#reject(fault[0], fault[1])
   }
 
   // ---- wasm_on_* callbacks: record, never throw, never act ----
