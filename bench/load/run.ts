@@ -208,11 +208,19 @@ async function runIdle(): Promise<void> {
   }
   const table = idleTable(rows)
   console.log(`\n${table}`)
-  const out = join(ROOT, 'bench/results/tmp/idle.md')
-  mkdirSync(dirname(out), { recursive: true })
-  writeFileSync(out, `${table}\n`)
-  console.log(`\nwritten: ${out}`)
+  const m = machine()
+  const section = `${IDLE_HEADING}\n\nWritten by \`bash bench/run.sh idle\` on ${m.date}, code at ${m.commit}. ${conns.toLocaleString('en-US')} ` +
+    'client connections opened to the proxy, then one GET each through to the peer; RSS read from /proc after each step ' +
+    '(bench/load/idle.ts); nginx with one process, bench/load/nginx-idle.conf.\n\n' + `${table}\n`
+  // The section goes into the last load table's file (replacing an earlier one), or stands alone.
+  const latest = join(ROOT, 'bench/results/latest.md')
+  const before = existsSync(latest) ? readFileSync(latest, 'utf8') : ''
+  const at = before.indexOf(IDLE_HEADING)
+  writeFileSync(latest, (at >= 0 ? before.slice(0, at) : before === '' ? '' : `${before.trimEnd()}\n\n`) + section)
+  console.log(`\nwritten: ${latest}`)
 }
+
+const IDLE_HEADING = '### Idle keep-alive connections (memory)'
 
 function nginxPath(): string | null {
   for (const p of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx']) if (existsSync(p)) return p
