@@ -5,8 +5,9 @@
  *   1. "connected": the TCP connections are accepted, no byte sent;
  *   2. "after 1 request": each has sent one GET through to the peer and read its response, and
  *      now waits in keep-alive (what a browser's spare connection looks like).
- * Bytes per connection = RSS growth over the baseline / N. The designs: rawproxy, and nginx with
- * one worker (bench/load/nginx-idle.conf) when nginx is installed (bench/run.sh idle installs it).
+ * Bytes per connection = RSS growth over the baseline (taken after warm-up traffic, see measureIdle)
+ * / N. The designs: rawproxy, and nginx with one worker (bench/load/nginx-idle.conf) when nginx is
+ * installed (bench/run.sh idle installs it).
  * Only 127.0.0.1 is used; every socket and process is closed at the end.
  */
 import { connect, Socket } from 'node:net'
@@ -27,6 +28,8 @@ export interface IdleResult {
   afterRequest: number
 }
 
+const WARM_CONNS = 250
+const WARM_REQUESTS = 40
 const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: bench\r\n\r\n', 'latin1')
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -66,12 +69,15 @@ async function settled(pid: number): Promise<number> {
 }
 
 /**
- * Measures one design listening on `port` whose process is `pid`. A few warm-up connections first, so
- * that the baseline already holds the code paths' one-time allocations (JIT, pools, buffers).
+ * Measures one design listening on `port` whose process is `pid`. Warm-up traffic first (WARM_CONNS
+ * connections, WARM_REQUESTS requests each, then closed), so that the baseline already holds what
+ * serving requests costs once, whatever the number of connections: compiled code, pools, and a
+ * garbage-collected heap grown to its working size under load (without it, V8's young generation
+ * growing during the measured step showed as ~3 KiB "per connection").
  */
 export async function measureIdle(design: string, port: number, pid: number, conns: number): Promise<IdleResult> {
-  const warm = await Promise.all(Array.from({ length: 20 }, () => open(port)))
-  for (const s of warm) await request(s)
+  const warm = await Promise.all(Array.from({ length: WARM_CONNS }, () => open(port)))
+  await Promise.all(warm.map(async (s) => { for (let i = 0; i < WARM_REQUESTS; i++) await request(s) }))
   for (const s of warm) s.destroy()
   const baseline = await settled(pid)
   const socks: Socket[] = []

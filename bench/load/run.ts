@@ -210,8 +210,9 @@ async function runIdle(): Promise<void> {
   console.log(`\n${table}`)
   const m = machine()
   const section = `${IDLE_HEADING}\n\nWritten by \`bash bench/run.sh idle\` on ${m.date}, code at ${m.commit}. ${conns.toLocaleString('en-US')} ` +
-    'client connections opened to the proxy, then one GET each through to the peer; RSS read from /proc after each step ' +
-    '(bench/load/idle.ts); nginx with one process, bench/load/nginx-idle.conf.\n\n' + `${table}\n`
+    'client connections opened to the proxy, then one GET each through to the peer; RSS read from /proc after each step, ' +
+    'against a baseline taken after warm-up traffic (10,000 requests on 250 connections, closed) (bench/load/idle.ts); ' +
+    'nginx with one process, bench/load/nginx-idle.conf.\n\n' + `${table}\n`
   // The section goes into the last load table's file (replacing an earlier one), or stands alone.
   const latest = join(ROOT, 'bench/results/latest.md')
   const before = existsSync(latest) ? readFileSync(latest, 'utf8') : ''
