@@ -2,7 +2,7 @@
 # `make bench`: the micro benchmarks (tinybench), then the load comparison (wrk), and the table in
 # bench/results/latest.md. `make bench` builds first; run directly, this script builds if needed.
 #
-#   bash bench/run.sh [all|micro|load|profile|peers]
+#   bash bench/run.sh [all|micro|load|profile|peers|idle]
 #   env: see bench/micro/run.ts and bench/load/run.ts (BENCH_ROUNDS, BENCH_SECONDS, ...);
 #        BENCH_TIMEOUT (1800 s): the outer bound of one node run (load/run.ts has its own watchdog);
 #        BENCH_LOCK (a file, or 1 for /tmp/rawproxy-bench.lock): hold that flock for the whole run,
@@ -59,5 +59,14 @@ case $what in
            [[ -f dist/bench/peers/run.js ]] || npx tsc -p tsconfig.json
            limit=${BENCH_TIMEOUT:-3600}
            run node dist/bench/peers/run.js ;;
-  *) echo "usage: bash bench/run.sh [all|micro|load|profile|peers]" >&2; exit 2 ;;
+  idle)    # 10,000 client sockets here and as many in the proxy: raise the open-file limit (root may).
+           ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+           if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
+             echo "bench: installing nginx (for the idle comparison)"
+             export DEBIAN_FRONTEND=noninteractive
+             apt-get install -y -qq nginx-light >/dev/null 2>&1 || apt-get install -y -qq nginx >/dev/null 2>&1 ||
+               { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; } || echo "bench: nginx not installed, rawproxy only"
+           fi
+           run node dist/bench/load/run.js idle ;;
+  *) echo "usage: bash bench/run.sh [all|micro|load|profile|peers|idle]" >&2; exit 2 ;;
 esac

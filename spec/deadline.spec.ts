@@ -33,4 +33,20 @@ t('disarm and cancel stop it; arm starts it again', async () => {
   assert.is(n, 1)
 })
 
+t('deadlines of one duration share a lane: each fires once, in the order last armed, and may re-arm itself', async () => {
+  const order: string[] = []
+  let again = true
+  const a = new Deadline(40, () => order.push('a'))
+  const b = new Deadline(40, () => order.push('b'))
+  const c: Deadline = new Deadline(40, () => { order.push('c'); if (again) { again = false; c.arm() } })
+  const other = new Deadline(15, () => order.push('other'))
+  a.arm(); b.arm(); c.arm()
+  await sleep(10)
+  a.arm() // now the last of the lane
+  other.arm()
+  b.disarm()
+  await sleep(150)
+  assert.equal(order, ['other', 'c', 'a', 'c'])
+})
+
 t.run()

@@ -4,14 +4,15 @@
  * requests/s and latency from wrk, the CPU time per request of the process under test, and how much
  * CPU other processes took meanwhile (noise.ts). `profile` mode runs rawproxy alone under --cpu-prof.
  *
- *   node dist/bench/load/run.js [load|profile]
+ *   node dist/bench/load/run.js [load|profile|idle]
  *   env: BENCH_ROUNDS (2), BENCH_SECONDS (5), BENCH_WARMUP (1), BENCH_CONNECTIONS (50),
  *        BENCH_LOAD_CPU (0), BENCH_PROXY_CPU (1), BENCH_MICRO_MD (a Markdown file to append),
  *        BENCH_MAX_OTHER (10: a run during which other processes used more than this % of a CPU is
  *        run again, up to BENCH_RETRIES (2) times; the last try counts),
  *        BENCH_PROFILE_SECONDS (10), BENCH_PROFILE_DIR (default: a new /tmp/rawproxy-prof-* dir),
  *        BENCH_COMPARE (path to another build's dist/src/cli.js, e.g. in a git worktree: adds the
- *        design "rawproxy-b" to the rotation, to A/B a change under the same conditions)
+ *        design "rawproxy-b" to the rotation, to A/B a change under the same conditions),
+ *        BENCH_IDLE_CONNS (10000: client connections of `idle` mode, see idle.ts)
  *
  * Only 127.0.0.1 is used. Every process started is stopped at the end, on an error, on Ctrl-C or
  * SIGTERM, and by a watchdog if the run overstays its time budget.
@@ -26,6 +27,8 @@ import { WrkResult, wrk } from './wrk.js'
 import { Run, Summary, machine, markdown, printTable, summarise, targets } from './report.js'
 import { cpuSeconds, otherLoad } from './noise.js'
 import { summariseProfile } from '../profile/summary.js'
+import { IdleResult, idleTable, measureIdle } from './idle.js'
+import { execFileSync } from 'node:child_process'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const env = (k: string, d: number): number => {
@@ -51,7 +54,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-bench-'))
 const script = (name: string): string => join(ROOT, 'dist/bench/load', `${name}.js`)
 
 /** The rawproxy config: one listener, the peer, no access log (we measure the proxy, not the disk). */
-function rawproxyConfig(port: number, peerPort: number, name: string): string {
+function rawproxyConfig(port: number, peerPort: number, name: string, extra: string[] = []): string {
   const file = join(tmp, `${name}.yaml`)
   writeFileSync(file, [
     `listen: 127.0.0.1:${port}`,
@@ -59,6 +62,7 @@ function rawproxyConfig(port: number, peerPort: number, name: string): string {
     '  peer:',
     `    peers: [127.0.0.1:${peerPort}]`,
     'access_log: off',
+    ...extra,
     '',
   ].join('\n'))
   return file
@@ -86,9 +90,9 @@ async function startPeer(): Promise<{ proc: Proc; port: number }> {
   return { proc, port }
 }
 
-async function startRawproxy(peerPort: number, nodeFlags: string[] = [], cli = join(ROOT, 'dist/src/cli.js'), name = 'rawproxy'): Promise<{ proc: Proc; port: number }> {
+async function startRawproxy(peerPort: number, nodeFlags: string[] = [], cli = join(ROOT, 'dist/src/cli.js'), name = 'rawproxy', extra: string[] = []): Promise<{ proc: Proc; port: number }> {
   const port = await freePort()
-  const args = [...nodeFlags, resolve(cli), '--config', rawproxyConfig(port, peerPort, name)]
+  const args = [...nodeFlags, resolve(cli), '--config', rawproxyConfig(port, peerPort, name, extra)]
   const proc = start(name, PROXY_CPU, process.execPath, args, join(tmp, `${name}.log`))
   await ready(proc, port)
   return { proc, port }
@@ -175,6 +179,55 @@ async function runProfile(): Promise<void> {
   console.log(summariseProfile(files[files.length - 1], ROOT))
 }
 
+/**
+ * Memory per idle client connection (idle.ts): rawproxy, then nginx if it is installed. Neither is
+ * pinned (nothing here is a speed race); the keep-alive timeouts outlast the run.
+ */
+async function runIdle(): Promise<void> {
+  const conns = env('BENCH_IDLE_CONNS', 10_000)
+  const peer = await startPeer()
+  const rows: IdleResult[] = []
+  const raw = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy',
+    ['timeouts:', '  keepalive: 300000', 'limits:', `  max_connections: ${conns + 1000}`])
+  await check('rawproxy', raw.port)
+  rows.push(await measureIdle('rawproxy', raw.port, raw.proc.child.pid!, conns))
+  console.log(idleTable(rows))
+  await stop(raw.proc)
+  const nginx = nginxPath()
+  if (nginx === null) console.log('nginx: not installed, not compared (bash bench/run.sh idle installs it)')
+  else {
+    const port = await freePort()
+    const conf = join(tmp, 'nginx-idle.conf')
+    writeFileSync(conf, readFileSync(join(ROOT, 'bench/load/nginx-idle.conf'), 'utf8')
+      .replaceAll('@PORT@', String(port)).replaceAll('@PEER@', String(peer.port)).replaceAll('@DIR@', tmp))
+    const proc = start('nginx', null, nginx, ['-p', tmp, '-c', conf], join(tmp, 'nginx.log'))
+    await ready(proc, port)
+    await check('nginx', port)
+    rows.push(await measureIdle('nginx (1 worker)', port, proc.child.pid!, conns))
+    await stop(proc)
+  }
+  const table = idleTable(rows)
+  console.log(`\n${table}`)
+  const m = machine()
+  const section = `${IDLE_HEADING}\n\nWritten by \`bash bench/run.sh idle\` on ${m.date}, code at ${m.commit}. ${conns.toLocaleString('en-US')} ` +
+    'client connections opened to the proxy, then one GET each through to the peer; RSS read from /proc after each step, ' +
+    'against a baseline taken after warm-up traffic (10,000 requests on 250 connections, closed) (bench/load/idle.ts); ' +
+    'nginx with one process, bench/load/nginx-idle.conf.\n\n' + `${table}\n`
+  // The section goes into the last load table's file (replacing an earlier one), or stands alone.
+  const latest = join(ROOT, 'bench/results/latest.md')
+  const before = existsSync(latest) ? readFileSync(latest, 'utf8') : ''
+  const at = before.indexOf(IDLE_HEADING)
+  writeFileSync(latest, (at >= 0 ? before.slice(0, at) : before === '' ? '' : `${before.trimEnd()}\n\n`) + section)
+  console.log(`\nwritten: ${latest}`)
+}
+
+const IDLE_HEADING = '### Idle keep-alive connections (memory)'
+
+function nginxPath(): string | null {
+  for (const p of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx']) if (existsSync(p)) return p
+  try { return execFileSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim() || null } catch { return null }
+}
+
 let cleaning = false
 let interrupted = false
 async function cleanup(): Promise<void> {
@@ -186,9 +239,9 @@ async function cleanup(): Promise<void> {
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? 'load'
-  if (mode !== 'load' && mode !== 'profile') throw new Error(`unknown mode "${mode}" (load or profile)`)
+  if (mode !== 'load' && mode !== 'profile' && mode !== 'idle') throw new Error(`unknown mode "${mode}" (load, profile or idle)`)
   // Bounded in time: the whole run, with room for start-up and stops, or everything is killed.
-  const budget = mode === 'load' ? ROUNDS * DESIGNS.length * (WARMUP + SECONDS + 5) * (1 + RETRIES) + 60 : PROFILE_SECONDS + WARMUP + 90
+  const budget = mode === 'load' ? ROUNDS * DESIGNS.length * (WARMUP + SECONDS + 5) * (1 + RETRIES) + 60 : mode === 'idle' ? 300 : PROFILE_SECONDS + WARMUP + 90
   setTimeout(() => {
     console.error(`load: over the time budget of ${budget} s, stopping everything`)
     killAllSync()
@@ -196,6 +249,7 @@ async function main(): Promise<void> {
     process.exit(1)
   }, budget * 1000).unref()
   if (mode === 'load') await runLoad()
+  else if (mode === 'idle') await runIdle()
   else await runProfile()
 }
 

@@ -16,8 +16,8 @@ let keep = new Uint8Array(64)
  * those named in `tokens` (a Connection header's list), then `extra` (CRLF-ended lines) and CRLF.
  */
 export function buildHead(
-  h: Head, prefix: string, lineStart: number, lineEnd: number, suffix: string,
-  drop: NameSet, tokens: readonly string[] | null, extra: string,
+  h: Head, prefix: string | Buffer, lineStart: number, lineEnd: number, suffix: string | Buffer,
+  drop: NameSet, tokens: readonly string[] | null, extra: string | Buffer,
 ): Buffer {
   const n = h.count
   const s = h.spans
@@ -34,9 +34,9 @@ export function buildHead(
     i = j
   }
   const out = Buffer.allocUnsafe(size)
-  let o = out.write(prefix, 0, 'latin1')
+  let o = put(out, 0, prefix)
   o += h.buf.copy(out, o, lineStart, lineEnd)
-  o += out.write(suffix, o, 'latin1')
+  o += put(out, o, suffix)
   for (let i = 0; i < n; i++) {
     if (keep[i] === 0) continue
     // Extend the run over following kept fields: between them the received bytes are CRLF-joined
@@ -50,10 +50,15 @@ export function buildHead(
     out[o++] = 10
     i = j
   }
-  o += out.write(extra, o, 'latin1')
+  o += put(out, o, extra)
   out[o++] = 13
   out[o++] = 10
   return out
+}
+
+/** Writes a fixed piece of the head: a Buffer is copied, a string encoded (latin1). */
+function put(out: Buffer, at: number, piece: string | Buffer): number {
+  return typeof piece === 'string' ? out.write(piece, at, 'latin1') : piece.copy(out, at)
 }
 
 /**
@@ -66,7 +71,7 @@ export function buildHead(
  *   RFC 9110 §7.6.1 forbids listing end-to-end fields; we keep them whatever the sender says.
  */
 export function connectionTokens(h: Head): string[] | null {
-  if (h.find(CONNECTION) < 0) return null
+  if (h.connection < 0) return null
   const t = h.tokens(CONNECTION).filter((v) => !KEPT.has(v))
   return t.length === 0 ? null : t
 }

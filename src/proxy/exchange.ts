@@ -193,6 +193,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     if (ok) this.#hold(false)
     // RFC 9110 §9.3.2: the response to HEAD has no body, whatever its Content-Length says.
     c.parser.skipBody = this.method === HEAD
+    // A client of HTTP/1.1 takes a body with the peer's framing: no need to stop between head and body.
+    c.parser.onePass = this.minor >= 1
     this.#watch(c)
   }
 
@@ -225,12 +227,15 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       for (;;) {
         const step = p.execute(chunk, from)
         if (this.#spans.length > 0) this.#flushSpans(chunk)
+        if (step === Step.ERROR) { this.#upstreamFault(c, p.error!); return }
+        if (p.headDone) {
+          if (!this.#onHead(c, chunk, from)) return
+          if (p.bodyStart >= 0) from = p.bodyStart // head and body in one step (Parser.onePass)
+        }
         if (step === Step.MORE) {
           if (this.#state === STATE_HEAD_SENT) { this.#body(chunk, from, chunk.length); c.streaming() }
           return
         }
-        if (step === Step.ERROR) { this.#upstreamFault(c, p.error!); return }
-        if (p.headDone && !this.#onHead(c, chunk, from)) return
         if (step === Step.HEAD) {
           from = p.pos
           p.resume()

@@ -10,10 +10,6 @@ import { OPTIONS } from '../http/methods.js'
 import { buildHead, connectionTokens } from '../http/serialize.js'
 import { Code, ProxyError } from '../errors.js'
 
-const HOST = name('host')
-const TRANSFER_ENCODING = name('transfer-encoding')
-const CONTENT_LENGTH = name('content-length')
-const EXPECT = name('expect')
 const UPGRADE = name('upgrade')
 const XFF = name('x-forwarded-for')
 const XFP = name('x-forwarded-proto')
@@ -59,23 +55,17 @@ function bad(reason: string): ProxyError {
   return new ProxyError(Code.BAD_REQUEST, reason)
 }
 
-/** Checks the head and works out where the request goes. Returns a fault to answer with 400 or 501. */
-export function inspect(h: Head): RequestInfo | ProxyError {
+/**
+ * Checks the head and works out where the request goes. Returns a fault to answer with 400 or 501.
+ * `o`: the connection's Origin, whose cache of the last Host saves decoding and checking the same
+ * Host again (−0.18 µs per request: parse + inspect + buildRequest 1.15 → 0.97 µs, micro A/B).
+ */
+export function inspect(h: Head, o: Origin | null = null): RequestInfo | ProxyError {
   const info = new RequestInfo()
-  // One pass over the fields for the four that matter here, told apart by length first.
-  let hosts = 0
-  let host = -1
-  let te = false
-  let cl = -1
-  let expect = -1
-  const s = h.spans
-  for (let i = 0; i < h.count; i++) {
-    const len = s[3 + 4 * i] - s[2 + 4 * i]
-    if (len === 4 && h.is(i, HOST)) { hosts++; host = i }
-    else if (len === 17 && h.is(i, TRANSFER_ENCODING)) te = true
-    else if (len === 14 && h.is(i, CONTENT_LENGTH)) cl = i
-    else if (len === 6 && h.is(i, EXPECT)) expect = i
-  }
+  // The fields that matter here were found by the parser's one pass (Head.scan).
+  const hosts = h.hosts
+  const te = h.transferEncoding >= 0
+  const cl = h.contentLength
   // RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host; more than one is always an error.
   if (hosts > 1) return bad('more than one Host field')
   if (hosts === 0 && h.minor >= 1) return bad('missing Host field')
@@ -105,15 +95,23 @@ export function inspect(h: Head): RequestInfo | ProxyError {
     // RFC 9112 §3.2.1: an empty path is "/", also before a query ("http://h?q" is "/?q").
     info.path = rest === '' || rest.startsWith('?') ? '/' + rest : rest
   }
-  if (!info.absolute && hosts === 1) info.authority = h.value(host)
+  info.expectContinue = h.expect >= 0 && h.value(h.expect).toLowerCase() === '100-continue'
+  info.upgrade = h.upgrade && tunnelable(h)
+  if (!info.absolute && hosts === 1) {
+    if (o !== null && o.sameHost(h)) {
+      info.authority = o.authority
+      info.host = o.routeHost
+      return info
+    }
+    info.authority = h.value(h.host)
+  }
   const auth = info.authority ?? ''
   // RFC 9112 §3.2: a Host (or absolute-form authority) that is not uri-host [":" port] gets 400.
   if (!HOST_VALUE.test(auth)) return bad('invalid Host')
   // Strip the port; keep an IPv6 literal's brackets.
   const end = auth.startsWith('[') ? auth.indexOf(']') + 1 : auth.lastIndexOf(':') >= 0 ? auth.lastIndexOf(':') : auth.length
   info.host = auth.slice(0, end > 0 ? end : auth.length).toLowerCase()
-  info.expectContinue = expect >= 0 && h.value(expect).toLowerCase() === '100-continue'
-  info.upgrade = h.upgrade && tunnelable(h)
+  if (o !== null && !info.absolute && hosts === 1) o.keepHost(h, info.authority!, info.host)
   return info
 }
 
@@ -136,13 +134,47 @@ export class Origin {
   // The lines for the last Host on this connection: clients send the same Host request after request
   // (measured: 830 ns → 300 ns per request for the forwarding lines).
   host = ''
-  lines = ''
+  /** The same lines as bytes: copied into the head, not encoded again (latin1Write was 1.1% of the
+   * proxy's CPU; with Head.scan, −0.17 µs per request, micro A/B). */
+  lines: Buffer = EMPTY
+  // The last valid Host value on this connection, as received (bytes) and as inspect() makes it.
+  #hostBytes: Buffer = EMPTY
+  authority = ''
+  routeHost = ''
 
   constructor(client: string, proto: 'http' | 'https', trusted: boolean) {
     this.client = client
     this.proto = proto
     this.trusted = trusted
   }
+
+  /** The Host field of `h` has the same bytes as the last one kept. */
+  sameHost(h: Head): boolean {
+    const [start, end] = valueSpan(h, h.host)
+    const k = this.#hostBytes
+    if (end - start !== k.length || k.length === 0) return false
+    const b = h.buf
+    for (let i = 0; i < k.length; i++) if (b[start + i] !== k[i]) return false
+    return true
+  }
+
+  /** Remembers a Host value that passed the checks, with what inspect() made of it. */
+  keepHost(h: Head, authority: string, routeHost: string): void {
+    const [start, end] = valueSpan(h, h.host)
+    this.#hostBytes = Buffer.from(h.buf.subarray(start, end))
+    this.authority = authority
+    this.routeHost = routeHost
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/** Field i's value span, without trailing whitespace (as Head.value). */
+function valueSpan(h: Head, i: number): [number, number] {
+  const start = h.spans[4 + 4 * i]
+  let end = h.spans[5 + 4 * i]
+  while (end > start && (h.buf[end - 1] === 0x20 || h.buf[end - 1] === 0x09)) end--
+  return [start, end]
 }
 
 /** RFC 7239 §6: an IPv6 node is bracketed and quoted; a value outside token chars is quoted. */
@@ -161,7 +193,7 @@ function joined(h: Head, field: Buffer): string | null {
 }
 
 /** The lines we append: forwarding fields, Via, Host when replaced or missing, Upgrade for a tunnel. */
-function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string): string {
+function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string): string | Buffer {
   const host = info.authority ?? peerHost
   const cacheable = !o.trusted && !info.upgrade && !info.absolute && info.authority !== null
   if (cacheable && o.host === host) return o.lines
@@ -181,9 +213,15 @@ function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost
   if (info.absolute || info.authority === null) extra += `Host: ${host}\r\n`
   // The Upgrade request keeps its Upgrade field and a Connection naming it, on this hop only.
   if (info.upgrade) extra += `Connection: upgrade\r\nUpgrade: ${h.get(UPGRADE) ?? ''}\r\n`
-  if (cacheable) { o.host = host; o.lines = extra }
-  return extra
+  if (!cacheable) return extra
+  o.host = host
+  o.lines = Buffer.from(extra, 'latin1')
+  return o.lines
 }
+
+/** "GET " and so on, by llhttp method number; with HTTP11_LINE_END, the request line's fixed bytes. */
+const PREFIX: Buffer[] = []
+const HTTP11_LINE_END = Buffer.from(' HTTP/1.1\r\n', 'latin1')
 
 /**
  * The head to send upstream. We always speak HTTP/1.1 to peers (RFC 9110 §2.5). `dropExpect`: the
@@ -194,6 +232,6 @@ export function buildRequest(h: Head, info: RequestInfo, o: Origin, via: string,
   const drop = DROP[(info.absolute ? DROP_HOST : 0) | (dropExpect ? DROP_EXPECT : 0)]
   // An absolute-form target with an empty path goes out as "/" (RFC 9112 §3.2.1).
   const target = info.targetStart === info.targetEnd || h.buf[info.targetStart] === 0x3f /* ? */ ? '/' : ''
-  return buildHead(h, methodName(h.method) + ' ' + target, info.targetStart, info.targetEnd, ' HTTP/1.1\r\n',
-    drop, tokens, extraLines(h, info, o, via, peerHost))
+  const prefix = target === '' ? (PREFIX[h.method] ??= Buffer.from(methodName(h.method) + ' ', 'latin1')) : methodName(h.method) + ' /'
+  return buildHead(h, prefix, info.targetStart, info.targetEnd, HTTP11_LINE_END, drop, tokens, extraLines(h, info, o, via, peerHost))
 }

@@ -7,7 +7,6 @@ import { Head, NameSet, name } from '../http/head.js'
 import { buildHead, connectionTokens } from '../http/serialize.js'
 
 const UPGRADE = name('upgrade')
-const TRANSFER_ENCODING = name('transfer-encoding')
 
 const HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade']
 const DROP = new NameSet(HOP)
@@ -28,7 +27,7 @@ export const enum Framing {
 }
 
 function isChunked(h: Head): boolean {
-  return h.find(TRANSFER_ENCODING) >= 0
+  return h.transferEncoding >= 0
 }
 
 /**
@@ -92,6 +91,5 @@ export function rawStart(h: Head, chunk: Buffer, from: number): number {
   const start = h.spans[0] - 13
   if (start < from) return -1
   for (let i = 0; i < 9; i++) if (chunk[start + i] !== HTTP11[i]) return -1
-  for (let i = 0; i < h.count; i++) if (DROP.has(h, i)) return -1
-  return start
+  return h.hop ? -1 : start
 }

@@ -182,7 +182,7 @@ export class ClientConn implements Downstream {
       this.#fault(new ProxyError(Code.NOT_IMPLEMENTED, 'CONNECT is not served'))
       return false
     }
-    const info = inspect(h)
+    const info = inspect(h, this.origin)
     if (info instanceof ProxyError) { this.#fault(info); return false }
     this.#phase = BUSY
     this.#host.requests++
@@ -270,6 +270,7 @@ export class ClientConn implements Downstream {
 
   #enterIdle(): void {
     this.#phase = IDLE
+    this.#parser.release()
     ;(this.#idleTimer ??= new Deadline(this.rt.config.timeouts.keepalive, () => { if (this.#phase === IDLE) this.#close() })).arm()
   }
 
