@@ -16,8 +16,15 @@ const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
   rawproxy --check --config FILE    validate the config and exit
   rawproxy --listen ADDR --upstream HOST:PORT [--upstream ...]   quick mode
+      [--tls-cert FILE --tls-key FILE ...]   quick mode over HTTPS (repeat the pair for SNI)
   rawproxy --demo                   two demo upstreams behind the proxy on 127.0.0.1:8080
 `
+
+/** `--tls-cert` and `--tls-key` given in pairs, in order. */
+function certPairs(certs: string[] = [], keys: string[] = []): { cert: string; key: string }[] {
+  if (certs.length !== keys.length) throw new ConfigError('--tls-key', `${certs.length} --tls-cert but ${keys.length} --tls-key: give them in pairs`)
+  return certs.map((cert, i) => ({ cert, key: keys[i] }))
+}
 
 async function main(): Promise<number> {
   let args
@@ -28,6 +35,8 @@ async function main(): Promise<number> {
         check: { type: 'boolean' },
         listen: { type: 'string', multiple: true },
         upstream: { type: 'string', multiple: true },
+        'tls-cert': { type: 'string', multiple: true },
+        'tls-key': { type: 'string', multiple: true },
         demo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -41,7 +50,7 @@ async function main(): Promise<number> {
   const load = (): Config => {
     if (args.config !== undefined) return loadFile(args.config)
     if (args.demo) return demoConfig()
-    if (args.upstream !== undefined) return quick(args.listen ?? ['127.0.0.1:8080'], args.upstream)
+    if (args.upstream !== undefined) return quick(args.listen ?? ['127.0.0.1:8080'], args.upstream, certPairs(args['tls-cert'], args['tls-key']))
     throw new ConfigError('arguments', 'give --config FILE, --upstream HOST:PORT or --demo')
   }
 

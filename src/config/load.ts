@@ -27,10 +27,13 @@ export function loadText(text: string, name = 'config'): Config {
   return validate(raw)
 }
 
-/** Quick mode, as `caddy reverse-proxy`: one listener, every request to these peers. */
-export function quick(listen: string[], upstreams: string[]): Config {
+/**
+ * Quick mode, as `caddy reverse-proxy`: one listener, every request to these peers. With certificates
+ * (`--tls-cert`/`--tls-key` pairs, in order) every listener serves HTTPS, the first pair the default.
+ */
+export function quick(listen: string[], upstreams: string[], certificates: { cert: string; key: string }[] = []): Config {
   return validate({
-    listen,
+    listen: certificates.length === 0 ? listen : listen.map((address) => ({ address, tls: { certificates } })),
     upstreams: { default: { peers: upstreams } },
     routes: [{ upstream: 'default' }],
   })

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net'
 import { Config, DEFAULTS, Address, Route, Upstream, LogTarget, Timeouts, Limits } from './schema.js'
 import { parseCidr } from './cidr.js'
+import { listener, upstreamTls } from './tls.js'
 
 export class ConfigError extends Error {
   constructor(readonly path: string, readonly reason: string) {
@@ -15,31 +16,31 @@ export class ConfigError extends Error {
 
 type Obj = Record<string, unknown>
 
-function fail(path: string, reason: string): never {
+export function fail(path: string, reason: string): never {
   throw new ConfigError(path, reason)
 }
 
-function object(v: unknown, path: string, keys: readonly string[]): Obj {
+export function object(v: unknown, path: string, keys: readonly string[]): Obj {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(path, 'must be a mapping')
   for (const k of Object.keys(v)) if (!keys.includes(k)) fail(join(path, k), `unknown field (expected one of: ${keys.join(', ')})`)
   return v as Obj
 }
 
-function join(path: string, key: string | number): string {
+export function join(path: string, key: string | number): string {
   return typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`
 }
 
-function list(v: unknown, path: string): unknown[] {
+export function list(v: unknown, path: string): unknown[] {
   if (!Array.isArray(v)) fail(path, 'must be a list')
   return v
 }
 
-function str(v: unknown, path: string): string {
+export function str(v: unknown, path: string): string {
   if (typeof v !== 'string' || v === '') fail(path, 'must be a non-empty string')
   return v
 }
 
-function int(v: unknown, path: string, min: number, max: number): number {
+export function int(v: unknown, path: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `must be an integer from ${min} to ${max}`)
   return v
 }
@@ -87,7 +88,7 @@ function limits(v: unknown, path: string): Limits {
 }
 
 function upstream(name: string, v: unknown, path: string): Upstream {
-  const o = object(v, path, ['peers', 'keepalive'])
+  const o = object(v, path, ['peers', 'keepalive', 'tls'])
   if (o.peers === undefined) fail(join(path, 'peers'), 'is required (a list of host:port)')
   const peers = list(o.peers, join(path, 'peers')).map((p, i) => address(p, join(join(path, 'peers'), i), '127.0.0.1'))
   peers.forEach((p, i) => { if (p.port === 0) fail(join(join(path, 'peers'), i), 'port 0 is not a peer port') })
@@ -100,6 +101,7 @@ function upstream(name: string, v: unknown, path: string): Upstream {
       max_idle: k.max_idle === undefined ? DEFAULTS.keepalive.max_idle : int(k.max_idle, join(kp, 'max_idle'), 0, 100_000),
       idle_timeout: k.idle_timeout === undefined ? DEFAULTS.keepalive.idle_timeout : duration(k.idle_timeout, join(kp, 'idle_timeout')),
     },
+    ...(o.tls === undefined || o.tls === false ? {} : { tls: upstreamTls(o.tls, join(path, 'tls')) }),
   }
 }
 
@@ -136,7 +138,7 @@ export function validate(raw: unknown): Config {
   const o = object(raw ?? {}, '', ['listen', 'trusted_proxies', 'via', 'timeouts', 'limits', 'upstreams', 'routes', 'access_log', 'event_log'])
   const listenRaw = o.listen === undefined ? DEFAULTS.listen : Array.isArray(o.listen) ? o.listen : [o.listen]
   if (listenRaw.length === 0) fail('listen', 'needs at least one address')
-  const listen = listenRaw.map((a, i) => address(a, `listen[${i}]`, '::'))
+  const listen = listenRaw.map((a, i) => listener(a, `listen[${i}]`))
   const trusted = o.trusted_proxies === undefined ? [] : list(o.trusted_proxies, 'trusted_proxies').map((c, i) => {
     const s = str(c, `trusted_proxies[${i}]`)
     if (parseCidr(s) === null) fail(`trusted_proxies[${i}]`, `"${s}" is not an IP address or CIDR`)

@@ -4,6 +4,7 @@
 import type { Upstream, Timeouts } from '../config/schema.js'
 import type { Limits } from '../http/llhttp.js'
 import { Peer } from './peer.js'
+import { PeerTls } from './peer-tls.js'
 
 export class Group {
   readonly name: string
@@ -12,7 +13,7 @@ export class Group {
 
   constructor(cfg: Upstream, timeouts: Timeouts, limits: Limits) {
     this.name = cfg.name
-    this.peers = cfg.peers.map((a) => new Peer(a, cfg.keepalive, timeouts, limits))
+    this.peers = cfg.peers.map((a) => new Peer(a, cfg.keepalive, timeouts, limits, cfg.tls === undefined ? null : new PeerTls(cfg.tls, a)))
   }
 
   /** The next peer in turn, or null when the group has none (the client gets 503). */
