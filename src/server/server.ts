@@ -89,6 +89,11 @@ export class Server implements Host, EndpointEvents {
     s.destroy()
   }
 
+  /** A new session ticket key on every TLS listener now (each also rotates on its own `ticket_rotation`). */
+  rotateTicketKeys(): void {
+    for (const ep of this.#listeners.values()) ep.terminator?.rotate()
+  }
+
   remove(c: ClientConn): void {
     this.#conns.delete(c)
   }

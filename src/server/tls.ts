@@ -9,36 +9,34 @@ import type { ListenTls, Certificate } from '../config/schema.js'
 
 /** The SNI choices of one config, built once (a handshake costs one or two Map lookups). */
 export class CertStore {
-  readonly #exact = new Map<string, SecureContext>()
+  /** Per name: one context per certificate of that name (an RSA and an ECDSA one side by side). */
+  readonly #exact = new Map<string, SecureContext[]>()
   /** "*.example.com" under "example.com". */
-  readonly #wild = new Map<string, SecureContext>()
-  /** For a client without SNI, or with a name no certificate has. */
+  readonly #wild = new Map<string, SecureContext[]>()
+  /** The server's own context, for a client without SNI or with a name no certificate has. */
   readonly defaults: SecureContextOptions
 
   constructor(cfg: ListenTls) {
-    // Every certificate naming a host goes into that host's context: an RSA and an ECDSA certificate
-    // for the same names sit side by side, and OpenSSL sends the one the client's signature
-    // algorithms allow (RFC 8446 §4.2.3).
-    const byName = new Map<string, Certificate[]>()
-    for (const c of cfg.certificates) for (const n of c.names) byName.set(n, [...(byName.get(n) ?? []), c])
-    const made = new Map<string, SecureContext>()
-    for (const [name, certs] of byName) {
-      const k = certs.map((c) => cfg.certificates.indexOf(c)).join(',')
-      let ctx = made.get(k)
-      if (ctx === undefined) { ctx = createSecureContext(contextOptions(cfg, certs)); made.set(k, ctx) }
-      if (name.startsWith('*.')) this.#wild.set(name.slice(2), ctx)
-      else this.#exact.set(name, ctx)
-    }
+    // One context per certificate, shared by its names.
+    const single = cfg.certificates.map((c) => createSecureContext(contextOptions(cfg, [c])))
+    cfg.certificates.forEach((c, i) => {
+      for (const n of c.names) {
+        const map = n.startsWith('*.') ? this.#wild : this.#exact
+        const key = n.startsWith('*.') ? n.slice(2) : n
+        map.set(key, [...(map.get(key) ?? []), single[i]])
+      }
+    })
     const first = cfg.certificates[0]
-    this.defaults = contextOptions(cfg, first.names.length > 0 ? byName.get(first.names[0])! : [first])
+    const mates = cfg.certificates.filter((c) => c === first || (c.names.length > 0 && c.names.join() === first.names.join()))
+    this.defaults = contextOptions(cfg, mates)
   }
 
   /**
-   * The context for a client's server_name (RFC 6066 §3), or undefined for the default. A wildcard
+   * The contexts for a client's server_name (RFC 6066 §3), or undefined for the default. A wildcard
    * matches exactly one left-most label (RFC 6125 §6.4.3): "*.b.test" serves "x.b.test", not "b.test"
    * nor "y.x.b.test".
    */
-  select(servername: string): SecureContext | undefined {
+  select(servername: string): SecureContext[] | undefined {
     const name = servername.toLowerCase()
     const exact = this.#exact.get(name)
     if (exact !== undefined) return exact
@@ -61,6 +59,21 @@ function contextOptions(cfg: ListenTls, certs: readonly Certificate[]): SecureCo
   }
 }
 
+/**
+ * The SNI callback. Node installs only the current certificate of the context it is given, so a
+ * name's other certificates (its RSA one next to its ECDSA one) are set on the socket first, with
+ * setKeyCert; OpenSSL then sends the one the client's signature algorithms allow (RFC 8446 §4.2.3).
+ * Node calls this with the socket as `this`.
+ */
+function sni(t: TlsTerminator): (this: TLSSocket, name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void {
+  return function (this: TLSSocket, name, cb) {
+    const ctxs = t.store.select(name)
+    if (ctxs === undefined) { cb(null, undefined); return }
+    for (let i = 0; i < ctxs.length - 1; i++) this.setKeyCert(ctxs[i])
+    cb(null, ctxs[ctxs.length - 1])
+  }
+}
+
 /** "O=rawproxy tests, CN=client-1": the subject of a verified client certificate, or '' without one. */
 export function verifiedSubject(s: TLSSocket): string {
   if (!s.authorized) return ''
@@ -75,21 +88,21 @@ export function verifiedSubject(s: TLSSocket): string {
  */
 export class TlsTerminator {
   readonly server: TlsServer
-  #store: CertStore
+  store: CertStore
   #ticketKeys: Buffer
   #rotation: NodeJS.Timeout | null = null
   #every = 0
 
   constructor(cfg: ListenTls, handshakeTimeout: number) {
-    this.#store = new CertStore(cfg)
+    this.store = new CertStore(cfg)
     // 48 bytes: name, HMAC and AES keys of the ticket (see tls.Server.setTicketKeys).
     this.#ticketKeys = randomBytes(48)
     this.server = new TlsServer({
-      ...this.#store.defaults,
+      ...this.store.defaults,
       ticketKeys: this.#ticketKeys,
       // RFC 9113 is not spoken here: a client offering only h2 is told no_application_protocol.
       ALPNProtocols: ['http/1.1'],
-      SNICallback: (name, cb) => cb(null, this.#store.select(name)),
+      SNICallback: sni(this),
       handshakeTimeout,
       allowHalfOpen: true,
       noDelay: true,
@@ -99,8 +112,8 @@ export class TlsTerminator {
 
   /** A reloaded config: new certificates for new handshakes; open connections are not touched. */
   update(cfg: ListenTls, store: CertStore): void {
-    this.#store = store
-    this.server.setSecureContext({ ...this.#store.defaults, ticketKeys: this.#ticketKeys })
+    this.store = store
+    this.server.setSecureContext({ ...this.store.defaults, ticketKeys: this.#ticketKeys })
     this.#apply(cfg)
   }
 
