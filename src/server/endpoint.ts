@@ -29,12 +29,10 @@ export interface EndpointEvents {
 export class Endpoint implements ListenerInfo {
   readonly server: NetServer
   readonly terminator: TlsTerminator | null
-  readonly label: string
   responseExtra = ''
   redirect = 0
 
   constructor(l: Listener, handshakeTimeout: number, maxConnections: number, on: EndpointEvents) {
-    this.label = l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`
     if (l.tls !== undefined) {
       this.terminator = new TlsTerminator(l.tls, handshakeTimeout)
       this.server = this.terminator.server
@@ -51,6 +49,13 @@ export class Endpoint implements ListenerInfo {
   }
 
   get tls(): boolean { return this.terminator !== null }
+
+  /** "host:port" as bound (port 0 resolved), for messages. */
+  get label(): string {
+    const a = this.server.address() as { address: string; port: number } | null
+    if (a === null) return 'closed'
+    return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
+  }
 
   /**
    * A reloaded entry for the same address, in two steps so a reload is refused whole: this checks it

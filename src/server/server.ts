@@ -84,7 +84,8 @@ export class Server implements Host, EndpointEvents {
     const addr = s.remoteAddress ?? ''
     this.events.log('warn', 'tls handshake failed', {
       listener: ep.label, client: addr.startsWith('::ffff:') ? addr.slice(7) : addr,
-      error: (err as NodeJS.ErrnoException).code ?? err.message, reason: err.message,
+      // OpenSSL errors carry their reason text ("unsupported protocol", "http request") apart.
+      error: (err as NodeJS.ErrnoException).code ?? 'error', reason: (err as Error & { reason?: string }).reason ?? err.message,
     })
     s.destroy()
   }
