@@ -97,13 +97,13 @@ export async function tlsPeer(cert: string, opts: { requestCert?: boolean } = {}
     requestCert: opts.requestCert === true, rejectUnauthorized: false,
   }, (req: IncomingMessage, res) => {
     const s = req.socket as TLSSocket
-    p.requests.push({ servername: (s as TLSSocket & { servername?: string }).servername ?? '', host: req.headers.host ?? '' })
+    p.requests.push({ servername: (s as TLSSocket & { servername?: string | false }).servername || '', host: req.headers.host ?? '' })
     res.end('tls ok')
   })
   server.on('secureConnection', (s: TLSSocket) => {
     const c = s.getPeerCertificate()
     p.conns.push({
-      servername: (s as TLSSocket & { servername?: string }).servername ?? '',
+      servername: (s as TLSSocket & { servername?: string | false }).servername || '',
       resumed: s.isSessionReused(),
       client: s.authorized && c.subject !== undefined ? String(c.subject.CN) : '',
     })
