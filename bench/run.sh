@@ -2,7 +2,7 @@
 # `make bench`: the micro benchmarks (tinybench), then the load comparison (wrk), and the table in
 # bench/results/latest.md. `make bench` builds first; run directly, this script builds if needed.
 #
-#   bash bench/run.sh [all|micro|load|profile]
+#   bash bench/run.sh [all|micro|load|tls|profile]
 #   env: see bench/micro/run.ts and bench/load/run.ts (BENCH_ROUNDS, BENCH_SECONDS, ...);
 #        BENCH_TIMEOUT (1800 s): the outer bound of one node run (load/run.ts has its own watchdog)
 set -euo pipefail
@@ -19,7 +19,7 @@ if [[ $what != micro ]]; then
   fi
   command -v taskset >/dev/null || { echo "bench: taskset missing (apt-get install util-linux)" >&2; exit 1; }
 fi
-[[ -f dist/bench/load/run.js && -f dist/src/cli.js ]] || npx tsc -p tsconfig.json
+[[ -f dist/bench/load/run.js && -f dist/bench/load/tls.js && -f dist/src/cli.js ]] || npx tsc -p tsconfig.json
 
 # The node runs go in the background so that this shell can pass Ctrl-C or a SIGTERM on to them
 # (bench/load/run.ts then stops every process it started) and bound them with `timeout`.
@@ -37,9 +37,10 @@ run() {
 mkdir -p bench/results/tmp # scratch, git-ignored
 export BENCH_MICRO_MD=bench/results/tmp/micro.md
 case $what in
-  all)     rm -f "$BENCH_MICRO_MD"; run node dist/bench/micro/run.js; echo; run node dist/bench/load/run.js load ;;
+  all)     rm -f "$BENCH_MICRO_MD"; run node dist/bench/micro/run.js; echo; run node dist/bench/load/run.js load; echo; run node dist/bench/load/tls.js ;;
+  tls)     run node dist/bench/load/tls.js ;;
   micro)   run node dist/bench/micro/run.js ;;
   load)    run node dist/bench/load/run.js load ;;
   profile) run node dist/bench/load/run.js profile ;;
-  *) echo "usage: bash bench/run.sh [all|micro|load|profile]" >&2; exit 2 ;;
+  *) echo "usage: bash bench/run.sh [all|micro|load|tls|profile]" >&2; exit 2 ;;
 esac
