@@ -7,7 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
 import { connect } from 'node:net'
-import { guard, httpUpstream, proxyTo, raw, waitFor, HttpUpstream, ProxyHandle } from '../support/harness.js'
+import { guard, httpUpstream, proxyTo, raw, sleep, waitFor, HttpUpstream, ProxyHandle } from '../support/harness.js'
 import { handshake, pair, pki, request, tlsProxy } from '../support/tls.js'
 
 const t = suite('tls-sni')
@@ -129,6 +129,29 @@ t('session tickets: a second connection resumes; after a key rotation it does no
   const after = await handshake(px.port, { servername: 'a.test', session })
   assert.not.ok(after.socket!.isSessionReused(), 'a ticket of the old key does not resume')
   after.socket!.end()
+})
+
+t('ticket_rotation: the key is replaced on its own schedule', async () => {
+  const p = track(await tlsProxy({ ...CERTS, ticket_rotation: '150ms' }, { upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } } }))
+  const first = await handshake(p.port, { servername: 'a.test' })
+  await request(first.socket!, 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\n', /ok$/)
+  const session = first.socket!.getSession()
+  first.socket!.end()
+  await sleep(400)
+  const after = await handshake(p.port, { servername: 'a.test', session })
+  assert.not.ok(after.socket!.isSessionReused(), 'the ticket outlived its key')
+  after.socket!.end()
+})
+
+t('limits.max_connections on a TLS listener: the next client is closed at accept, before any handshake', async () => {
+  const p = track(await tlsProxy(CERTS, { upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, limits: { max_connections: 1 } }))
+  const one = await handshake(p.port, { servername: 'a.test' })
+  assert.is(one.error, null)
+  const two = await handshake(p.port, { servername: 'a.test' })
+  assert.ok(two.error !== null, 'refused')
+  assert.is(p.server.refused, 1)
+  assert.is(p.server.handshakeFailures, 0, 'no handshake was started for it')
+  one.socket!.end()
 })
 
 t('openssl s_client: handshake, certificate chain verified, http/1.1 by ALPN', async () => {
