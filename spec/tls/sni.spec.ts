@@ -104,6 +104,18 @@ t('plain HTTP on the TLS port: a logged, counted handshake failure; the listener
   h.socket!.end()
 })
 
+t('a client that starts no handshake is cut after timeouts.header (slowloris)', async () => {
+  const p = track(await tlsProxy(CERTS, { upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, timeouts: { header: '200ms' } }))
+  const s = connect(p.port, '127.0.0.1')
+  s.on('error', () => {})
+  let closed = false
+  s.on('close', () => { closed = true })
+  await sleep(100)
+  assert.not.ok(closed, 'not before its time')
+  await waitFor(() => closed, 3000, 'the silent client cut')
+  await waitFor(() => p.server.handshakeFailures === 1, 1000, 'counted as a failed handshake')
+})
+
 t('a request over TLS reaches the peer with X-Forwarded-Proto: https and Forwarded proto=https', async () => {
   const h = await handshake(px.port, { servername: 'a.test' })
   const r = await request(h.socket!, 'GET /p HTTP/1.1\r\nHost: a.test\r\n\r\n', /\r\n\r\nok$/)
