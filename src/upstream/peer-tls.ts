@@ -1,8 +1,9 @@
 /**
  * TLS to one peer of a group with `tls`: the connect options, built once, and the last session the
- * peer gave us, offered again on the next connection (RFC 8446 §2.2 resumption). One PeerTls belongs
- * to one peer and one servername, and its sockets go to that peer's pool only: a session, or a pooled
- * socket, is never reused under another name.
+ * peer gave us, offered again on the next connection (RFC 8446 §2.2 resumption). Each group makes its
+ * own Peer for an address, with one PeerTls (one servername) and one pool, so the pool and the session
+ * are keyed by peer and TLS identity: two groups that reach one address under two names never share
+ * a socket or a session (spec/tls/upstream.spec.ts).
  */
 import { isIP } from 'node:net'
 import { ConnectionOptions, TLSSocket, connect } from 'node:tls'
@@ -15,8 +16,6 @@ const VERIFY = /^(UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT
 export class PeerTls {
   /** SNI sent and name checked; null for a peer known only by address. */
   readonly servername: string | null
-  /** peer + servername: what the pool and the session belong to. */
-  readonly identity: string
   readonly #opts: ConnectionOptions
   #session: Buffer | undefined = undefined
   /** Handshakes that resumed a session (for tests and the status snapshot). */
@@ -24,7 +23,6 @@ export class PeerTls {
 
   constructor(cfg: UpstreamTls, addr: Address) {
     this.servername = cfg.servername ?? (isIP(addr.host) === 0 ? addr.host : null)
-    this.identity = `${addr.host}:${addr.port}|${this.servername ?? ''}`
     this.#opts = {
       host: addr.host,
       port: addr.port,
