@@ -63,7 +63,9 @@ function contextOptions(cfg: ListenTls, certs: readonly Certificate[]): SecureCo
  * The SNI callback. Node installs only the current certificate of the context it is given, so a
  * name's other certificates (its RSA one next to its ECDSA one) are set on the socket first, with
  * setKeyCert; OpenSSL then sends the one the client's signature algorithms allow (RFC 8446 §4.2.3).
- * Node calls this with the socket as `this`.
+ * Node calls this with the socket as `this`. A key type the name has no certificate of keeps the
+ * default's (one cannot unset it): a client that accepts only that type gets a certificate for
+ * another name and fails it, as it would with no certificate at all.
  */
 function sni(t: TlsTerminator): (this: TLSSocket, name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void {
   return function (this: TLSSocket, name, cb) {
