@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { freePort, killAllSync, ready, start, stopAll } from './procs.js'
 import { wrk } from './wrk.js'
 import { machine } from './report.js'
-import { cpuSeconds } from './noise.js'
+import { cpuSeconds, otherLoad } from './noise.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const num = (k: string, d: number): number => Number(process.env[k] ?? d)
@@ -68,6 +68,10 @@ async function main(): Promise<void> {
   console.log(`tls: ${ROUNDS} rounds; wrk ${CONNECTIONS} connections ${WARMUP}+${SECONDS} s; handshakes ${CONC} loops ${SECONDS} s; ` +
     (PIN ? `load on CPU ${LOAD_CPU}, proxy on CPU ${PROXY_CPU}` : 'NOT pinned'))
   const rps: Record<string, number[]> = { plain: [], tls: [] }
+  // The proxy's CPU per request: steadier than req/s on a shared machine, and it tells whether the
+  // proxy or the load side (wrk also pays for TLS) set the rate.
+  const reqUs: Record<string, number[]> = { plain: [], tls: [] }
+  let noisiest = 0
   const hs: Record<string, number[]> = { full: [], resume: [] }
   // The proxy's CPU per handshake: the client (node, on the other CPU) may be what limits the rate.
   const cpu: Record<string, number[]> = { full: [], resume: [] }
@@ -75,10 +79,17 @@ async function main(): Promise<void> {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [name, url] of [['plain', `http://127.0.0.1:${plain}/`], ['tls', `https://127.0.0.1:${tls}/`]]) {
       if (WARMUP > 0) await wrk({ url, seconds: WARMUP, connections: CONNECTIONS, cpu: LOAD_CPU })
+      const other = otherLoad()
+      const cpu0 = cpuSeconds(proxy.child.pid!)
       const r = await wrk({ url, seconds: SECONDS, connections: CONNECTIONS, cpu: LOAD_CPU })
+      const us = ((cpuSeconds(proxy.child.pid!) - cpu0) / r.requests) * 1e6
+      const busy = other()
+      noisiest = Math.max(noisiest, busy)
       errors += r.errors
       rps[name].push(r.rps)
-      console.log(`  round ${round} keep-alive ${name.padEnd(6)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms`)
+      reqUs[name].push(us)
+      console.log(`  round ${round} keep-alive ${name.padEnd(6)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50.toFixed(3)} ms  ` +
+        `p99 ${r.p99.toFixed(3)} ms  proxy CPU ${us.toFixed(1)} µs/req  other CPU ${busy.toFixed(0)}%`)
     }
     for (const mode of ['full', 'resume'] as const) {
       const cpu0 = cpuSeconds(proxy.child.pid!)
@@ -97,11 +108,13 @@ async function main(): Promise<void> {
     `| keep-alive req/s, plain | ${mean(rps.plain).toFixed(0)} |`,
     `| keep-alive req/s, TLS | ${mean(rps.tls).toFixed(0)} |`,
     `| TLS / plain (goal >= 0.80) | ${ratio.toFixed(2)} ${ratio >= 0.8 ? 'met' : 'NOT met'} |`,
+    `| proxy CPU per request, plain / TLS | ${mean(reqUs.plain).toFixed(1)} µs / ${mean(reqUs.tls).toFixed(1)} µs (ratio ${(mean(reqUs.plain) / mean(reqUs.tls)).toFixed(2)}) |`,
     `| new TLS handshakes/s, full | ${mean(hs.full).toFixed(0)} |`,
     `| new TLS handshakes/s, resumed (tickets) | ${mean(hs.resume).toFixed(0)} |`,
     `| resumed / full, handshakes/s | ${(mean(hs.resume) / mean(hs.full)).toFixed(2)} |`,
     `| proxy CPU per handshake, full / resumed | ${mean(cpu.full).toFixed(0)} µs / ${mean(cpu.resume).toFixed(0)} µs |`,
   ]
+  lines.push(`| other processes, busiest round | ${noisiest.toFixed(0)}% of a CPU${noisiest > 10 ? ' (noisy)' : ''} |`)
   console.log('\n' + lines.join('\n'))
   const m = machine()
   const where = `${m.date}, ${m.nproc} CPUs (${m.cpu}), node ${m.node}, Linux ${m.kernel}, ${m.wrk}, commit ${m.commit}`
