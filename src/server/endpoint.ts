@@ -21,7 +21,7 @@ export interface ListenerInfo {
 
 export interface EndpointEvents {
   accept(s: Socket, ep: Endpoint): void
-  /** A connection refused by the kernel-side cap (`limits.max_connections` per listener). */
+  /** A TLS connection closed at accept by Node's per-listener cap (`limits.max_connections`), before any handshake. */
   drop(): void
   handshakeFailed(err: Error, s: TLSSocket, ep: Endpoint): void
 }
@@ -75,7 +75,7 @@ export class Endpoint implements ListenerInfo {
 
   #settle(l: Listener, maxConnections: number): void {
     // TLS only: past the cap Node closes a new socket at accept, before any handshake work, and says
-    // 'drop'. (A plain listener is capped in Server.accept, which also counts handshakes done.)
+    // 'drop'. Server.accept applies the same cap to every connection (a TLS one once its handshake is done).
     if (this.terminator !== null) this.server.maxConnections = maxConnections
     this.responseExtra = l.tls?.hsts == null ? '' : `Strict-Transport-Security: ${l.tls.hsts}\r\n`
     this.redirect = l.redirect_https ?? 0
