@@ -35,7 +35,7 @@ const js = (name: string): string => join(ROOT, 'dist/bench/load', `${name}.js`)
 
 function pki(name: string): string {
   const out = join(ROOT, 'fixtures/tls/out')
-  if (!existsSync(join(out, 'client.pem'))) execFileSync('bash', [join(ROOT, 'fixtures/tls/make-certs.sh')], { stdio: 'ignore' })
+  if (!existsSync(join(out, 'weak.pem'))) execFileSync('bash', [join(ROOT, 'fixtures/tls/make-certs.sh')], { stdio: 'ignore' })
   return join(out, name)
 }
 

@@ -16,7 +16,7 @@ const OUT = `${ROOT}fixtures/tls/out/`
 
 /** The path of a file of the test PKI (e.g. "rsa.pem"), made on first use. */
 export function pki(name: string): string {
-  if (!existsSync(`${OUT}client.pem`)) execFileSync('bash', [`${ROOT}fixtures/tls/make-certs.sh`], { stdio: 'ignore' })
+  if (!existsSync(`${OUT}weak.pem`)) execFileSync('bash', [`${ROOT}fixtures/tls/make-certs.sh`], { stdio: 'ignore' })
   return OUT + name
 }
 

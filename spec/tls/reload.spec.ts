@@ -60,6 +60,7 @@ t('a bad certificate is refused with the field path and the reason', () => {
   refused([{ cert: pki('rsa.pem'), key: pki('ecdsa.key') }], /^listen\[0\]\.tls\.certificates\[0\]\.key: .*ecdsa\.key does not belong to the certificate .*rsa\.pem$/)
   refused([{ cert: pki('rsa.key'), key: pki('rsa.key') }], /^listen\[0\]\.tls\.certificates\[0\]\.cert: is not a PEM certificate$/)
   refused([{ cert: pki('rsa.pem'), key: pki('rsa.pem') }], /^listen\[0\]\.tls\.certificates\[0\]\.key: .*rsa\.pem is not a PEM private key$/)
+  refused([pair('weak')], /^listen\[0\]\.tls\.certificates\[0\]: not usable: .*key too small$/)
   refused([pair('expired')], /^listen\[0\]\.tls\.certificates\[0\]\.cert: .*expired\.pem expired on Feb  1 00:00:00 2020 GMT$/)
   refused([], /^listen\[0\]\.tls\.certificates: needs at least one certificate$/)
 })

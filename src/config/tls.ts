@@ -50,6 +50,12 @@ function certificate(v: unknown, path: string): Certificate {
   if (!leaf.checkPrivateKey(key)) fail(join(path, 'key'), `${k.file} does not belong to the certificate ${c.file}`)
   if (Date.parse(leaf.validTo) < Date.now()) fail(join(path, 'cert'), `${c.file} expired on ${leaf.validTo}`)
   if (Date.parse(leaf.validFrom) > Date.now()) fail(join(path, 'cert'), `${c.file} is not valid before ${leaf.validFrom}`)
+  try {
+    // What OpenSSL itself refuses (a key too weak for its security level, a broken chain).
+    createSecureContext({ cert: c.text, key: k.text })
+  } catch (err) {
+    fail(path, `not usable: ${(err as Error).message}`)
+  }
   return { cert_file: c.file, key_file: k.file, cert: c.text, key: k.text, names: sanNames(leaf) }
 }
 
