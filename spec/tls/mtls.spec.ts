@@ -65,6 +65,17 @@ t('optional: served with or without a certificate; only a verified one gives a s
   assert.equal(accessRecords(px, log).map((r) => r.client_cert), [undefined, undefined, 'O=rawproxy tests, CN=client-1'])
 })
 
+t('the text access log names the verified subject too', async () => {
+  const log = tempFile('access.log')
+  const px = track(await tlsProxy({ certificates: [pair('rsa')], client_ca: pki('ca.pem') },
+    { upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: { path: log, format: 'text' } }))
+  const h = await handshake(px.port, { servername: 'a.test', ...CLIENT })
+  await request(h.socket!, GET, /\r\n\r\nok$/)
+  h.socket!.end()
+  await waitFor(() => { px.server.access.flushSync(); return readFileSync(log, 'utf8').includes('\n') })
+  assert.match(readFileSync(log, 'utf8'), /"GET \/who" 200 .* -- cert="O=rawproxy tests, CN=client-1"\n$/)
+})
+
 t('client_auth without client_ca is refused with the field path', () => {
   assert.throws(() => validate({ listen: [{ address: '127.0.0.1:0', tls: { certificates: [pair('rsa')], client_auth: 'optional' } }], upstreams: { u: { peers: [] } } }),
     /^listen\[0\]\.tls\.client_auth: needs client_ca$/)
