@@ -18,8 +18,15 @@ const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
   rawproxy --check --config FILE    validate the config and exit
   rawproxy --listen ADDR --upstream HOST:PORT [--upstream ...] [--workers N|auto]   quick mode
+      [--tls-cert FILE --tls-key FILE ...]   quick mode over HTTPS (repeat the pair for SNI)
   rawproxy --demo                   two demo upstreams behind the proxy on 127.0.0.1:8080
 `
+
+/** `--tls-cert` and `--tls-key` given in pairs, in order. */
+function certPairs(certs: string[] = [], keys: string[] = []): { cert: string; key: string }[] {
+  if (certs.length !== keys.length) throw new ConfigError('--tls-key', `${certs.length} --tls-cert but ${keys.length} --tls-key: give them in pairs`)
+  return certs.map((cert, i) => ({ cert, key: keys[i] }))
+}
 
 async function main(): Promise<number> {
   let args
@@ -31,6 +38,8 @@ async function main(): Promise<number> {
         listen: { type: 'string', multiple: true },
         upstream: { type: 'string', multiple: true },
         workers: { type: 'string' },
+        'tls-cert': { type: 'string', multiple: true },
+        'tls-key': { type: 'string', multiple: true },
         demo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -45,7 +54,7 @@ async function main(): Promise<number> {
     if (args.workers !== undefined && (args.config !== undefined || args.upstream === undefined)) throw new ConfigError('--workers', 'is for quick mode; a config file sets `workers:`')
     if (args.config !== undefined) return loadFile(args.config)
     if (args.demo) return demoConfig()
-    if (args.upstream !== undefined) return quick(args.listen ?? ['127.0.0.1:8080'], args.upstream, args.workers)
+    if (args.upstream !== undefined) return quick(args.listen ?? ['127.0.0.1:8080'], args.upstream, certPairs(args['tls-cert'], args['tls-key']), args.workers)
     throw new ConfigError('arguments', 'give --config FILE, --upstream HOST:PORT or --demo')
   }
 

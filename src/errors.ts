@@ -26,6 +26,8 @@ export const enum Code {
   CONNECT = 'PRX_ERR_UPSTREAM_CONNECT',
   /** Connecting to the peer took longer than `timeouts.connect`. */
   CONNECT_TIMEOUT = 'PRX_ERR_UPSTREAM_CONNECT_TIMEOUT',
+  /** The TLS handshake with the peer failed: its certificate did not verify (wrong CA, name, expired) or no common protocol. */
+  UPSTREAM_TLS = 'PRX_ERR_UPSTREAM_TLS',
   /** The peer reset or closed the connection before the response was complete. */
   UPSTREAM_RESET = 'PRX_ERR_UPSTREAM_RESET',
   /** The peer sent bytes that are not a valid HTTP/1.1 response. */
@@ -55,6 +57,7 @@ const KINDS: Record<Code, Kind> = {
   [Code.CLIENT_TIMEOUT]: { source: 'downstream', status: 408, cause: 'CT', retryable: false },
   [Code.CONNECT]: { source: 'upstream', status: 502, cause: 'UF', retryable: true },
   [Code.CONNECT_TIMEOUT]: { source: 'upstream', status: 504, cause: 'UF', retryable: true },
+  [Code.UPSTREAM_TLS]: { source: 'upstream', status: 502, cause: 'US', retryable: false },
   [Code.UPSTREAM_RESET]: { source: 'upstream', status: 502, cause: 'UR', retryable: true },
   [Code.UPSTREAM_PARSE]: { source: 'upstream', status: 502, cause: 'UP', retryable: false },
   [Code.UPSTREAM_TIMEOUT]: { source: 'upstream', status: 504, cause: 'UT', retryable: false },

@@ -150,9 +150,9 @@ t('workers: 1 by default, a count, or "auto" for one per core', () => {
   assert.is(validate(base).workers, 1)
   assert.is(validate({ ...base, workers: 4 }).workers, 4)
   assert.is(validate({ ...base, workers: 'auto' }).workers, availableParallelism())
-  assert.is(quick([':8080'], ['127.0.0.1:9000'], '3').workers, 3)
-  assert.is(quick([':8080'], ['127.0.0.1:9000'], 'auto').workers, availableParallelism())
-  assert.throws(() => quick([':8080'], ['127.0.0.1:9000'], 'x'), /^workers: must be "auto"/)
+  assert.is(quick([':8080'], ['127.0.0.1:9000'], [], '3').workers, 3)
+  assert.is(quick([':8080'], ['127.0.0.1:9000'], [], 'auto').workers, availableParallelism())
+  assert.throws(() => quick([':8080'], ['127.0.0.1:9000'], [], 'x'), /^workers: must be "auto"/)
 })
 
 t('CIDR lists match IPv4, IPv6 and IPv4-mapped addresses', () => {

@@ -5,6 +5,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connect } from 'node:net'
+import { CONNECTION_HIDES_FRAMING, HIDDEN } from './malformed-cases.js'
 import { guard, httpUpstream, proxyTo, raw, rawUpstream, sleep, startProxy, statuses, waitFor } from '../support/harness.js'
 
 const t = suite('hardening')
@@ -13,11 +14,10 @@ const track = guard(t)
 t('Connection naming Content-Length or Transfer-Encoding does not strip the framing (no smuggling)', async () => {
   const up = track(await httpUpstream((req, res, body) => res.end(`${req.url} got ${body.length}`)))
   const px = track(await proxyTo([up.port]))
-  const hidden = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n'
-  const a = await raw(px.port, `POST /a HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`, { until: (s) => s.includes('got') })
-  assert.ok(a.text.includes(`/a got ${hidden.length}`), a.text)
-  const b = await raw(px.port, `POST /b HTTP/1.1\r\nHost: x\r\nConnection: transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n${hidden.length.toString(16)}\r\n${hidden}\r\n0\r\n\r\n`, { until: (s) => s.includes('got') })
-  assert.ok(b.text.includes(`/b got ${hidden.length}`), b.text)
+  for (const [path, bytes] of CONNECTION_HIDES_FRAMING) {
+    const r = await raw(px.port, bytes, { until: (s) => s.includes('got') })
+    assert.ok(r.text.includes(`${path} got ${HIDDEN.length}`), r.text)
+  }
   assert.equal(up.requests.map((r) => r.url), ['/a', '/b'], 'the peer saw two requests, not four')
 })
 

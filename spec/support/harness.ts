@@ -3,6 +3,7 @@
  * No mocks: every byte crosses a real socket.
  */
 import { createServer, connect, Server as NetServer, Socket, AddressInfo } from 'node:net'
+import { connect as tlsConnect, ConnectionOptions } from 'node:tls'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -123,9 +124,10 @@ export interface RawResult {
  * Sends `data` (a string is latin1; an array is written piece by piece) on a raw socket and collects
  * the reply until the proxy closes, `until` matches, or `ms` passes.
  */
-export function raw(port: number, data: string | Buffer | (string | Buffer)[], opts: { until?: (s: string) => boolean; ms?: number } = {}): Promise<RawResult> {
+export function raw(port: number, data: string | Buffer | (string | Buffer)[], opts: { until?: (s: string) => boolean; ms?: number; tls?: ConnectionOptions } = {}): Promise<RawResult> {
   return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1')
+    // `tls`: the same bytes inside a TLS connection (spec/tls), sent once the handshake is done.
+    const s = opts.tls === undefined ? connect(port, '127.0.0.1') : tlsConnect({ host: '127.0.0.1', port, ...opts.tls })
     const parts: Buffer[] = []
     let done = false
     const finish = (closed: boolean): void => {
@@ -143,7 +145,7 @@ export function raw(port: number, data: string | Buffer | (string | Buffer)[], o
     s.on('end', () => finish(true))
     s.on('close', () => finish(true))
     s.on('error', () => finish(true))
-    s.on('connect', async () => {
+    s.on(opts.tls === undefined ? 'connect' : 'secureConnect', async () => {
       const pieces = Array.isArray(data) ? data : [data]
       for (const p of pieces) {
         s.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p)

@@ -28,12 +28,13 @@ export function loadText(text: string, name = 'config'): Config {
 }
 
 /**
- * Quick mode, as `caddy reverse-proxy`: one listener, every request to these peers. `workers` is the
- * `--workers` flag as typed ("auto" or a count); validated like the config key.
+ * Quick mode, as `caddy reverse-proxy`: one listener, every request to these peers. With certificates
+ * (`--tls-cert`/`--tls-key` pairs, in order) every listener serves HTTPS, the first pair the default.
+ * `workers` is the `--workers` flag as typed ("auto" or a count); validated like the config key.
  */
-export function quick(listen: string[], upstreams: string[], workers?: string): Config {
+export function quick(listen: string[], upstreams: string[], certificates: { cert: string; key: string }[] = [], workers?: string): Config {
   return validate({
-    listen,
+    listen: certificates.length === 0 ? listen : listen.map((address) => ({ address, tls: { certificates } })),
     upstreams: { default: { peers: upstreams } },
     routes: [{ upstream: 'default' }],
     workers: workers === undefined || workers === 'auto' ? workers : Number(workers),

@@ -8,6 +8,54 @@ export interface Address {
   readonly port: number
 }
 
+/** A certificate and its private key, read from files at load (and again on each reload). */
+export interface Certificate {
+  /** The files, for messages. */
+  readonly cert_file: string
+  readonly key_file: string
+  /** PEM text: the leaf first, then any intermediates. */
+  readonly cert: string
+  readonly key: string
+  /** The DNS names of its subjectAltName list (exact, or "*.suffix"), lower-case; SNI picks by these. */
+  readonly names: readonly string[]
+}
+
+export interface ListenTls {
+  /** Chosen by SNI among the names of their SAN lists; the first is the default (no SNI, unknown name). An RSA and an ECDSA certificate for the same names are served side by side. */
+  readonly certificates: readonly Certificate[]
+  /** Oldest protocol accepted: "TLSv1.2" (default) or "TLSv1.3". TLS 1.0 and 1.1 are never offered. */
+  readonly min_version: 'TLSv1.2' | 'TLSv1.3'
+  /** OpenSSL cipher list (TLS 1.3 suites by their TLS_ names in the same list). Default: forward-secret AEAD suites only. */
+  readonly ciphers: string
+  /** PEM of the CAs that sign client certificates; set, clients are asked for one (mTLS). */
+  readonly client_ca: string | null
+  /** With client_ca: "required" (a client without a valid certificate fails the handshake) or "optional" (it is served, without a verified subject). */
+  readonly client_auth: 'required' | 'optional'
+  /** Strict-Transport-Security value added to every response on this listener (RFC 6797), or null. `true` in YAML: "max-age=31536000". */
+  readonly hsts: string | null
+  /** The session ticket key is replaced this often; tickets issued under the previous key get a full handshake. */
+  readonly ticket_rotation: number
+}
+
+/** One `listen` entry: an address, and TLS or an HTTPS redirect. */
+export interface Listener extends Address {
+  /** Set: the listener terminates TLS. */
+  readonly tls?: ListenTls
+  /** On a plain listener: answer every request with 308 to https://host<port>/path; the port given here (443 is left out of the URL). */
+  readonly redirect_https?: number
+}
+
+export interface UpstreamTls {
+  /** Check the peer's certificate chain and name (default true). Off only for tests and trusted networks. */
+  readonly verify: boolean
+  /** PEM of the CAs to trust for this group, instead of Node's bundled roots. */
+  readonly ca: string | null
+  /** SNI and the name checked in the peer's certificate; default: the peer's host when it is a name, none for an IP (RFC 6066 §3). */
+  readonly servername: string | null
+  /** Our client certificate, for peers that ask for one (mTLS to the peer). */
+  readonly client_cert: Pick<Certificate, 'cert' | 'key'> | null
+}
+
 export interface Timeouts {
   /** First byte of a request head to its end; past it the client gets 408 and is closed (slowloris). */
   readonly header: number
@@ -110,6 +158,8 @@ export interface Upstream {
   readonly retry_budget: number
   /** For `balance: random_two`: the seed of its random draws, for runs that repeat exactly (null: random). */
   readonly seed: number | null
+  /** Speak TLS to the peers of this group; absent: plain TCP. */
+  readonly tls?: UpstreamTls
 }
 
 export interface Route {
@@ -128,8 +178,8 @@ export interface LogTarget {
 }
 
 export interface Config {
-  /** Addresses to listen on, IPv4 or IPv6: "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4/IPv6). */
-  readonly listen: readonly Address[]
+  /** Addresses to listen on, IPv4 or IPv6: "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4/IPv6), or { address, tls, redirect_https }. */
+  readonly listen: readonly Listener[]
   /** CIDRs whose X-Forwarded-* and Forwarded headers are kept and extended; from others they are replaced. */
   readonly trusted_proxies: readonly string[]
   /** The pseudonym in our Via entry (RFC 9110 §7.6.3). */
@@ -198,6 +248,16 @@ export const DEFAULTS = {
     ejection: 10_000,
     max_ejection: 300_000,
     max_ejected_percent: 50,
+  },
+  tls: {
+    min_version: 'TLSv1.2',
+    // Mozilla's "intermediate" list: ECDHE key exchange and AEAD ciphers only, TLS 1.3 suites first.
+    ciphers: 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:' +
+      'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:' +
+      'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305',
+    client_auth: 'required',
+    hsts: 'max-age=31536000',
+    ticket_rotation: 3_600_000,
   },
   access_log: { path: 'stdout', format: 'json' },
   event_log: { path: 'stderr', format: 'text' },

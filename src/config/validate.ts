@@ -6,6 +6,7 @@ import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { Config, DEFAULTS, Address, Route, Upstream, LogTarget, Timeouts, Limits, PeerConfig, Balance, HashKey, HealthCheck, Passive } from './schema.js'
 import { parseCidr } from './cidr.js'
+import { listener, upstreamTls } from './tls.js'
 
 export class ConfigError extends Error {
   constructor(readonly path: string, readonly reason: string) {
@@ -16,31 +17,31 @@ export class ConfigError extends Error {
 
 type Obj = Record<string, unknown>
 
-function fail(path: string, reason: string): never {
+export function fail(path: string, reason: string): never {
   throw new ConfigError(path, reason)
 }
 
-function object(v: unknown, path: string, keys: readonly string[]): Obj {
+export function object(v: unknown, path: string, keys: readonly string[]): Obj {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(path, 'must be a mapping')
   for (const k of Object.keys(v)) if (!keys.includes(k)) fail(join(path, k), `unknown field (expected one of: ${keys.join(', ')})`)
   return v as Obj
 }
 
-function join(path: string, key: string | number): string {
+export function join(path: string, key: string | number): string {
   return typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`
 }
 
-function list(v: unknown, path: string): unknown[] {
+export function list(v: unknown, path: string): unknown[] {
   if (!Array.isArray(v)) fail(path, 'must be a list')
   return v
 }
 
-function str(v: unknown, path: string): string {
+export function str(v: unknown, path: string): string {
   if (typeof v !== 'string' || v === '') fail(path, 'must be a non-empty string')
   return v
 }
 
-function int(v: unknown, path: string, min: number, max: number): number {
+export function int(v: unknown, path: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `must be an integer from ${min} to ${max}`)
   return v
 }
@@ -175,7 +176,7 @@ function passive(v: unknown, path: string): Passive {
   return out
 }
 
-const UPSTREAM_KEYS = ['peers', 'keepalive', 'balance', 'hash_key', 'health', 'slow_start', 'passive', 'retries', 'retry_budget', 'seed']
+const UPSTREAM_KEYS = ['peers', 'keepalive', 'balance', 'hash_key', 'health', 'slow_start', 'passive', 'retries', 'retry_budget', 'seed', 'tls']
 
 function upstream(name: string, v: unknown, path: string): Upstream {
   const o = object(v, path, UPSTREAM_KEYS)
@@ -204,6 +205,7 @@ function upstream(name: string, v: unknown, path: string): Upstream {
     retries: o.retries === undefined ? d.retries : int(o.retries, at('retries'), 0, 10),
     retry_budget: o.retry_budget === undefined ? d.retry_budget : fraction(o.retry_budget, at('retry_budget'), 0, 1),
     seed: o.seed === undefined ? null : int(o.seed, at('seed'), 1, 0xffffffff),
+    ...(o.tls === undefined || o.tls === false ? {} : { tls: upstreamTls(o.tls, join(path, 'tls')) }),
   }
 }
 
@@ -248,7 +250,7 @@ export function validate(raw: unknown): Config {
   const o = object(raw ?? {}, '', ['listen', 'trusted_proxies', 'via', 'timeouts', 'limits', 'upstreams', 'routes', 'access_log', 'event_log', 'workers'])
   const listenRaw = o.listen === undefined ? DEFAULTS.listen : Array.isArray(o.listen) ? o.listen : [o.listen]
   if (listenRaw.length === 0) fail('listen', 'needs at least one address')
-  const listen = listenRaw.map((a, i) => address(a, `listen[${i}]`, '::'))
+  const listen = listenRaw.map((a, i) => listener(a, `listen[${i}]`))
   const trusted = o.trusted_proxies === undefined ? [] : list(o.trusted_proxies, 'trusted_proxies').map((c, i) => {
     const s = str(c, `trusted_proxies[${i}]`)
     if (parseCidr(s) === null) fail(`trusted_proxies[${i}]`, `"${s}" is not an IP address or CIDR`)

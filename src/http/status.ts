@@ -1,6 +1,7 @@
 /** Reason phrases for the statuses rawproxy itself sends (RFC 9110 §15, RFC 6585). */
 const TEXT: Record<number, string> = {
   100: 'Continue',
+  308: 'Permanent Redirect',
   400: 'Bad Request',
   404: 'Not Found',
   408: 'Request Timeout',

@@ -1,9 +1,9 @@
 /**
  * One line per exchange, as JSON or as readable text. Fields: time, client, method, target, status,
  * bytes in and out, total ms, peer, peer ms and the termination cause (`--` ok, `UC` client aborted,
- * `UF` upstream connect failed, `UR` upstream reset, `UT` upstream timeout, `UP` upstream sent an
+ * `UF` upstream connect failed, `US` upstream TLS handshake failed, `UR` upstream reset, `UT` upstream timeout, `UP` upstream sent an
  * invalid response, `PE` parse error, `CT` client timeout, `NP` no peer, `SD` cut at the end of a shutdown's grace
- * period, `IE` internal).
+ * period, `IE` internal), and `client_cert`, the verified client certificate's subject, on a TLS listener with mTLS.
  */
 import { LogTarget } from '../config/schema.js'
 import { Sink } from './sink.js'
@@ -20,6 +20,8 @@ export interface AccessRecord {
   readonly peer: string
   readonly peerMs: number
   readonly cause: string
+  /** The subject of the client's verified TLS certificate (mTLS); logged only when there is one. */
+  readonly clientCert?: string
 }
 
 export class AccessLog {
@@ -38,8 +40,10 @@ export class AccessLog {
     const time = new Date(r.start).toISOString()
     this.#sink.line(this.#json
       ? JSON.stringify({ time, client: r.client, method: r.method, target: r.target, status: r.status,
-        bytes_in: r.bytesIn, bytes_out: r.bytesOut, ms: round(r.ms), peer: r.peer, peer_ms: round(r.peerMs), cause: r.cause })
-      : `${time} ${r.client} "${r.method} ${r.target}" ${r.status} ${r.bytesIn} ${r.bytesOut} ${round(r.ms)}ms ${r.peer || '-'} ${round(r.peerMs)}ms ${r.cause}`)
+        bytes_in: r.bytesIn, bytes_out: r.bytesOut, ms: round(r.ms), peer: r.peer, peer_ms: round(r.peerMs), cause: r.cause,
+        ...(r.clientCert ? { client_cert: r.clientCert } : {}) })
+      : `${time} ${r.client} "${r.method} ${r.target}" ${r.status} ${r.bytesIn} ${r.bytesOut} ${round(r.ms)}ms ${r.peer || '-'} ${round(r.peerMs)}ms ${r.cause}` +
+        (r.clientCert ? ` cert=${JSON.stringify(r.clientCert)}` : ''))
   }
 
   flushSync(): void { this.#sink?.flushSync() }

@@ -11,6 +11,10 @@ export interface Downstream {
   readonly rt: Runtime
   readonly remote: string
   readonly proto: 'http' | 'https'
+  /** The subject of the client's verified TLS certificate (mTLS), for filters and the access log; '' without one. */
+  readonly clientSubject: string
+  /** Lines added to every response head (Strict-Transport-Security on an `hsts` listener); usually ''. */
+  readonly responseExtra: string
   /** The client's facts for the forwarding fields (and their per-connection cache). */
   readonly origin: Origin
   /** The access log is on: keep the request target for it. */

@@ -339,7 +339,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.#framing = framing
     this.#close = close
     if (framing === Framing.DECHUNK || framing === Framing.RECHUNK) c.parser.bodySpans = true
-    const start = framing <= Framing.RAW && !close && this.minor >= 1 ? rawStart(h, chunk, from) : -1
+    const extra = this.down.responseExtra
+    const start = framing <= Framing.RAW && !close && this.minor >= 1 && extra === '' ? rawStart(h, chunk, from) : -1
     if (start >= 0) {
       // DESIGN principle 1: a head that needs no change goes out as received, in one write with the
       // body bytes of this chunk (measured: −0.7 µs per request against rebuilding it).
@@ -347,7 +348,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       this.#rawFrom = start
     } else {
       this.#cork()
-      this.#toClient(buildResponse(h, framing, close, this.minor === 0 && !close))
+      this.#toClient(buildResponse(h, framing, close, this.minor === 0 && !close, extra))
     }
     // No timer switch here: a response that ends in this chunk needs none, and one that goes on
     // reaches Step.MORE, which arms upstream_idle (one timer refresh per request saved).
@@ -464,7 +465,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.status = status
     // After a fault the request may be half-read: close unless it ended cleanly and was not a parse error.
     const close = !this.keepAlive || !this.requestEnded || status === 400 || this.#lastOnConnection || this.down.closing
-    const b = reply(status, close, this.method === HEAD, extra)
+    const b = reply(status, close, this.method === HEAD, extra + this.down.responseExtra)
     this.bytesOut += b.length
     this.down.write(b)
     this.#state = STATE_DONE

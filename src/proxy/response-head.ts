@@ -47,11 +47,12 @@ export function framingFor(h: Head, untilClose: boolean, toHead: boolean, minor:
 
 /**
  * `close`: we close the client connection after this response. `http10Alive`: an HTTP/1.0 client
- * that asked for keep-alive, which must be told it has it (RFC 9112 §9.3).
+ * that asked for keep-alive, which must be told it has it (RFC 9112 §9.3). `lines`: fields of the
+ * listener's own (Strict-Transport-Security), CRLF-ended.
  */
-export function buildResponse(h: Head, framing: Framing, close: boolean, http10Alive: boolean): Buffer {
+export function buildResponse(h: Head, framing: Framing, close: boolean, http10Alive: boolean, lines = ''): Buffer {
   const tokens = connectionTokens(h)
-  let extra = close ? 'Connection: close\r\n' : http10Alive ? 'Connection: keep-alive\r\n' : ''
+  let extra = lines + (close ? 'Connection: close\r\n' : http10Alive ? 'Connection: keep-alive\r\n' : '')
   if (framing === Framing.RECHUNK) extra += 'Transfer-Encoding: chunked\r\n'
   const drop = framing === Framing.DECHUNK || framing === Framing.RECHUNK ? DROP_FRAMING : DROP
   return buildHead(h, `HTTP/1.1 ${h.status} `, h.spans[0], h.spans[1], '\r\n', drop, tokens, extra)

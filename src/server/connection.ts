@@ -7,6 +7,7 @@
  * BUSY (an exchange runs, `timeouts.client_idle`) → IDLE or CLOSED; or TUNNEL after a 101.
  */
 import type { Socket } from 'node:net'
+import { TLSSocket } from 'node:tls'
 import { Kind, Parser, Step } from '../http/llhttp.js'
 import { CONNECT } from '../http/methods.js'
 import { Code, ProxyError, statusFor, causeFor } from '../errors.js'
@@ -17,6 +18,9 @@ import { reply } from '../proxy/reply.js'
 import type { Runtime } from '../proxy/runtime.js'
 import type { AccessLog } from '../log/access-log.js'
 import { Deadline } from '../deadline.js'
+import type { ListenerInfo } from './endpoint.js'
+import { verifiedSubject } from './tls.js'
+import { LocalAnswer, redirectHttps } from './redirect.js'
 
 /** What a connection needs from its server. */
 export interface Host {
@@ -45,10 +49,13 @@ const HOLD_DRAIN = 4 // the client is not reading our responses; the next reques
 export class ClientConn implements Downstream {
   readonly socket: Socket
   readonly remote: string
-  readonly proto = 'http' as const
+  readonly proto: 'http' | 'https'
+  /** The subject of the client's verified certificate (mTLS), or ''. */
+  readonly clientSubject: string
   origin: Origin
   rt: Runtime
   readonly #host: Host
+  readonly #listener: ListenerInfo
   readonly #parser: Parser
   #x: Exchange | null = null
   #inBody = false
@@ -66,12 +73,15 @@ export class ClientConn implements Downstream {
   #clientTimer: Deadline | null = null
   #idleTimer: Deadline | null = null
 
-  constructor(socket: Socket, host: Host) {
+  constructor(socket: Socket, host: Host, listener: ListenerInfo) {
     this.socket = socket
     this.#host = host
+    this.#listener = listener
     this.rt = host.rt
     const addr = socket.remoteAddress ?? ''
     this.remote = addr.startsWith('::ffff:') ? addr.slice(7) : addr
+    this.proto = listener.tls ? 'https' : 'http'
+    this.clientSubject = socket instanceof TLSSocket ? verifiedSubject(socket) : ''
     this.origin = new Origin(this.remote, this.proto, this.rt.trusted.has(this.remote))
     this.#parser = new Parser(Kind.REQUEST, this.rt.limits)
     socket.setNoDelay(true)
@@ -86,6 +96,7 @@ export class ClientConn implements Downstream {
   get idle(): boolean { return this.#phase === IDLE }
   get logging(): boolean { return this.#host.access.enabled }
   get closing(): boolean { return this.#host.closing }
+  get responseExtra(): string { return this.#listener.responseExtra }
 
   /**
    * Graceful shutdown: close now if idle, else after the exchange in flight. A connection that has
@@ -184,6 +195,7 @@ export class ClientConn implements Downstream {
     }
     const info = inspect(h, this.origin)
     if (info instanceof ProxyError) { this.#fault(info); return false }
+    if (this.#listener.redirect !== 0) { this.#answerLocal(redirectHttps(info, this.#listener.redirect, h)); return false }
     this.#phase = BUSY
     this.#host.requests++
     const route = this.rt.router.match(info.host, info.path)
@@ -195,13 +207,16 @@ export class ClientConn implements Downstream {
   #fault(err: ProxyError): void {
     const x = this.#x
     if (x !== null && !x.finished) { this.#inBody = false; x.fail(err); return }
-    const status = statusFor(err)
-    const b = reply(status, true)
-    this.socket.write(b)
+    this.#answerLocal({ status: statusFor(err), bytes: reply(statusFor(err), true, false, this.responseExtra), method: '-', target: '-', cause: causeFor(err) })
+  }
+
+  /** Answers without an exchange and closes: a fault, or the redirect of a plain listener. */
+  #answerLocal(a: LocalAnswer): void {
+    this.socket.write(a.bytes)
     this.#close()
     this.#host.access.write({
-      start: Date.now(), client: this.remote, method: '-', target: '-', status, bytesIn: 0, bytesOut: b.length,
-      ms: 0, peer: '', peerMs: 0, cause: causeFor(err),
+      start: Date.now(), client: this.remote, method: a.method, target: a.target, status: a.status, bytesIn: 0,
+      bytesOut: a.bytes.length, ms: 0, peer: '', peerMs: 0, cause: a.cause,
     })
   }
 
@@ -395,7 +410,7 @@ export class ClientConn implements Downstream {
     this.#host.access.write({
       start: x.startWall, client: this.remote, method: x.methodText, target: x.target, status: x.status,
       bytesIn: x.bytesIn, bytesOut: x.bytesOut, ms: performance.now() - x.startedAt,
-      peer: x.peer === null ? '' : x.peer.label, peerMs: x.peerMs, cause: x.cause,
+      peer: x.peer === null ? '' : x.peer.label, peerMs: x.peerMs, cause: x.cause, clientCert: this.clientSubject,
     })
   }
 }

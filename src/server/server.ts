@@ -2,12 +2,14 @@
  * The listeners and the connections they accept. One `net.Server` per `listen` address (IPv4 and
  * IPv6), a cap on open connections, config reload, and graceful shutdown.
  */
-import { createServer, Server as NetServer, Socket } from 'node:net'
-import type { Config, Address } from '../config/schema.js'
+import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import type { Config, Address, Listener } from '../config/schema.js'
 import { Runtime } from '../proxy/runtime.js'
 import { AccessLog } from '../log/access-log.js'
 import { EventLog } from '../log/events.js'
 import { ClientConn, Host } from './connection.js'
+import { Endpoint, EndpointEvents } from './endpoint.js'
 
 /**
  * On a graceful stop, a connection that has sent nothing yet is given this long for its first bytes
@@ -20,12 +22,12 @@ function key(a: Address): string {
   return `${a.host}|${a.port}`
 }
 
-export class Server implements Host {
+export class Server implements Host, EndpointEvents {
   rt: Runtime
   access: AccessLog
   readonly events: EventLog
   closing = false
-  readonly #listeners = new Map<string, NetServer>()
+  readonly #listeners = new Map<string, Endpoint>()
   readonly #conns = new Set<ClientConn>()
   /** Connections refused at accept because of `limits.max_connections`. */
   refused = 0
@@ -33,6 +35,8 @@ export class Server implements Host {
   accepted = 0
   /** Requests whose head was accepted: routed, or answered 404 (counted by the connection). */
   requests = 0
+  /** TLS handshakes that failed (plain HTTP on a TLS port, no shared version or cipher, a bad client certificate...). */
+  handshakeFailures = 0
 
   readonly #checks: boolean
 
@@ -48,19 +52,21 @@ export class Server implements Host {
 
   /** Opens every listener of the current config. */
   async listen(): Promise<void> {
-    for (const a of this.rt.config.listen) await this.#open(a)
+    for (const a of this.rt.config.listen) await this.#open(a, this.rt.config)
   }
 
   /** The bound addresses (port 0 resolved), in config order. */
   addresses(): Address[] {
-    return [...this.#listeners.values()].map((s) => {
-      const a = s.address() as { address: string; port: number }
+    return [...this.#listeners.values()].map((ep) => {
+      const a = ep.server.address() as { address: string; port: number }
       return { host: a.address, port: a.port }
     })
   }
 
-  async #open(a: Address): Promise<void> {
-    const srv = createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.#accept(s))
+  async #open(a: Listener, config: Config): Promise<void> {
+    // A TLS handshake is part of getting the head in: it gets the head's time (slowloris, RFC 9110 §15.5.9).
+    const ep = new Endpoint(a, config.timeouts.header, config.limits.max_connections, this)
+    const srv = ep.server
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject)
       // "::" alone would also take IPv4 on a dual-stack host; an explicit address is taken as given.
@@ -70,19 +76,39 @@ export class Server implements Host {
       })
     })
     srv.on('error', (err) => this.events.log('error', 'listener', { address: `${a.host}:${a.port}`, error: err.message }))
-    this.#listeners.set(key(a), srv)
+    this.#listeners.set(key(a), ep)
     const bound = srv.address() as { address: string; port: number }
-    this.events.log('info', 'listening', { address: bound.address, port: bound.port })
+    this.events.log('info', 'listening', { address: bound.address, port: bound.port, ...(ep.tls ? { tls: true } : {}) })
   }
 
-  #accept(s: Socket): void {
+  accept(s: Socket, ep: Endpoint): void {
     if (this.closing || this.#conns.size >= this.rt.config.limits.max_connections) {
       this.refused++
       s.destroy()
       return
     }
     this.accepted++
-    this.#conns.add(new ClientConn(s, this))
+    this.#conns.add(new ClientConn(s, this, ep))
+  }
+
+  drop(): void {
+    this.refused++
+  }
+
+  handshakeFailed(err: Error, s: TLSSocket, ep: Endpoint): void {
+    this.handshakeFailures++
+    const addr = s.remoteAddress ?? ''
+    this.events.log('warn', 'tls handshake failed', {
+      listener: ep.label, client: addr.startsWith('::ffff:') ? addr.slice(7) : addr,
+      // OpenSSL errors carry their reason text ("unsupported protocol", "http request") apart.
+      error: (err as NodeJS.ErrnoException).code ?? 'error', reason: (err as Error & { reason?: string }).reason ?? err.message,
+    })
+    s.destroy()
+  }
+
+  /** A new session ticket key on every TLS listener now (each also rotates on its own `ticket_rotation`). */
+  rotateTicketKeys(): void {
+    for (const ep of this.#listeners.values()) ep.terminator?.rotate()
   }
 
   remove(c: ClientConn): void {
@@ -95,14 +121,21 @@ export class Server implements Host {
    */
   async reload(config: Config): Promise<void> {
     const want = new Map(config.listen.map((a) => [key(a), a]))
+    // Listeners that stay: check their entries and build new certificate contexts before anything
+    // changes (throws: the reload is refused, the running ones untouched).
+    const commits = config.listen.flatMap((a, i) => {
+      const ep = this.#listeners.get(key(a))
+      return ep === undefined ? [] : [ep.prepare(a, i, config.limits.max_connections)]
+    })
     const opened: string[] = []
     try {
-      for (const [k, a] of want) if (!this.#listeners.has(k)) { await this.#open(a); opened.push(k) }
+      for (const [k, a] of want) if (!this.#listeners.has(k)) { await this.#open(a, config); opened.push(k) }
     } catch (err) {
       for (const k of opened) { this.#listeners.get(k)!.close(); this.#listeners.delete(k) }
       throw err
     }
-    for (const [k, srv] of this.#listeners) if (!want.has(k)) { srv.close(); this.#listeners.delete(k) }
+    for (const commit of commits) commit()
+    for (const [k, ep] of this.#listeners) if (!want.has(k)) { ep.close(); this.#listeners.delete(k) }
     const old = this.rt
     old.retire()
     this.rt = new Runtime(config, this.events, old, this.#checks)
@@ -119,7 +152,7 @@ export class Server implements Host {
    */
   async close(graceMs = this.rt.config.timeouts.grace): Promise<void> {
     this.closing = true
-    for (const srv of this.#listeners.values()) srv.close()
+    for (const ep of this.#listeners.values()) ep.close()
     this.#listeners.clear()
     for (const c of this.#conns) c.shutdown(false)
     const deadline = Date.now() + graceMs

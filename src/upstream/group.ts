@@ -56,6 +56,7 @@ function balancer(cfg: Upstream, peers: readonly Peer[]): Balancer {
     default: return new RoundRobin()
   }
 }
+import { PeerTls } from './peer-tls.js'
 
 export class Group {
   readonly name: string
@@ -76,7 +77,7 @@ export class Group {
   constructor(cfg: Upstream, timeouts: Timeouts, limits: Limits, events: EventLog | null = null, checks = true) {
     this.name = cfg.name
     this.cfg = cfg
-    this.peers = cfg.peers.map((a) => new Peer(a, cfg.keepalive, timeouts, limits))
+    this.peers = cfg.peers.map((a) => new Peer(a, cfg.keepalive, timeouts, limits, cfg.tls === undefined ? null : new PeerTls(cfg.tls, a)))
     this.#balancer = balancer(cfg, this.peers)
     this.keys = cfg.balance === 'hash' ? new KeySource(cfg.hash_key) : null
     this.#hasBackups = this.peers.some((p) => p.backup)

@@ -7,6 +7,7 @@
 import type { Keepalive, PeerConfig, Timeouts } from '../config/schema.js'
 import type { Limits } from '../http/llhttp.js'
 import { Pool } from './pool.js'
+import type { PeerTls } from './peer-tls.js'
 
 /** The outcome of the last active probe, for the status snapshot. */
 export interface Probe {
@@ -55,7 +56,11 @@ export class Peer {
   rampFrom = 0
   rampUntil = 0
 
-  constructor(cfg: PeerConfig, keepalive: Keepalive, timeouts: Timeouts, limits: Limits) {
+  /** TLS to this peer (the group's `tls`), or null for plain TCP. */
+  readonly tls: PeerTls | null
+
+  constructor(cfg: PeerConfig, keepalive: Keepalive, timeouts: Timeouts, limits: Limits, tls: PeerTls | null = null) {
+    this.tls = tls
     this.host = cfg.host
     this.port = cfg.port
     this.weight = cfg.weight

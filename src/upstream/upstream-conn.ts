@@ -51,13 +51,20 @@ export class UpstreamConn {
     this.owner = owner
     this.parser = new Parser(Kind.RESPONSE, peer.limits)
     this.parser.sink = (chunk, start, end) => this.owner?.onUpstreamBody(chunk, start, end)
-    this.socket = connect({ host: peer.host, port: peer.port, noDelay: true })
-    this.socket.on('connect', () => this.#onConnect())
+    // Over TLS the socket counts as connected once the handshake is done; `timeouts.connect` covers both.
+    this.socket = peer.tls === null ? connect({ host: peer.host, port: peer.port, noDelay: true }) : peer.tls.connect()
+    this.socket.on(peer.tls === null ? 'connect' : 'secureConnect', () => this.#onConnect())
     this.socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     this.socket.on('drain', () => this.owner?.onUpstreamDrain(this))
-    this.socket.on('error', (err) => { this.#err ??= asProxyError(err, this.#state === CONNECTING ? Code.CONNECT : Code.UPSTREAM_RESET) })
+    this.socket.on('error', (err) => { this.#err ??= this.#fault(err) })
     this.socket.on('close', () => this.#onClose())
     this.#arm(T_CONNECT, peer.timeouts.connect)
+  }
+
+  #fault(err: Error): ProxyError {
+    const connecting = this.#state === CONNECTING
+    const tls = connecting && this.peer.tls !== null ? this.peer.tls.fault(err, this.peer.label) : null
+    return tls ?? asProxyError(err, connecting ? Code.CONNECT : Code.UPSTREAM_RESET)
   }
 
   get connected(): boolean { return this.#state === BUSY || this.#state === IDLE }
