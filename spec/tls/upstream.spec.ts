@@ -92,4 +92,22 @@ t('client_cert: a peer that asks for a certificate gets ours', async () => {
   assert.equal(peer.conns.map((c) => c.client), ['client-1'])
 })
 
+t('health checks of a TLS group probe over TLS: a good peer stays up, one with a wrong certificate goes down', async () => {
+  const good = track(await tlsPeer('upstream'))
+  const bad = track(await tlsPeer('other'))
+  const px = track(await startProxy({
+    upstreams: { u: {
+      peers: [`127.0.0.1:${good.port}`, `127.0.0.1:${bad.port}`],
+      tls: { ca: pki('ca.pem'), servername: 'upstream.test' },
+      health: { path: '/hc', interval: 40, timeout: 35, rise: 1, fall: 2, jitter: 0 },
+    } },
+  }))
+  const peers = (): { state: string; last_probe: { detail: string } | null }[] => px.server.rt.status()[0].peers
+  await waitFor(() => peers()[1].state === 'down', 2000, 'the peer with a wrong certificate down')
+  assert.match(peers()[1].last_probe!.detail, /CERT|UNABLE|SIGNATURE|unable|certificate/i)
+  await waitFor(() => good.requests.length >= 2, 2000, 'probes over TLS')
+  assert.is(peers()[0].state, 'up')
+  assert.equal(good.requests[0], { servername: 'upstream.test', host: `127.0.0.1:${good.port}` })
+})
+
 t.run()

@@ -1,6 +1,6 @@
 /**
  * One active health probe of one peer, on a connection of its own (never a pooled client socket).
- * `tcp`: the connect must succeed. `http`: a request with `Connection: close`, whose response must
+ * `tcp`: the connect (and, for a TLS group, the handshake) must succeed. `http`: a request with `Connection: close`, whose response must
  * have a status in the range and, if asked, contain a substring in its first 64 KiB of body. The
  * response is read with the same llhttp parser as client traffic, so a malformed answer fails.
  */
@@ -33,8 +33,9 @@ export class HealthProbe {
       this.#parser.skipBody = hc.method === 'HEAD' // RFC 9110 §9.3.2
     }
     this.#timer = setTimeout(() => this.#end(false, 'timeout'), hc.timeout)
-    this.#socket = connect({ host: peer.host, port: peer.port })
-    this.#socket.on('connect', () => {
+    // A TLS group's peers are probed over TLS too: the handshake, certificate check included, is part of the check.
+    this.#socket = peer.tls === null ? connect({ host: peer.host, port: peer.port }) : peer.tls.connect()
+    this.#socket.on(peer.tls === null ? 'connect' : 'secureConnect', () => {
       this.#connected = true
       if (this.#parser === null) { this.#end(true, 'connected'); return }
       const host = hc.host ?? peer.label
