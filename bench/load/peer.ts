@@ -4,7 +4,7 @@
  * answers pipelined heads in one write, so it costs far less per request than any proxy in front
  * of it (the "straight" row checks that).
  *
- *   node dist/bench/load/peer.js PORT
+ *   node dist/bench/load/peer.js PORT [PORT...]
  */
 import { createServer, Socket } from 'node:net'
 
@@ -35,6 +35,7 @@ function serve(socket: Socket): void {
   socket.on('error', () => socket.destroy())
 }
 
-const port = Number(process.argv[2])
-createServer({ noDelay: true }, serve).listen({ host: '127.0.0.1', port, backlog: 1024 })
+// More ports, one process: the 3-peer row of the load bench balances over three "peers" that cost
+// together what one costs, so that the row measures the proxy's balancing and pools, not the peer.
+for (const port of process.argv.slice(2).map(Number)) createServer({ noDelay: true }, serve).listen({ host: '127.0.0.1', port, backlog: 1024 })
 process.on('SIGTERM', () => process.exit(0))

@@ -48,19 +48,19 @@ const PIN = availableParallelism() >= 2
 const LOAD_CPU = PIN ? env('BENCH_LOAD_CPU', 0) : null
 const PROXY_CPU = PIN ? env('BENCH_PROXY_CPU', 1) : null
 const COMPARE = process.env.BENCH_COMPARE ?? ''
-const DESIGNS = ['straight', 'rawproxy', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy']
+const DESIGNS = ['straight', 'rawproxy', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy']
 
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-bench-'))
 const script = (name: string): string => join(ROOT, 'dist/bench/load', `${name}.js`)
 
 /** The rawproxy config: one listener, the peer, no access log (we measure the proxy, not the disk). */
-function rawproxyConfig(port: number, peerPort: number, name: string, extra: string[] = []): string {
+function rawproxyConfig(port: number, peerPorts: number[], name: string, extra: string[] = []): string {
   const file = join(tmp, `${name}.yaml`)
   writeFileSync(file, [
     `listen: 127.0.0.1:${port}`,
     'upstreams:',
     '  peer:',
-    `    peers: [127.0.0.1:${peerPort}]`,
+    `    peers: [${peerPorts.map((p) => `127.0.0.1:${p}`).join(', ')}]`,
     'access_log: off',
     ...extra,
     '',
@@ -83,16 +83,18 @@ function check(design: string, port: number): Promise<void> {
   })
 }
 
-async function startPeer(): Promise<{ proc: Proc; port: number }> {
-  const port = await freePort()
-  const proc = start('peer', LOAD_CPU, process.execPath, [script('peer'), String(port)], join(tmp, 'peer.log'))
-  await ready(proc, port)
-  return { proc, port }
+/** The peer; `more` extra ports on the same process are the 3-peer row's other two peers. */
+async function startPeer(more = 0): Promise<{ proc: Proc; port: number; ports: number[] }> {
+  const ports: number[] = []
+  for (let i = 0; i <= more; i++) ports.push(await freePort())
+  const proc = start('peer', LOAD_CPU, process.execPath, [script('peer'), ...ports.map(String)], join(tmp, 'peer.log'))
+  for (const p of ports) await ready(proc, p)
+  return { proc, port: ports[0], ports }
 }
 
-async function startRawproxy(peerPort: number, nodeFlags: string[] = [], cli = join(ROOT, 'dist/src/cli.js'), name = 'rawproxy', extra: string[] = []): Promise<{ proc: Proc; port: number }> {
+async function startRawproxy(peerPort: number | number[], nodeFlags: string[] = [], cli = join(ROOT, 'dist/src/cli.js'), name = 'rawproxy', extra: string[] = []): Promise<{ proc: Proc; port: number }> {
   const port = await freePort()
-  const args = [...nodeFlags, resolve(cli), '--config', rawproxyConfig(port, peerPort, name, extra)]
+  const args = [...nodeFlags, resolve(cli), '--config', rawproxyConfig(port, typeof peerPort === 'number' ? [peerPort] : peerPort, name, extra)]
   const proc = start(name, PROXY_CPU, process.execPath, args, join(tmp, `${name}.log`))
   await ready(proc, port)
   return { proc, port }
@@ -110,13 +112,14 @@ function load(port: number, seconds: number): Promise<WrkResult> {
 }
 
 async function runLoad(): Promise<void> {
-  const peer = await startPeer()
+  const peer = await startPeer(2)
   // Each design's port, and the process whose CPU time it costs (for straight: the peer's own).
   const raw = await startRawproxy(peer.port)
+  const raw3 = await startRawproxy(peer.ports, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-3peers')
   const pipe = await startHelper('tcp-pipe', peer.port)
   const hp = await startHelper('http-proxy', peer.port)
   const under: Record<string, { port: number; proc: Proc }> = {
-    straight: peer, rawproxy: raw, 'tcp-pipe': pipe, 'http-proxy': hp,
+    straight: peer, rawproxy: raw, 'rawproxy-3peers': raw3, 'tcp-pipe': pipe, 'http-proxy': hp,
   }
   if (COMPARE !== '') under['rawproxy-b'] = await startRawproxy(peer.port, [], COMPARE, 'rawproxy-b')
   const ports = Object.fromEntries(Object.entries(under).map(([d, u]) => [d, u.port]))
