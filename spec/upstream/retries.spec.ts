@@ -70,6 +70,43 @@ t('a bodyless POST that reached the peer is not retried (the peer may have acted
   assert.is(good.requests.length, 0)
 })
 
+t('Content-Length: 00 is no body: such a POST that reached the peer is not retried either', async () => {
+  const bad = track(await resetting())
+  const good = track(await httpUpstream())
+  const px = track(await proxyTo([bad.port, good.port], { upstream: { passive: NO_PASSIVE } }))
+  const r = await raw(px.port, 'POST /charge HTTP/1.1\r\nHost: x\r\nContent-Length: 00\r\n\r\n', { until: (s) => s.includes('\r\n\r\n') })
+  assert.equal(statuses(r.text), [502])
+  assert.is(good.requests.length, 0)
+})
+
+t('a retried HTTP/1.0 request without Host carries the address of the peer it goes to', async () => {
+  const dead = await deadPort()
+  const good = track(await httpUpstream())
+  const px = track(await proxyTo([dead, good.port], { upstream: { passive: NO_PASSIVE } }))
+  for (let i = 0; i < 2; i++) {
+    const r = await raw(px.port, 'GET /old HTTP/1.0\r\n\r\n')
+    assert.equal(statuses(r.text), [200])
+  }
+  assert.equal(good.requests.map((q) => q.headers.host), [`127.0.0.1:${good.port}`, `127.0.0.1:${good.port}`])
+})
+
+t('a pooled socket the peer closes as the next request arrives is no mark against the peer', async () => {
+  // Each connection serves one request; the peer closes it when a second one comes (the keep-alive race).
+  const answered = new WeakSet<object>()
+  const peer = track(await rawUpstream((s, _d, all) => {
+    const heads = all.toString('latin1').split('\r\n\r\n').length - 1
+    if (heads === 1 && !answered.has(s)) {
+      answered.add(s)
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
+    } else if (heads >= 2) s.destroy()
+  }))
+  const px = track(await proxyTo([peer.port], { upstream: { passive: { failures: 1, max_ejected_percent: 100 } } }))
+  const seen = await send(px.url, 20)
+  assert.is(seen.get(200), 20)
+  assert.ok(peer.received.length >= 20, `every request after the first on a socket met a closing peer (${peer.received.length} sockets)`)
+  assert.is(px.server.rt.status()[0].peers[0].state, 'up')
+})
+
 t('nothing that reached the client is retried: a reset mid-response cuts the client', async () => {
   const bad = track(await rawUpstream((s, d) => {
     if (d.includes('\r\n\r\n')) { s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial'); setTimeout(() => s.resetAndDestroy(), 20) }
@@ -103,6 +140,7 @@ t('the retry budget stops a retry storm when every peer fails', async () => {
   const seen = await send(px.url, n)
   assert.is(seen.get(502), n)
   const attempts = bads.reduce((s, b) => s + b.received.length, 0)
+  console.log(`  retry budget: ${n} requests to failing peers made ${attempts} attempts (retries: 2, no budget: ${n * 3})`)
   // Without a budget: 3 attempts per request (1,500). With it: the requests, a fifth more, and the
   // reserve of 10.
   assert.ok(attempts <= n * 1.2 + 10, `attempts ${attempts}`)

@@ -123,7 +123,9 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     // RFC 9110 §10.1.1: an HTTP/1.0 peer will not send 100 Continue; we do, and drop the Expect.
     const answerContinue = this.info.expectContinue && peer.minor === 0
     this.#upHead = buildRequest(this.#head!, this.info, o, this.down.rt.via, peer.label, answerContinue)
-    this.#head = null
+    // A request without Host (HTTP/1.0) is sent with the peer's address as Host: a retry rebuilds it.
+    // The head's spans stay valid meanwhile: the client's parser is paused on this request.
+    if (this.info.authority !== null) this.#head = null
     if (answerContinue && this.minor >= 1) this.#toClient(CONTINUE)
     this.#acquire(peer, false)
   }
@@ -286,7 +288,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       this.#acquire(c.peer, true)
       return
     }
-    if (e.retryable) this.group!.failed(c.peer, e.code)
+    // A reused socket that closes before any byte is most likely the idle-close race, not the peer's fault.
+    if (e.retryable && !(c.reused && c.received === 0)) this.group!.failed(c.peer, e.code)
     if (before && e.retryable && this.#retry(c.peer)) return
     this.fail(e)
   }
@@ -299,6 +302,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     const next = g.pick(this.#key, this.#tried)
     if (next === null || !g.budget.withdraw()) return false
     this.#attempts++
+    if (this.#head !== null) this.#upHead = buildRequest(this.#head, this.info, this.down.origin, this.down.rt.via, next.label, false)
     this.#use(next)
     this.#acquire(next, false)
     return true

@@ -71,7 +71,8 @@ export function inspect(h: Head, o: Origin | null = null): RequestInfo | ProxyEr
   if (hosts === 0 && h.minor >= 1) return bad('missing Host field')
   // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing cannot be trusted.
   if (te && h.minor === 0) return bad('Transfer-Encoding in an HTTP/1.0 request')
-  info.hasBody = te || (cl >= 0 && h.value(cl) !== '0')
+  // A length of zero may be written 0, 00, 000... (RFC 9110 §8.6: 1*DIGIT): none of them is a body.
+  info.hasBody = te || (cl >= 0 && !/^0+$/.test(h.value(cl)))
   const b = h.buf
   const s0 = h.spans[0]
   const s1 = h.spans[1]
