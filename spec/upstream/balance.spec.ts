@@ -62,6 +62,17 @@ t('least_conn sends to the peer with the fewest requests in flight', () => {
   g.retire()
 })
 
+t('least_conn always finds a peer while every peer ramps up (its load shrinks as it is read)', () => {
+  const cfg = validate({ upstreams: { u: { peers: ['10.0.0.1:80', '10.0.0.2:80'], balance: 'least_conn', slow_start: '60s' } } })
+  const g = new Group(cfg.upstreams.get('u')!, cfg.timeouts, { maxHead: 1024, maxTarget: 1024 })
+  for (const p of g.peers) { p.ramp(Date.now() - 30_000, 60_000); p.inflight = 3 }
+  let none = 0
+  const end = Date.now() + 300 // long enough to cross many millisecond boundaries between the two reads
+  while (Date.now() < end) for (let i = 0; i < 1000; i++) if (g.pick(null, null) === null) none++
+  assert.is(none, 0)
+  g.retire()
+})
+
 t('random_two prefers the less loaded of its two draws', () => {
   const cfg = validate({ upstreams: { u: { peers: ['10.0.0.1:80', '10.0.0.2:80'], balance: 'random_two', seed: 7 } } })
   const g = new Group(cfg.upstreams.get('u')!, cfg.timeouts, { maxHead: 1024, maxTarget: 1024 })

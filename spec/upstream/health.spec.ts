@@ -11,7 +11,7 @@ import { send } from '../support/pipelined.js'
 import { Server } from '../../src/server/server.js'
 import { validate } from '../../src/config/validate.js'
 import { EventLog } from '../../src/log/events.js'
-import type { GroupStatus } from '../../src/upstream/group.js'
+import { Group, GroupStatus } from '../../src/upstream/group.js'
 
 const t = suite('health')
 const track = guard(t)
@@ -179,6 +179,29 @@ t('with active checks on, a peer the check brings up is no longer ejected', asyn
   g.setUp(g.peers[0], false, 'test')
   g.peers[0].ejectedUntil = Date.now() + 60_000
   await waitFor(() => px.status().peers[0].state === 'up', 2000, 'up by the active check')
+})
+
+t('an ejection ended early by the active check leaves the next ejection its full time', async () => {
+  const cfg = validate({ upstreams: { u: { peers: ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'], health: { interval: 60_000 }, passive: { failures: 1, ejection: 100, max_ejected_percent: 100 } } } })
+  const g = new Group(cfg.upstreams.get('u')!, cfg.timeouts, { maxHead: 1024, maxTarget: 1024 }, null, false)
+  g.start(undefined)
+  try {
+    const p = g.peers[0]
+    g.failed(p, 'reset') // first ejection: 100 ms
+    g.setUp(p, false, 'probe')
+    g.setUp(p, true, 'probe') // the active check wins: no longer ejected
+    assert.is(g.status().peers[0].state, 'up')
+    g.failed(p, 'reset') // second ejection: 200 ms
+    await sleep(130) // past the first ejection's timer
+    assert.is(g.status().peers[0].state, 'ejected', 'the first timer must not end the second ejection')
+    await waitFor(() => g.status().peers[0].state === 'up', 1000, 'the second ejection over')
+    // A peer long in service starts again from the first ejection's length.
+    p.ejectionEnded = Date.now() - 400_000
+    g.failed(p, 'reset')
+    assert.is(p.ejectedUntil - Date.now() <= 100, true, 'the multiplier decayed')
+  } finally {
+    g.retire()
+  }
 })
 
 t('no available peer: 503 with Retry-After', async () => {

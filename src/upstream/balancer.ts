@@ -44,7 +44,9 @@ export function smooth(peers: readonly Peer[], ok: Eligible, onlyLoad = -1): Pee
   let total = 0
   for (let i = 0; i < peers.length; i++) {
     const p = peers[i]
-    if (!ok.has(p) || (onlyLoad >= 0 && load(p) !== onlyLoad)) continue
+    // `>`, not `!==`: a ramping peer's weight only grows, so its load read again here is at most what
+    // the caller saw (two clock reads apart), and the least loaded peer is never lost.
+    if (!ok.has(p) || (onlyLoad >= 0 && load(p) > onlyLoad)) continue
     const w = p.effectiveWeight()
     p.current += w
     total += w

@@ -156,20 +156,26 @@ export class Group {
       this.#log('warn', 'peer ejection skipped', p, { reason, why: `max_ejected_percent ${pass.max_ejected_percent}` })
       return
     }
+    const now = Date.now()
+    // Envoy decays the multiplier of a peer that stayed healthy: here, after max_ejection in service.
+    if (p.ejections > 0 && now - p.ejectionEnded > pass.max_ejection) p.ejections = 0
     const ms = Math.min(pass.max_ejection, pass.ejection * 2 ** p.ejections)
     p.ejections++
     p.failures = 0
     p.errors5xx = 0
-    p.ejectedUntil = Date.now() + ms
+    p.ejectedUntil = now + ms
     this.#endEjectionAt(p, ms)
     this.#log('warn', 'peer ejected', p, { reason, for_ms: ms, ejections: p.ejections })
   }
 
   #endEjectionAt(p: Peer, ms: number): void {
+    // The ejection this timer ends: an active check may end it first, and a later one begin.
+    const n = p.ejections
     const t = setTimeout(() => {
       this.#timers.delete(t)
-      if (p.ejectedUntil === 0) return
+      if (p.ejectedUntil === 0 || p.ejections !== n) return
       p.ejectedUntil = 0
+      p.ejectionEnded = Date.now()
       p.ramp(Date.now(), this.cfg.slow_start)
       this.#log('info', 'peer ejection ended', p, { slow_start_ms: this.cfg.slow_start })
     }, ms).unref()
@@ -197,6 +203,7 @@ export class Group {
     if (p.up === up) return
     p.up = up
     if (up) {
+      if (p.ejectedUntil !== 0) p.ejectionEnded = Date.now()
       p.ejectedUntil = 0
       p.failures = 0
       p.ramp(Date.now(), this.cfg.slow_start)

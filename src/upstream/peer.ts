@@ -52,6 +52,8 @@ export class Peer {
   ejectedUntil = 0
   /** How many times the peer has been ejected: each ejection lasts twice the one before. */
   ejections = 0
+  /** When the last ejection ended (ms since the epoch). */
+  ejectionEnded = 0
   /** Slow start: the ramp runs from rampFrom to rampUntil (ms since the epoch); 0 when not ramping. */
   rampFrom = 0
   rampUntil = 0
@@ -96,6 +98,7 @@ export class Peer {
     this.errors5xx = old.errors5xx
     this.ejectedUntil = old.ejectedUntil
     this.ejections = old.ejections
+    this.ejectionEnded = old.ejectionEnded
     this.rampFrom = old.rampFrom
     this.rampUntil = old.rampUntil
     this.requests = old.requests
