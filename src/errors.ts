@@ -57,7 +57,8 @@ const KINDS: Record<Code, Kind> = {
   [Code.CLIENT_TIMEOUT]: { source: 'downstream', status: 408, cause: 'CT', retryable: false },
   [Code.CONNECT]: { source: 'upstream', status: 502, cause: 'UF', retryable: true },
   [Code.CONNECT_TIMEOUT]: { source: 'upstream', status: 504, cause: 'UF', retryable: true },
-  [Code.UPSTREAM_TLS]: { source: 'upstream', status: 502, cause: 'US', retryable: false },
+  // The peer never saw the request: another peer may have a good certificate.
+  [Code.UPSTREAM_TLS]: { source: 'upstream', status: 502, cause: 'US', retryable: true },
   [Code.UPSTREAM_RESET]: { source: 'upstream', status: 502, cause: 'UR', retryable: true },
   [Code.UPSTREAM_PARSE]: { source: 'upstream', status: 502, cause: 'UP', retryable: false },
   [Code.UPSTREAM_TIMEOUT]: { source: 'upstream', status: 504, cause: 'UT', retryable: false },

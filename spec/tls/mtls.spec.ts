@@ -6,6 +6,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readFileSync } from 'node:fs'
+import { connect as tlsConnect } from 'node:tls'
 import { Server } from '../../src/server/server.js'
 import { validate } from '../../src/config/validate.js'
 import { EventLog } from '../../src/log/events.js'
@@ -100,6 +101,36 @@ t('a failed handshake is an event log line with the listener, the client and the
   assert.is(line.listener, `127.0.0.1:${port}`)
   assert.is(line.error, 'ERR_SSL_UNSUPPORTED_PROTOCOL')
   assert.is(line.reason, 'unsupported protocol')
+})
+
+t('a reload that changes the client CA: sessions of the old policy no longer resume', async () => {
+  const cfg = (ca: string) => validate({
+    listen: [{ address: '127.0.0.1:0', tls: { certificates: [pair('rsa')], client_ca: pki(ca), client_auth: 'required' } }],
+    upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: 'off', event_log: 'off',
+  })
+  const server = new Server(cfg('ca.pem'), new EventLog({ path: 'off', format: 'text' }))
+  track({ close: () => server.close(100) })
+  await server.listen()
+  const port = server.addresses()[0].port
+  // One request over a new TLS connection; the ticket the server issues comes with it.
+  const session = (opts: Record<string, unknown>): Promise<{ reused: boolean; ok: boolean; ticket: Buffer | null }> => new Promise((resolve) => {
+    let ticket: Buffer | null = null
+    let got = ''
+    let reused = false
+    const s = tlsConnect({ host: '127.0.0.1', port, ca: pem('ca.pem'), servername: 'a.test', ...CLIENT, ...opts })
+    s.on('session', (b: Buffer) => { ticket = b })
+    s.on('secureConnect', () => { reused = s.isSessionReused(); s.write('GET /who HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n') })
+    s.on('data', (d: Buffer) => { got += d.toString('latin1') })
+    s.on('error', () => {})
+    s.on('close', () => resolve({ reused, ok: /^HTTP\/1\.1 200 /.test(got), ticket }))
+  })
+  const first = await session({})
+  assert.ok(first.ok && first.ticket !== null, 'served, with a ticket')
+  assert.is((await session({ session: first.ticket })).reused, true, 'same policy: the session resumes')
+  await server.reload(cfg('other-ca.pem'))
+  const after = await session({ session: first.ticket })
+  assert.is(after.reused, false, 'a ticket of the old policy does not resume')
+  assert.is(after.ok, false, 'and the full handshake refuses a certificate of the CA no longer trusted')
 })
 
 t('hsts: Strict-Transport-Security on proxied and local responses of a TLS listener', async () => {

@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { accessRecords, guard, raw, startProxy, statuses, tempFile, waitFor } from '../support/harness.js'
+import { accessRecords, guard, httpUpstream, raw, startProxy, statuses, tempFile, waitFor } from '../support/harness.js'
 import { pair, pki, tlsPeer } from '../support/tls.js'
 
 const t = suite('tls-upstream')
@@ -90,6 +90,21 @@ t('client_cert: a peer that asks for a certificate gets ours', async () => {
   const px = track(await via(peer.port, { ca: pki('ca.pem'), servername: 'upstream.test', client_cert: pair('client') }))
   assert.equal(statuses((await raw(px.port, GET)).text), [200])
   assert.equal(peer.conns.map((c) => c.client), ['client-1'])
+})
+
+t('a handshake that fails is retried on another peer and counts against the failing one', async () => {
+  const plain = track(await httpUpstream()) // speaks HTTP where TLS is expected
+  const good = track(await tlsPeer('upstream'))
+  const px = track(await startProxy({
+    upstreams: { u: {
+      peers: [`127.0.0.1:${plain.port}`, `127.0.0.1:${good.port}`],
+      tls: { ca: pki('ca.pem'), servername: 'upstream.test' },
+      passive: { failures: 2 },
+    } },
+  }))
+  for (let i = 0; i < 6; i++) assert.equal(statuses((await raw(px.port, GET)).text), [200])
+  assert.is(good.requests.length, 6)
+  assert.is(px.server.rt.status()[0].peers[0].state, 'ejected')
 })
 
 t('health checks of a TLS group probe over TLS: a good peer stays up, one with a wrong certificate goes down', async () => {

@@ -83,6 +83,11 @@ export function verifiedSubject(s: TLSSocket): string {
   return c === undefined ? '' : c.subject.split('\n').join(', ')
 }
 
+/** What decides which clients get in: the CAs for client certificates and whether one is required. */
+function policyOf(cfg: ListenTls): string {
+  return JSON.stringify([cfg.client_ca, cfg.client_auth])
+}
+
 /**
  * One listener's `node:tls` server. The store and the client-certificate policy are swapped on reload;
  * connections already open keep the session they negotiated. The ticket key is ours, kept across
@@ -94,11 +99,14 @@ export class TlsTerminator {
   #ticketKeys: Buffer
   #rotation: NodeJS.Timeout | null = null
   #every = 0
+  /** The client-certificate policy the current ticket key was issued under (see update). */
+  #policy: string
 
   constructor(cfg: ListenTls, handshakeTimeout: number) {
     this.store = new CertStore(cfg)
     // 48 bytes: name, HMAC and AES keys of the ticket (see tls.Server.setTicketKeys).
     this.#ticketKeys = randomBytes(48)
+    this.#policy = policyOf(cfg)
     this.server = new TlsServer({
       ...this.store.defaults,
       ticketKeys: this.#ticketKeys,
@@ -115,6 +123,10 @@ export class TlsTerminator {
   /** A reloaded config: new certificates for new handshakes; open connections are not touched. */
   update(cfg: ListenTls, store: CertStore): void {
     this.store = store
+    // A resumed session keeps the client-certificate verdict of its first handshake: when the policy
+    // changes, sessions sealed under the old one must not resume (a removed CA would still be let in).
+    const policy = policyOf(cfg)
+    if (policy !== this.#policy) { this.#policy = policy; this.#ticketKeys = randomBytes(48) }
     this.server.setSecureContext({ ...this.store.defaults, ticketKeys: this.#ticketKeys })
     this.#apply(cfg)
   }

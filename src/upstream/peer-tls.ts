@@ -11,7 +11,7 @@ import type { Address, UpstreamTls } from '../config/schema.js'
 import { Code, ProxyError } from '../errors.js'
 
 // OpenSSL's verify results as Node reports them (X509_V_ERR_* names), and Node's own name check.
-const VERIFY = /^(UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|ERR_TLS_CERT_ALTNAME_INVALID$|HOSTNAME_MISMATCH$|INVALID_CA$|ERR_SSL_)/
+const VERIFY = /^(UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|ERR_TLS_CERT_ALTNAME_INVALID$|HOSTNAME_MISMATCH$|INVALID_CA$|ERR_SSL_.*CERTIFICATE)/
 
 export class PeerTls {
   /** SNI sent and name checked; null for a peer known only by address. */
