@@ -9,7 +9,8 @@ import { validate } from '../../src/config/validate.js'
 import { EventLog } from '../../src/log/events.js'
 import { Primary } from '../../src/cluster/primary.js'
 import type { Counters } from '../../src/cluster/counters.js'
-import { httpUpstream, HttpUpstream, RawClient, sleep, waitFor } from '../support/harness.js'
+import { createServer } from 'node:http'
+import { deadPort, httpUpstream, HttpUpstream, RawClient, sleep, waitFor } from '../support/harness.js'
 import { get, getOnce } from '../support/cluster.js'
 
 const t = suite('cluster primary: counters, peer states')
@@ -100,7 +101,8 @@ t('peer states: broadcast to every worker, replayed to a worker forked later, th
       { type: 'peer-state', group: 'u', peer: '127.0.0.1:1', up: false },
     ], `worker ${s.slot}`)
   }
-  // A reload builds a new Runtime in every worker; the states are kept (and handed to the new one).
+  // A reload builds a new Runtime in every worker; each keeps the states it heard (its new Runtime
+  // takes each peer's health over from the old one).
   await p.reload(p.config)
   assert.is((await p.snapshots())[1].peers.length, 2)
 })
@@ -138,6 +140,27 @@ t('health checks run once, in the primary, and their verdict reaches every worke
     assert.equal([...seen].sort(), ['HTTP/1.1 200 OK from-a', 'HTTP/1.1 200 OK from-b'], 'back in service on every worker')
   } finally {
     await b.close()
+  }
+})
+
+t('a peer that a reload drops while down and a later one adds back healthy serves from every worker', async () => {
+  const dead = await deadPort()
+  const health = { interval: 60, timeout: 50, rise: 1, fall: 1, jitter: 0 }
+  const cfg = (peers: number[]): Record<string, unknown> => ({ upstreams: { u: { peers: peers.map((x) => `127.0.0.1:${x}`), health, passive: false } } })
+  const p = start(cfg([dead, a.port]))
+  const [{ port }] = await p.start()
+  await sleep(300) // a few probes: the dead peer is down in every worker
+  await p.reload(validate(raw(cfg([a.port]))))
+  const revived = createServer((_q, res) => res.end('from-revived'))
+  await new Promise<void>((r) => revived.listen(dead, '127.0.0.1', r))
+  try {
+    await p.reload(validate(raw(cfg([dead, a.port]))))
+    await sleep(200)
+    const seen = new Set<string>()
+    for (let i = 0; i < 12; i++) seen.add(await getOnce(port))
+    assert.ok(seen.has('HTTP/1.1 200 OK from-revived'), `served: ${[...seen].join(', ')}`)
+  } finally {
+    await new Promise((r) => revived.close(r))
   }
 })
 

@@ -96,6 +96,7 @@ t('upstream balancing, health and retry fields: defaults, and errors with their 
   refused(up({ passive: { ejection: '1m', max_ejection: '10s' } }), 'upstreams.api.passive.max_ejection: must not be shorter than ejection')
   refused(up({ passive: { max_ejected_percent: 101 } }), 'upstreams.api.passive.max_ejected_percent: must be an integer from 0 to 100')
   refused(up({ retries: 11 }), 'upstreams.api.retries: must be an integer from 0 to 10')
+  refused(up({ peers: ['127.0.0.1:9000', { address: '127.0.0.1:9000', weight: 2 }] }), 'upstreams.api.peers[1]: repeats peers[0]; give that one a weight instead')
   refused(up({ retry_budget: 2 }), 'upstreams.api.retry_budget: must be a number from 0 to 1')
 })
 

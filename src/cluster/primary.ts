@@ -94,6 +94,18 @@ export class Primary {
     setup()
   }
 
+  /**
+   * After a reload, the states a worker forked later must hear: the peers the checks hold down now.
+   * States of peers the config dropped, or whose checks are off, are forgotten.
+   */
+  #replayable(): void {
+    this.#peerStates.clear()
+    for (const g of this.#health.groups.values()) {
+      if (g.cfg.health === null) continue
+      for (const p of g.peers) if (!p.up) this.#peerStates.set(peerKey({ group: g.name, peer: p.label }), { type: 'peer-state', group: g.name, peer: p.label, up: false })
+    }
+  }
+
   /** A runtime whose groups probe their peers and broadcast each flip as a `peer-state` message. */
   #checks(config: Config, previous: Runtime | null): Runtime {
     const rt = new Runtime(config, this.#events, previous, true)
@@ -140,6 +152,7 @@ export class Primary {
         const old = this.#health
         old.retire()
         this.#health = this.#checks(config, old)
+        this.#replayable()
         await this.#resize(config.workers)
         return
       }

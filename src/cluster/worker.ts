@@ -14,8 +14,8 @@ import { fromWire, isToWorker, peerKey, PeerState, ToPrimary, ToWorker } from '.
 
 /**
  * Where a peer's health, decided once in the primary's active checks, meets this worker's balancer.
- * Called for every `peer-state` message the worker receives (live, or replayed when it was forked),
- * and again for every known state after a reload built a new Runtime. A state for a group or peer
+ * Called for every `peer-state` message the worker receives (live, or replayed when it was forked;
+ * after a reload the new Runtime carries each peer's state over by itself). A state for a group or peer
  * the config no longer has, or for a group whose checks were turned off, is ignored. The primary
  * logged the flip; the worker does not log it again. Passive health stays per worker: each ejects
  * peers on what its own traffic shows.
@@ -108,7 +108,8 @@ export class WorkerProcess {
       return
     }
     this.#retiredOpened += upstreamOpened(old)
-    for (const s of this.#peers.values()) onPeerState(server.rt, s)
+    // No replay here: the new Runtime took each peer's health over from the old one (Group.start),
+    // and replaying older messages could undo that for a peer the config dropped and added back.
     this.#send({ type: 'reloaded', gen })
   }
 

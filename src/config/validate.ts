@@ -183,6 +183,11 @@ function upstream(name: string, v: unknown, path: string): Upstream {
   const at = (k: string): string => join(path, k)
   if (o.peers === undefined) fail(at('peers'), 'is required (a list of host:port)')
   const peers = list(o.peers, at('peers')).map((p, i) => peer(p, join(at('peers'), i)))
+  // One address, one peer: its health and its share are one thing (use `weight` for a larger share).
+  peers.forEach((p, i) => {
+    const j = peers.findIndex((q) => q.host === p.host && q.port === p.port)
+    if (j < i) fail(join(at('peers'), i), `repeats peers[${j}]; give that one a weight instead`)
+  })
   const k = o.keepalive === undefined ? {} : object(o.keepalive, at('keepalive'), ['max_idle', 'idle_timeout'])
   const kp = at('keepalive')
   const d = DEFAULTS.upstream
