@@ -17,6 +17,23 @@ t('fires once, at the last deadline set, however often it was pushed back', asyn
   assert.ok(fired[0] < 260, `fired at ${fired[0]} ms, far past the deadline`)
 })
 
+t('a callback that throws does not stall the other deadlines of its duration', async () => {
+  const errors: unknown[] = []
+  const onError = (e: unknown): void => { errors.push(e) }
+  process.on('uncaughtException', onError)
+  try {
+    let later = 0
+    new Deadline(37, () => { throw new Error('a bug') }).arm()
+    await sleep(10)
+    new Deadline(37, () => later++).arm() // same lane, due after the throwing one
+    await sleep(120)
+    assert.is(errors.length, 1)
+    assert.is(later, 1, 'the next deadline of the lane still fired')
+  } finally {
+    process.off('uncaughtException', onError)
+  }
+})
+
 t('disarm and cancel stop it; arm starts it again', async () => {
   let n = 0
   const d = new Deadline(20, () => n++)

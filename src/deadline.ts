@@ -51,11 +51,15 @@ class Lane {
     this.timer = null
     clock = performance.now()
     // A fired deadline that re-arms itself goes to the tail with a later time: the loop ends.
-    for (let d = this.first; d !== null && d.at <= clock; d = this.first) {
-      unlink(d)
-      d.fire()
+    try {
+      for (let d = this.first; d !== null && d.at <= clock; d = this.first) {
+        unlink(d)
+        d.fire()
+      }
+    } finally {
+      // A callback that throws (a bug, logged by the process) must not stall the lane's other deadlines.
+      this.schedule()
     }
-    this.schedule()
   }
 }
 
