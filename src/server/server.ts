@@ -70,7 +70,9 @@ export class Server implements Host, EndpointEvents {
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject)
       // "::" alone would also take IPv4 on a dual-stack host; an explicit address is taken as given.
-      srv.listen({ host: a.host, port: a.port, ipv6Only: false, backlog: 1024 }, () => {
+      // Backlog 4096 (Linux caps it at net.core.somaxconn): 1000 clients connecting at once overflowed
+      // 1024 while the event loop served the first ones (341 listen drops, each a 1 s SYN retransmit).
+      srv.listen({ host: a.host, port: a.port, ipv6Only: false, backlog: 4096 }, () => {
         srv.off('error', reject)
         resolve()
       })
