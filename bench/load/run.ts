@@ -18,24 +18,19 @@
  * SIGTERM, and by a watchdog if the run overstays its time budget.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { get } from 'node:http'
 import { Proc, freePort, killAllSync, ready, start, stop, stopAll } from './procs.js'
 import { WrkResult, wrk } from './wrk.js'
 import { Run, Summary, machine, markdown, printTable, summarise, targets } from './report.js'
 import { cpuSeconds, otherLoad } from './noise.js'
 import { summariseProfile } from '../profile/summary.js'
+import { ROOT, envNumber, pinning } from './guard.js'
 import { IdleResult, idleTable, measureIdle } from './idle.js'
 import { execFileSync } from 'node:child_process'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
-const env = (k: string, d: number): number => {
-  const v = Number(process.env[k] ?? d)
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${k} must be a number`)
-  return v
-}
+const env = envNumber
 const ROUNDS = env('BENCH_ROUNDS', 2)
 const SECONDS = env('BENCH_SECONDS', 5)
 const WARMUP = env('BENCH_WARMUP', 1)
@@ -43,10 +38,8 @@ const CONNECTIONS = env('BENCH_CONNECTIONS', 50)
 const PROFILE_SECONDS = env('BENCH_PROFILE_SECONDS', 10)
 const MAX_OTHER = env('BENCH_MAX_OTHER', 10)
 const RETRIES = env('BENCH_RETRIES', 2)
-// Pinning needs two CPUs: the load side (wrk + peer) on one, the proxy under test alone on the other.
-const PIN = availableParallelism() >= 2
-const LOAD_CPU = PIN ? env('BENCH_LOAD_CPU', 0) : null
-const PROXY_CPU = PIN ? env('BENCH_PROXY_CPU', 1) : null
+const { loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU } = pinning()
+const PIN = LOAD_CPU !== null
 const COMPARE = process.env.BENCH_COMPARE ?? ''
 const DESIGNS = ['straight', 'rawproxy', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy']
 

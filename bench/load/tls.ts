@@ -13,25 +13,23 @@
  */
 import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { freePort, killAllSync, ready, start, stopAll } from './procs.js'
 import { wrk } from './wrk.js'
 import { machine } from './report.js'
 import { cpuSeconds, otherLoad } from './noise.js'
+import { ROOT, envNumber, pinning } from './guard.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
-const num = (k: string, d: number): number => Number(process.env[k] ?? d)
+const num = envNumber
 const ROUNDS = num('BENCH_ROUNDS', 2)
 const SECONDS = num('BENCH_SECONDS', 5)
 const WARMUP = num('BENCH_WARMUP', 1)
 const CONNECTIONS = num('BENCH_CONNECTIONS', 50)
 const CONC = num('BENCH_HANDSHAKE_CONC', 16)
 const KEEPALIVE_CONC = num('BENCH_KEEPALIVE_CONC', 8)
-const PIN = availableParallelism() >= 2
-const LOAD_CPU = PIN ? num('BENCH_LOAD_CPU', 0) : null
-const PROXY_CPU = PIN ? num('BENCH_PROXY_CPU', 1) : null
+const { loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU } = pinning()
+const PIN = LOAD_CPU !== null
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-bench-tls-'))
 const js = (name: string): string => join(ROOT, 'dist/bench/load', `${name}.js`)
 

@@ -20,12 +20,11 @@
  */
 import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { get } from 'node:http'
 import { Proc, freePort, ready, start, tail } from '../load/procs.js'
-import { envNumber, guard } from '../load/guard.js'
+import { ROOT, envNumber, guard, pinning } from '../load/guard.js'
 import { wrk } from '../load/wrk.js'
 import { Run, machine, summarise } from '../load/report.js'
 import { otherLoad } from '../load/noise.js'
@@ -35,7 +34,6 @@ import { Cell, QUICK, Result, Results, cellLabel, fullMatrix, parseCells } from 
 import { markdown } from './report.js'
 import { chart } from './chart.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const env = envNumber
 const SECONDS = env('BENCH_DURATION', 3)
 const WARMUP = env('BENCH_WARMUP', 1)
@@ -44,9 +42,8 @@ const MAX_OTHER = env('BENCH_MAX_OTHER', 10)
 const RETRIES = env('BENCH_RETRIES', 1)
 const QUICK_RUN = process.env.BENCH_QUICK === '1'
 const ONLY = (process.env.BENCH_DESIGNS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
-const PIN = availableParallelism() >= 2
-const LOAD_CPU = PIN ? env('BENCH_LOAD_CPU', 0) : null
-const PROXY_CPU = PIN ? env('BENCH_PROXY_CPU', 1) : null
+const { loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU } = pinning()
+const PIN = LOAD_CPU !== null
 const CELLS: readonly Cell[] = process.env.BENCH_CELLS !== undefined ? parseCells(process.env.BENCH_CELLS) : QUICK_RUN ? QUICK : fullMatrix()
 const ALL = ['straight', ...DESIGNS.map((d) => d.name)]
 for (const o of ONLY) if (!ALL.includes(o)) throw new Error(`BENCH_DESIGNS: unknown design "${o}" (known: ${ALL.join(', ')})`)
