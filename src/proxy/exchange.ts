@@ -70,8 +70,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   #framing = Framing.RAW
   #close = false
   #retried = false
-  /** Attempts on other peers so far, the peers already tried, and the hash key to pick them with. */
-  #attempts = 0
+  /** The peers already tried, and the hash key to pick the next one with. */
   #tried: Peer[] | null = null
   #key: string | null = null
   /** `peer.inflight` counts this exchange (from the pick to the end of the attempt). */
@@ -114,9 +113,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       return
     }
     const g = this.group!
-    g.budget.deposit()
     if (g.keys !== null) this.#key = g.key(this.#head!, this.info.path, this.down.origin.client)
-    const peer = g.pick(this.#key, null)
+    const peer = g.first(this.#key)
     if (peer === null) { this.fail(new ProxyError(Code.NO_PEER, `upstream "${g.name}" has no available peer`)); return }
     this.#use(peer)
     const o = this.down.origin
@@ -296,12 +294,10 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
 
   /** Sends the request to another peer, if the rules allow one more attempt and a peer is left. */
   #retry(failed: Peer): boolean {
-    const g = this.group!
-    if (!this.#mayRetry() || this.#attempts >= g.cfg.retries) return false
+    if (!this.#mayRetry()) return false
     ;(this.#tried ??= []).push(failed)
-    const next = g.pick(this.#key, this.#tried)
-    if (next === null || !g.budget.withdraw()) return false
-    this.#attempts++
+    const next = this.group!.retry(this.#key, this.#tried)
+    if (next === null) return false
     if (this.#head !== null) this.#upHead = buildRequest(this.#head, this.info, this.down.origin, this.down.rt.via, next.label, false)
     this.#use(next)
     this.#acquire(next, false)

@@ -123,6 +123,22 @@ export class Group {
     return p
   }
 
+  /** The first peer for a request (which counts toward the retry budget), or null when none is available. */
+  first(key: string | null): Peer | null {
+    this.budget.deposit()
+    return this.pick(key, null)
+  }
+
+  /**
+   * Another peer for a request that failed on each peer of `tried` before any response byte: null
+   * when it has had its `retries`, no untried peer is available, or the retry budget is spent.
+   */
+  retry(key: string | null, tried: readonly Peer[]): Peer | null {
+    if (tried.length > this.cfg.retries) return null
+    const p = this.pick(key, tried)
+    return p !== null && this.budget.withdraw() ? p : null
+  }
+
   /** Seconds a client told 503 should wait: until the first ejection ends or the next probe. */
   retryAfter(): number {
     const now = Date.now()
