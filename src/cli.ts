@@ -13,6 +13,7 @@ import { build } from './http/llhttp.js'
 import { demoConfig, startDemoUpstreams, DEMO_HELP } from './demo.js'
 import { runCluster } from './cluster/run.js'
 import { handleSignals } from './signals.js'
+import { FILTERS } from './filters/index.js'
 
 const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
   if (args.demo) await startDemoUpstreams()
   // More than one worker: this process becomes the cluster primary (src/cluster/) and serves nothing.
   if (config.workers > 1) return runCluster(config, events, args.config, { parser: `llhttp ${build}` })
-  const server = new Server(config, events)
+  const server = new Server(config, events, { filters: FILTERS })
   try {
     await server.listen()
   } catch (err) {

@@ -27,7 +27,7 @@ t('defaults fill every field', () => {
   assert.equal(c.timeouts, DEFAULTS.timeouts)
   assert.equal(c.limits, DEFAULTS.limits)
   assert.is(c.upstreams.get('api')!.keepalive.idle_timeout, 4000)
-  assert.equal(c.routes, [{ host: null, path: '/', upstream: 'api' }])
+  assert.equal(c.routes, [{ host: null, path: '/', upstream: 'api', features: {} }])
   assert.is(c.via, 'rawproxy')
 })
 
@@ -48,7 +48,7 @@ t('errors name the field path and the reason', () => {
   refused({ ...base, via: 'two words' }, 'via: must be a token (RFC 9110 §5.6.2)')
   refused({ upstreams: { a: { peers: [] }, b: { peers: [] } } }, 'routes: is required when there is more than one upstream')
   refused({}, 'upstreams: is required (a mapping of name to peers)')
-  refused({ ...base, lsiten: [] }, 'lsiten: unknown field (expected one of: listen, trusted_proxies, via, timeouts, limits, upstreams, routes, access_log, event_log, workers)')
+  refused({ ...base, lsiten: [] }, 'lsiten: unknown field (expected one of: listen, trusted_proxies, via, timeouts, limits, upstreams, routes, defaults, access_log, event_log, workers)')
   refused({ ...base, workers: 0 }, 'workers: must be "auto" or an integer from 1 to 256')
   refused({ ...base, workers: 'all' }, 'workers: must be "auto" or an integer from 1 to 256')
   refused({ ...base, listen: [] }, 'listen: needs at least one address')
@@ -143,7 +143,7 @@ t('durations and addresses', () => {
 t('quick mode builds one catch-all route', () => {
   const c = quick(['127.0.0.1:8081'], ['127.0.0.1:9000', '127.0.0.1:9001'])
   assert.is(c.upstreams.get('default')!.peers.length, 2)
-  assert.equal(c.routes, [{ host: null, path: '/', upstream: 'default' }])
+  assert.equal(c.routes, [{ host: null, path: '/', upstream: 'default', features: {} }])
   assert.is(c.workers, 1)
 })
 

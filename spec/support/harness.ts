@@ -12,6 +12,7 @@ import { createServer as createHttpServer, Server as HttpServer, IncomingMessage
 import { Server } from '../../src/server/server.js'
 import { validate } from '../../src/config/validate.js'
 import { EventLog } from '../../src/log/events.js'
+import { FILTERS } from '../../src/filters/index.js'
 
 export interface ProxyHandle {
   server: Server
@@ -23,7 +24,7 @@ export interface ProxyHandle {
 /** Starts a proxy in-process. `cfg` is the raw config (as YAML would give), without `listen`. */
 export async function startProxy(cfg: Record<string, unknown>): Promise<ProxyHandle> {
   const config = validate({ listen: ['127.0.0.1:0'], access_log: 'off', event_log: 'off', ...cfg })
-  const server = new Server(config, new EventLog({ path: 'off', format: 'text' }))
+  const server = new Server(config, new EventLog({ path: 'off', format: 'text' }), { filters: FILTERS })
   await server.listen()
   const port = server.addresses()[0].port
   return { server, port, url: `http://127.0.0.1:${port}`, close: () => server.close(200) }

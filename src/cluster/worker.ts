@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js'
 import type { Runtime } from '../proxy/runtime.js'
 import { Server } from '../server/server.js'
 import { EventLog } from '../log/events.js'
+import { FILTERS } from '../filters/index.js'
 import { countersOf, upstreamOpened, zero } from './counters.js'
 import { fromWire, isToWorker, peerKey, PeerState, ToPrimary, ToWorker } from './messages.js'
 
@@ -79,7 +80,7 @@ export class WorkerProcess {
   async #start(config: Config): Promise<void> {
     const events = new EventLog(config.event_log, { worker: this.#slot })
     this.#events = events
-    const server = new Server(config, events, false)
+    const server = new Server(config, events, { checks: false, filters: FILTERS })
     try {
       await server.listen()
     } catch (err) {

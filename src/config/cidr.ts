@@ -64,3 +64,19 @@ export class CidrList {
     return hit
   }
 }
+
+// PLACEHOLDER until the cidr-pp branch lands: a linear table with the same API.
+export class CidrTable<T> {
+  readonly #e: [Cidr, number, T][]
+  constructor(entries: readonly (readonly [string, T])[]) {
+    this.#e = entries.map(([c, v]) => { const p = parseCidr(c)!; let bits = 0; for (let m = p.mask; m > 0n; m >>= 1n) if (m & 1n) bits++; return [p, bits, v] })
+  }
+  get size(): number { return this.#e.length }
+  lookup(addr: string): T | undefined {
+    const n = parseCidr(addr)
+    if (n === null) return undefined
+    let best = -1; let v: T | undefined
+    for (const [c, bits, val] of this.#e) if ((n.base & c.mask) === c.base && bits >= best) { best = bits; v = val }
+    return v
+  }
+}

@@ -2,7 +2,10 @@
  * The configuration, as one readonly typed object (STYLE habit 6). Every default lives in DEFAULTS,
  * documented beside its field; the README's config reference mirrors this file. Durations are in
  * milliseconds here; the YAML file may write them as numbers (ms) or as "500ms", "10s", "2m".
+ * The features of a route (headers, access, auth, rules, request limits) are typed in features.ts.
  */
+import type { AccessConfig, Features, OwnFeatures } from './features.js'
+
 export interface Address {
   readonly host: string
   readonly port: number
@@ -43,6 +46,10 @@ export interface Listener extends Address {
   readonly tls?: ListenTls
   /** On a plain listener: answer every request with 308 to https://host<port>/path; the port given here (443 is left out of the URL). */
   readonly redirect_https?: number
+  /** Clients this listener takes: the others are closed at accept, before any byte is read. */
+  readonly access?: AccessConfig
+  /** Set: every connection starts with a PROXY protocol header (v1 or v2), taken only from these CIDRs. */
+  readonly proxy_protocol?: readonly string[]
 }
 
 export interface UpstreamTls {
@@ -169,6 +176,8 @@ export interface Route {
   readonly path: string
   /** Name of the upstream group. */
   readonly upstream: string
+  /** The feature keys the route sets itself; each replaces the default's whole (Config.defaults). */
+  readonly features: OwnFeatures
 }
 
 export interface LogTarget {
@@ -189,6 +198,8 @@ export interface Config {
   readonly upstreams: ReadonlyMap<string, Upstream>
   /** Most specific first: exact host, then wildcard host (longest first), then any; longest path first. */
   readonly routes: readonly Route[]
+  /** The features of every route that does not set its own, and of requests no route matches. */
+  readonly defaults: Features
   readonly access_log: LogTarget
   readonly event_log: LogTarget
   /**
@@ -258,6 +269,10 @@ export const DEFAULTS = {
     client_auth: 'required',
     hsts: 'max-age=31536000',
     ticket_rotation: 3_600_000,
+  },
+  auth: {
+    /** RFC 7617 §2: the protection space clients are told to authenticate for. */
+    realm: 'rawproxy',
   },
   access_log: { path: 'stdout', format: 'json' },
   event_log: { path: 'stderr', format: 'text' },

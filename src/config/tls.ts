@@ -11,6 +11,8 @@ import { createSecureContext } from 'node:tls'
 import { isIP } from 'node:net'
 import { Certificate, DEFAULTS, Listener, ListenTls, UpstreamTls } from './schema.js'
 import { address, duration, fail, int, join, list, object, str } from './validate.js'
+import { access } from './access.js'
+import { parseCidr } from './cidr.js'
 
 function readPem(v: unknown, path: string): { file: string; text: string } {
   const file = str(v, path)
@@ -123,14 +125,33 @@ export function upstreamTls(v: unknown, path: string): UpstreamTls {
   }
 }
 
-/** A `listen` entry: "host:port", or { address, tls } or { address, redirect_https }. */
-export function listener(v: unknown, path: string): Listener {
+/**
+ * A `listen` entry: "host:port", or { address, tls | redirect_https, access, proxy_protocol,
+ * proxy_protocol_from }. `trusted`: the top-level trusted_proxies, the default proxy_protocol_from.
+ */
+export function listener(v: unknown, path: string, trusted: readonly string[] = []): Listener {
   if (typeof v !== 'object' || v === null) return address(v, path, '::')
-  const o = object(v, path, ['address', 'tls', 'redirect_https'])
-  const a = address(o.address, join(path, 'address'), '::')
-  if (o.tls !== undefined && o.redirect_https !== undefined) fail(join(path, 'redirect_https'), 'is for a plain listener, not one with tls')
-  if (o.tls !== undefined) return { ...a, tls: listenTls(o.tls, join(path, 'tls')) }
-  if (o.redirect_https === undefined || o.redirect_https === false) return a
-  const port = o.redirect_https === true ? 443 : int(o.redirect_https, join(path, 'redirect_https'), 1, 65535)
-  return { ...a, redirect_https: port }
+  const o = object(v, path, ['address', 'tls', 'redirect_https', 'access', 'proxy_protocol', 'proxy_protocol_from'])
+  const at = (k: string): string => join(path, k)
+  const a: Listener = address(o.address, at('address'), '::')
+  if (o.tls !== undefined && o.redirect_https !== undefined) fail(at('redirect_https'), 'is for a plain listener, not one with tls')
+  const more: { -readonly [K in keyof Listener]?: Listener[K] } = {}
+  if (o.access !== undefined) more.access = access(o.access, at('access'))
+  if (o.proxy_protocol !== undefined && typeof o.proxy_protocol !== 'boolean') fail(at('proxy_protocol'), 'must be true or false')
+  if (o.proxy_protocol_from !== undefined && o.proxy_protocol !== true) fail(at('proxy_protocol_from'), 'needs proxy_protocol: true')
+  if (o.proxy_protocol === true) {
+    // A PROXY header names the client: taken from anyone, it would let any client choose its address.
+    const from = o.proxy_protocol_from === undefined ? [...trusted] : list(o.proxy_protocol_from, at('proxy_protocol_from')).map((c, i) => {
+      const s = str(c, join(at('proxy_protocol_from'), i))
+      if (parseCidr(s) === null) fail(join(at('proxy_protocol_from'), i), `"${s}" is not an IP address or CIDR`)
+      return s
+    })
+    if (from.length === 0) fail(at('proxy_protocol_from'), 'is required with proxy_protocol (the CIDRs of the load balancers; trusted_proxies is the default)')
+    more.proxy_protocol = from
+  }
+  if (o.tls !== undefined) more.tls = listenTls(o.tls, at('tls'))
+  else if (o.redirect_https !== undefined && o.redirect_https !== false) {
+    more.redirect_https = o.redirect_https === true ? 443 : int(o.redirect_https, at('redirect_https'), 1, 65535)
+  }
+  return { ...a, ...more }
 }

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os'
 import { Config, DEFAULTS, Address, Route, Upstream, LogTarget, Timeouts, Limits, PeerConfig, Balance, HashKey, HealthCheck, Passive } from './schema.js'
 import { parseCidr } from './cidr.js'
 import { listener, upstreamTls } from './tls.js'
+import { FEATURE_KEYS, defaults as featureDefaults, features } from './features.js'
 
 export class ConfigError extends Error {
   constructor(readonly path: string, readonly reason: string) {
@@ -215,7 +216,7 @@ function upstream(name: string, v: unknown, path: string): Upstream {
 }
 
 function route(v: unknown, path: string, upstreams: ReadonlyMap<string, Upstream>): Route {
-  const o = object(v, path, ['host', 'path', 'upstream'])
+  const o = object(v, path, ['host', 'path', 'upstream', ...FEATURE_KEYS])
   let host: string | null = null
   if (o.host !== undefined && o.host !== '*') {
     host = str(o.host, join(path, 'host')).toLowerCase()
@@ -225,7 +226,7 @@ function route(v: unknown, path: string, upstreams: ReadonlyMap<string, Upstream
   if (!p.startsWith('/')) fail(join(path, 'path'), 'must start with "/"')
   const up = str(o.upstream, join(path, 'upstream'))
   if (!upstreams.has(up)) fail(join(path, 'upstream'), `unknown upstream "${up}"`)
-  return { host, path: p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p, upstream: up }
+  return { host, path: p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p, upstream: up, features: features(o, path) }
 }
 
 function logTarget(v: unknown, path: string, d: LogTarget): LogTarget {
@@ -252,15 +253,15 @@ function specificity(r: Route): number {
 }
 
 export function validate(raw: unknown): Config {
-  const o = object(raw ?? {}, '', ['listen', 'trusted_proxies', 'via', 'timeouts', 'limits', 'upstreams', 'routes', 'access_log', 'event_log', 'workers'])
+  const o = object(raw ?? {}, '', ['listen', 'trusted_proxies', 'via', 'timeouts', 'limits', 'upstreams', 'routes', 'defaults', 'access_log', 'event_log', 'workers'])
   const listenRaw = o.listen === undefined ? DEFAULTS.listen : Array.isArray(o.listen) ? o.listen : [o.listen]
   if (listenRaw.length === 0) fail('listen', 'needs at least one address')
-  const listen = listenRaw.map((a, i) => listener(a, `listen[${i}]`))
   const trusted = o.trusted_proxies === undefined ? [] : list(o.trusted_proxies, 'trusted_proxies').map((c, i) => {
     const s = str(c, `trusted_proxies[${i}]`)
     if (parseCidr(s) === null) fail(`trusted_proxies[${i}]`, `"${s}" is not an IP address or CIDR`)
     return s
   })
+  const listen = listenRaw.map((a, i) => listener(a, `listen[${i}]`, trusted))
   const via = o.via === undefined ? DEFAULTS.via : str(o.via, 'via')
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(via)) fail('via', 'must be a token (RFC 9110 §5.6.2)')
   const upstreams = new Map<string, Upstream>()
@@ -268,10 +269,11 @@ export function validate(raw: unknown): Config {
   const ups = object(o.upstreams, 'upstreams', Object.keys(o.upstreams as Obj ?? {}))
   for (const [name, u] of Object.entries(ups)) upstreams.set(name, upstream(name, u, `upstreams.${name}`))
   if (upstreams.size === 0) fail('upstreams', 'needs at least one upstream')
+  const base = featureDefaults(o.defaults)
   let routes: Route[]
   if (o.routes === undefined) {
     if (upstreams.size !== 1) fail('routes', 'is required when there is more than one upstream')
-    routes = [{ host: null, path: '/', upstream: [...upstreams.keys()][0] }]
+    routes = [{ host: null, path: '/', upstream: [...upstreams.keys()][0], features: {} }]
   } else {
     routes = list(o.routes, 'routes').map((r, i) => route(r, `routes[${i}]`, upstreams))
   }
@@ -284,6 +286,7 @@ export function validate(raw: unknown): Config {
     limits: limits(o.limits, 'limits'),
     upstreams,
     routes,
+    defaults: base,
     access_log: logTarget(o.access_log, 'access_log', DEFAULTS.access_log),
     event_log: logTarget(o.event_log, 'event_log', DEFAULTS.event_log),
     workers: workers(o.workers),

@@ -152,9 +152,16 @@ const TRANSFER_ENCODING = name('transfer-encoding')
  */
 export class NameSet {
   readonly #byLength: (Buffer[] | undefined)[] = []
+  readonly #names: ReadonlySet<string>
 
   constructor(names: readonly string[]) {
     for (const n of names) (this.#byLength[n.length] ??= []).push(name(n))
+    this.#names = new Set(names)
+  }
+
+  /** True when `lower` (a lower-case name of a field we write ourselves) is in the set. */
+  hasName(lower: string): boolean {
+    return this.#names.has(lower)
   }
 
   /** True when field i of `head` is in the set. */

@@ -159,6 +159,8 @@ export class Parser {
   onePass = false
   /** Where the body began in the chunk, when head and body came in one step; else -1. */
   bodyStart = -1
+  /** Content bytes of the current message's body so far, chunked framing excluded (for max_body). */
+  bodyBytes = 0
   #ptr: number
   readonly #kind: Kind
   /** Head and target caps; a connection points it at the current config's limits. */
@@ -313,6 +315,7 @@ export class Parser {
     this.#last = SPAN_NONE
     this.untilClose = false
     this.bodyStart = -1
+    this.bodyBytes = 0
     this.#trailer = 0
     return 0
   }
@@ -413,6 +416,7 @@ export class Parser {
   }
 
   onBody(at: number, len: number): number {
+    this.bodyBytes += len
     if (this.bodySpans) this.sink!(this.#chunk!, at, at + len)
     return 0
   }

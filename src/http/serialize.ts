@@ -12,19 +12,21 @@ const CONNECTION = name('connection')
 let keep = new Uint8Array(64)
 
 /**
- * Builds `prefix + buf[lineStart..lineEnd] + suffix`, the fields of `h` except those in `drop` and
- * those named in `tokens` (a Connection header's list), then `extra` (CRLF-ended lines) and CRLF.
+ * Builds `prefix + buf[lineStart..lineEnd] + suffix`, the fields of `h` except those in `drop`, in
+ * any of `more` (a filter's removals) and those named in `tokens` (a Connection header's list), then
+ * `extra` and `lines` (CRLF-ended lines) and CRLF.
  */
 export function buildHead(
   h: Head, prefix: string | Buffer, lineStart: number, lineEnd: number, suffix: string | Buffer,
   drop: NameSet, tokens: readonly string[] | null, extra: string | Buffer,
+  more: readonly NameSet[] | null = null, lines = '',
 ): Buffer {
   const n = h.count
   const s = h.spans
   if (keep.length < n) keep = new Uint8Array(n * 2)
-  let size = prefix.length + (lineEnd - lineStart) + suffix.length + extra.length + 2
+  let size = prefix.length + (lineEnd - lineStart) + suffix.length + extra.length + lines.length + 2
   for (let i = 0; i < n; i++) {
-    keep[i] = drop.has(h, i) || (tokens !== null && tokens.includes(h.name(i).toLowerCase())) ? 0 : 1
+    keep[i] = drop.has(h, i) || (more !== null && inAny(more, h, i)) || (tokens !== null && tokens.includes(h.name(i).toLowerCase())) ? 0 : 1
   }
   for (let i = 0; i < n; i++) {
     if (keep[i] === 0) continue
@@ -51,9 +53,15 @@ export function buildHead(
     i = j
   }
   o += put(out, o, extra)
+  if (lines !== '') o += out.write(lines, o, 'latin1')
   out[o++] = 13
   out[o++] = 10
   return out
+}
+
+function inAny(sets: readonly NameSet[], h: Head, i: number): boolean {
+  for (let k = 0; k < sets.length; k++) if (sets[k].has(h, i)) return true
+  return false
 }
 
 /** Writes a fixed piece of the head: a Buffer is copied, a string encoded (latin1). */

@@ -3,7 +3,10 @@
  * bytes in and out, total ms, peer, peer ms and the termination cause (`--` ok, `UC` client aborted,
  * `UF` upstream connect failed, `US` upstream TLS handshake failed, `UR` upstream reset, `UT` upstream timeout, `UP` upstream sent an
  * invalid response, `PE` parse error, `CT` client timeout, `NP` no peer, `SD` cut at the end of a shutdown's grace
- * period, `IE` internal), and `client_cert`, the verified client certificate's subject, on a TLS listener with mTLS.
+ * period, `IE` internal; and for a filter's local answer `PR` refused, `PA` authentication, `LR` a rule's answer),
+ * and when they have a value: `filter` (the one that answered), `user` (basic auth), `request_id`, and
+ * `client_cert`, the verified client certificate's subject, on a TLS listener with mTLS. `client` is
+ * the real client address (proxy/client-ip.ts).
  */
 import { LogTarget } from '../config/schema.js'
 import { Sink } from './sink.js'
@@ -22,6 +25,12 @@ export interface AccessRecord {
   readonly cause: string
   /** The subject of the client's verified TLS certificate (mTLS); logged only when there is one. */
   readonly clientCert?: string
+  /** The user basic auth let in; logged only when there is one. */
+  readonly user?: string
+  /** The request ID (headers.request_id); logged only when there is one. */
+  readonly requestId?: string
+  /** The filter whose local answer ended the exchange (access, auth, rules, limits...); logged only then. */
+  readonly filter?: string
 }
 
 export class AccessLog {
@@ -38,12 +47,20 @@ export class AccessLog {
   write(r: AccessRecord): void {
     if (this.#sink === null) return
     const time = new Date(r.start).toISOString()
-    this.#sink.line(this.#json
-      ? JSON.stringify({ time, client: r.client, method: r.method, target: r.target, status: r.status,
-        bytes_in: r.bytesIn, bytes_out: r.bytesOut, ms: round(r.ms), peer: r.peer, peer_ms: round(r.peerMs), cause: r.cause,
-        ...(r.clientCert ? { client_cert: r.clientCert } : {}) })
-      : `${time} ${r.client} "${r.method} ${r.target}" ${r.status} ${r.bytesIn} ${r.bytesOut} ${round(r.ms)}ms ${r.peer || '-'} ${round(r.peerMs)}ms ${r.cause}` +
+    if (!this.#json) {
+      this.#sink.line(`${time} ${r.client} "${r.method} ${r.target}" ${r.status} ${r.bytesIn} ${r.bytesOut} ${round(r.ms)}ms ${r.peer || '-'} ${round(r.peerMs)}ms ${r.cause}` +
+        (r.filter ? ` filter=${r.filter}` : '') + (r.user ? ` user=${JSON.stringify(r.user)}` : '') + (r.requestId ? ` id=${r.requestId}` : '') +
         (r.clientCert ? ` cert=${JSON.stringify(r.clientCert)}` : ''))
+      return
+    }
+    const o: Record<string, unknown> = { time, client: r.client, method: r.method, target: r.target, status: r.status,
+      bytes_in: r.bytesIn, bytes_out: r.bytesOut, ms: round(r.ms), peer: r.peer, peer_ms: round(r.peerMs), cause: r.cause }
+    // Fields that are usually empty are left out of the line rather than written as "".
+    if (r.filter) o.filter = r.filter
+    if (r.user) o.user = r.user
+    if (r.requestId) o.request_id = r.requestId
+    if (r.clientCert) o.client_cert = r.clientCert
+    this.#sink.line(JSON.stringify(o))
   }
 
   flushSync(): void { this.#sink?.flushSync() }

@@ -13,8 +13,12 @@ export interface Downstream {
   readonly proto: 'http' | 'https'
   /** The subject of the client's verified TLS certificate (mTLS), for filters and the access log; '' without one. */
   readonly clientSubject: string
-  /** Lines added to every response head (Strict-Transport-Security on an `hsts` listener); usually ''. */
-  readonly responseExtra: string
+  /** The server name the TLS client asked for (SNI, RFC 6066 §3); '' on a plain listener or without one. */
+  readonly sni: string
+  /** The listener's Strict-Transport-Security value (TLS listener with `hsts`), or null. */
+  readonly hsts: string | null
+  /** Content bytes of the current request body received so far (chunked framing excluded). */
+  readonly bodyReceived: number
   /** The client's facts for the forwarding fields (and their per-connection cache). */
   readonly origin: Origin
   /** The access log is on: keep the request target for it. */

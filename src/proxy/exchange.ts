@@ -17,15 +17,19 @@
 import { Step, methodName } from '../http/llhttp.js'
 import type { Head } from '../http/head.js'
 import { HEAD, isIdempotent } from '../http/methods.js'
-import { Code, ProxyError, causeFor, statusFor } from '../errors.js'
+import { Code, ProxyError, asProxyError, causeFor, statusFor } from '../errors.js'
 import type { UpstreamConn, UpstreamOwner } from '../upstream/upstream-conn.js'
 import type { Peer } from '../upstream/peer.js'
 import type { Group } from '../upstream/group.js'
 import { RequestInfo, buildRequest } from './request-head.js'
 import type { Downstream } from './downstream.js'
 import { Framing, buildInterim, buildResponse, buildSwitch, chunkHeader, framingFor, rawStart, CRLF, LAST_CHUNK } from './response-head.js'
-import { CONTINUE, reply } from './reply.js'
+import { CONTINUE, Reply, reply } from './reply.js'
 import { Tunnel, TunnelOwner } from './tunnel.js'
+import type { FilterFactory, Filter } from './filter.js'
+import { Chain } from './chain.js'
+import type { HeadEdit } from './head-edit.js'
+import { realClient } from './client-ip.js'
 
 const STATE_WAIT = 0
 const STATE_HEAD_SENT = 1
@@ -33,6 +37,8 @@ const STATE_DONE = 2
 
 export class Exchange implements UpstreamOwner, TunnelOwner {
   readonly down: Downstream
+  /** The request head as spans (valid until the exchange is over: the client's parser waits for it). */
+  readonly head: Head
   readonly info: RequestInfo
   readonly group: Group | null
   readonly method: number
@@ -51,6 +57,12 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   readonly target: string
   /** A status to answer locally instead of forwarding (404: no route). */
   readonly local: number
+  /** The route's filters at work on this exchange; null when the route has none (then none cost anything). */
+  readonly chain: Chain | null
+  /** Set by the auth filter: the authenticated user, for `{user}`, rate-limit keys and the access log. */
+  user = ''
+  /** Set by the headers filter with `request_id`: this request's ID, sent upstream, back, and logged. */
+  requestId = ''
   peer: Peer | null = null
   up: UpstreamConn | null = null
   started = false
@@ -63,7 +75,12 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   peerStart = 0
   peerMs = 0
   err: ProxyError | null = null
-  #head: Head | null
+  /** The termination cause of a filter's local answer (Reply.cause); '--' otherwise. */
+  #cause = '--'
+  #clientIp: string | null = null
+  /** A request without Host is rebuilt for each peer it is sent to (its Host is the peer's address). */
+  #rebuild = false
+  #upEdit: HeadEdit | null = null
   #upHead: Buffer | null = null
   #queue: Buffer[] | null = null
   #state = STATE_WAIT
@@ -86,9 +103,9 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   #finished = false
   #holding = false
 
-  constructor(down: Downstream, head: Head, info: RequestInfo, group: Group | null, local: number) {
+  constructor(down: Downstream, head: Head, info: RequestInfo, group: Group | null, local: number, filters: readonly FilterFactory[]) {
     this.down = down
-    this.#head = head
+    this.head = head
     this.info = info
     this.group = group
     this.local = local
@@ -101,29 +118,65 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.target = down.logging ? head.line() : ''
     this.startedAt = down.logging ? performance.now() : 0
     this.startWall = down.logging ? Date.now() : 0
+    this.chain = filters.length === 0 ? null : new Chain(filters, this)
+  }
+
+  /**
+   * The real client address (proxy/client-ip.ts): the connection's client, or, behind trusted
+   * proxies, the rightmost untrusted X-Forwarded-For entry. Worked out on first use only.
+   */
+  get clientIp(): string {
+    if (this.#clientIp === null) {
+      const o = this.down.origin
+      this.#clientIp = realClient(this.head, o.client, o.trusted, this.down.rt.trusted)
+    }
+    return this.#clientIp
   }
 
   /** Called once the chunk that held the head is parsed (so nothing unvalidated goes out). */
   start(): void {
     this.started = true
-    if (this.local !== 0) {
-      // A client waiting on 100 Continue would wait for nothing: answer now (and close, RFC 9110
-      // §10.1.1 lets it skip the body it did not send).
-      if (this.requestEnded || this.info.expectContinue) this.#answer(this.local)
-      return
+    const c = this.chain
+    if (c !== null) {
+      const v = c.request(this)
+      if (v instanceof Promise) { v.then((r) => this.#filtered(r), (err) => this.#filterFault(err)); return }
+      if (v !== undefined) { this.#reply(v); return }
     }
+    this.#forward()
+  }
+
+  /** An asynchronous request filter settled: answer, or forward (unless the client left meanwhile). */
+  #filtered(r: Reply | undefined): void {
+    if (this.#finished) return
+    if (r !== undefined) this.#reply(r)
+    else this.#forward()
+  }
+
+  #filterFault(err: unknown): void {
+    this.fail(asProxyError(err, Code.INTERNAL))
+  }
+
+  /** `f` sees each slice of the request body before it goes upstream (Filter.requestBody). */
+  tapRequestBody(f: Filter): void {
+    this.chain!.tap(f)
+  }
+
+  /** Picks a peer and sends the request; or answers locally (404: no route). */
+  #forward(): void {
+    if (this.local !== 0) { this.#answer(this.local); return }
     const g = this.group!
-    if (g.keys !== null) this.#key = g.key(this.#head!, this.info.path, this.down.origin.client)
+    if (g.keys !== null) this.#key = g.key(this.head, this.info.path, this.down.origin.client)
     const peer = g.first(this.#key)
     if (peer === null) { this.fail(new ProxyError(Code.NO_PEER, `upstream "${g.name}" has no available peer`)); return }
     this.#use(peer)
     const o = this.down.origin
+    if (this.chain !== null) this.#upEdit = this.chain.upstream(this)
     // RFC 9110 §10.1.1: an HTTP/1.0 peer will not send 100 Continue; we do, and drop the Expect.
     const answerContinue = this.info.expectContinue && peer.minor === 0
-    this.#upHead = buildRequest(this.#head!, this.info, o, this.down.rt.via, peer.label, answerContinue)
+    this.#upHead = buildRequest(this.head, this.info, o, this.down.rt.via, peer.label, answerContinue, this.#upEdit)
     // A request without Host (HTTP/1.0) is sent with the peer's address as Host: a retry rebuilds it.
     // The head's spans stay valid meanwhile: the client's parser is paused on this request.
-    if (this.info.authority !== null) this.#head = null
+    this.#rebuild = this.info.authority === null
     if (answerContinue && this.minor >= 1) this.#toClient(CONTINUE)
     this.#acquire(peer, false)
   }
@@ -152,7 +205,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   /** A body slice from the client, validated by llhttp, raw (Content-Length or chunked bytes). */
   requestBody(b: Buffer): void {
     this.bytesIn += b.length
-    if (this.local !== 0) return // drained, not forwarded
+    if (this.#finished) return // answered already: dropped, the connection closes
+    if (this.chain !== null && this.chain.tapped) {
+      const r = this.chain.body(this, this.down.bodyReceived)
+      if (r !== undefined) { this.#refuseBody(r); return }
+    }
     if (this.up !== null && this.up.connected && this.#queue === null) {
       this.#bodySent += b.length
       if (!this.up.socket.write(b)) { this.#hold(true); this.#watch(this.up) }
@@ -162,11 +219,26 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     }
   }
 
+  /**
+   * A body tap refused the body (max_body's 413): this slice and the rest stay here. The peer's
+   * socket, holding half a request, is dropped; the client gets the answer if no response has begun,
+   * else its connection is cut. Either way it is closed: the rest of its body is not read.
+   */
+  #refuseBody(r: Reply): void {
+    if (this.up !== null) { this.up.destroy(); this.up = null }
+    this.#queue = null
+    if (this.#state === STATE_WAIT) { this.#reply(r); return }
+    this.#cause = r.cause
+    this.#finished = true
+    this.#leave()
+    this.down.destroy()
+    this.#log()
+  }
+
   /** The client's message is complete. */
   endRequest(): void {
     this.requestEnded = true
-    if (this.local !== 0 && this.started) this.#answer(this.local)
-    else if (this.up !== null && this.up.connected) this.#watch(this.up)
+    if (this.up !== null && this.up.connected) this.#watch(this.up)
   }
 
   #hold(on: boolean): void {
@@ -298,7 +370,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     ;(this.#tried ??= []).push(failed)
     const next = this.group!.retry(this.#key, this.#tried)
     if (next === null) return false
-    if (this.#head !== null) this.#upHead = buildRequest(this.#head, this.info, this.down.origin, this.down.rt.via, next.label, false)
+    if (this.#rebuild) this.#upHead = buildRequest(this.head, this.info, this.down.origin, this.down.rt.via, next.label, false, this.#upEdit)
     this.#use(next)
     this.#acquire(next, false)
     return true
@@ -339,8 +411,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.#framing = framing
     this.#close = close
     if (framing === Framing.DECHUNK || framing === Framing.RECHUNK) c.parser.bodySpans = true
-    const extra = this.down.responseExtra
-    const start = framing <= Framing.RAW && !close && this.minor >= 1 && extra === '' ? rawStart(h, chunk, from) : -1
+    const edit = this.chain === null ? null : this.chain.response(this)
+    const start = framing <= Framing.RAW && !close && this.minor >= 1 && edit === null ? rawStart(h, chunk, from) : -1
     if (start >= 0) {
       // DESIGN principle 1: a head that needs no change goes out as received, in one write with the
       // body bytes of this chunk (measured: −0.7 µs per request against rebuilding it).
@@ -348,7 +420,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       this.#rawFrom = start
     } else {
       this.#cork()
-      this.#toClient(buildResponse(h, framing, close, this.minor === 0 && !close, extra))
+      this.#toClient(buildResponse(h, framing, close, this.minor === 0 && !close, edit))
     }
     // No timer switch here: a response that ends in this chunk needs none, and one that goes on
     // reaches Step.MORE, which arms upstream_idle (one timer refresh per request saved).
@@ -419,7 +491,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   tunnelClosed(bytesUp: number, bytesDown: number): void {
     this.bytesIn += bytesUp
     this.bytesOut += bytesDown
-    this.down.log(this)
+    this.#log()
   }
 
   // ---- faults ----
@@ -443,7 +515,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       this.#finished = true
       this.#leave()
       this.down.destroy()
-      this.down.log(this)
+      this.#log()
       return
     }
     // RFC 9110 §10.2.3: tell the client when a peer may be back.
@@ -457,15 +529,26 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     if (this.up !== null) { this.up.destroy(); this.up = null }
     this.#finished = true
     this.#leave()
-    this.down.log(this)
+    this.#log()
   }
 
-  #answer(status: number, extra = ''): void {
+  /** A filter's local answer: its status, fields and body, through the one builder. */
+  #reply(r: Reply): void {
+    this.#cause = r.cause
+    this.#answer(r.status, r.fields, r.body)
+  }
+
+  /**
+   * Writes a local answer (a filter's, a 404, a fault's status). The connection is kept only when
+   * the whole request has been read: a body not read yet means close (RFC 9112 §9.6), and so does a
+   * parse error, after which the bytes that follow cannot be trusted.
+   */
+  #answer(status: number, fields = '', body: string | null = null): void {
     if (this.#finished) return
     this.status = status
-    // After a fault the request may be half-read: close unless it ended cleanly and was not a parse error.
     const close = !this.keepAlive || !this.requestEnded || status === 400 || this.#lastOnConnection || this.down.closing
-    const b = reply(status, close, this.method === HEAD, extra + this.down.responseExtra)
+    const edit = this.chain === null ? null : this.chain.response(this)
+    const b = reply(status, close, this.method === HEAD, fields, body, edit)
     this.bytesOut += b.length
     this.down.write(b)
     this.#state = STATE_DONE
@@ -479,10 +562,19 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     // A fault can end the exchange while the client is held for the peer's drain: the next request
     // on this connection must still be read.
     this.#hold(false)
-    this.down.log(this)
+    this.#log()
     this.down.exchangeDone(close)
   }
 
-  get cause(): string { return causeFor(this.err) }
+  /** The end of every path: the filters' `done`, then the access log line. */
+  #log(): void {
+    this.chain?.done(this)
+    this.down.log(this)
+  }
+
+  /** The access log's termination cause: the fault's, or the answering filter's. */
+  get cause(): string { return this.err !== null ? causeFor(this.err) : this.#cause }
+  /** The filter whose answer ended the exchange, or ''. */
+  get filter(): string { return this.chain === null ? '' : this.chain.answeredBy }
   get finished(): boolean { return this.#finished }
 }

@@ -9,6 +9,7 @@ import { methodName } from '../http/llhttp.js'
 import { OPTIONS } from '../http/methods.js'
 import { buildHead, connectionTokens } from '../http/serialize.js'
 import { Code, ProxyError } from '../errors.js'
+import type { HeadEdit } from './head-edit.js'
 
 const UPGRADE = name('upgrade')
 const XFF = name('x-forwarded-for')
@@ -194,7 +195,7 @@ function joined(h: Head, field: Buffer): string | null {
 }
 
 /** The lines we append: forwarding fields, Via, Host when replaced or missing, Upgrade for a tunnel. */
-function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string): string | Buffer {
+function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string, ownHost: boolean): string | Buffer {
   const host = info.authority ?? peerHost
   const cacheable = !o.trusted && !info.upgrade && !info.absolute && info.authority !== null
   if (cacheable && o.host === host) return o.lines
@@ -211,7 +212,7 @@ function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost
     if (prevFwd !== null) fwd = `${prevFwd}, ${fwd}`
   }
   let extra = `X-Forwarded-For: ${xff}\r\nX-Forwarded-Proto: ${xfp}\r\nX-Forwarded-Host: ${xfh}\r\nForwarded: ${fwd}\r\nVia: ${via}\r\n`
-  if (info.absolute || info.authority === null) extra += `Host: ${host}\r\n`
+  if ((info.absolute || info.authority === null) && ownHost) extra += `Host: ${host}\r\n`
   // The Upgrade request keeps its Upgrade field and a Connection naming it, on this hop only.
   if (info.upgrade) extra += `Connection: upgrade\r\nUpgrade: ${h.get(UPGRADE) ?? ''}\r\n`
   if (!cacheable) return extra
@@ -226,13 +227,16 @@ const HTTP11_LINE_END = Buffer.from(' HTTP/1.1\r\n', 'latin1')
 
 /**
  * The head to send upstream. We always speak HTTP/1.1 to peers (RFC 9110 §2.5). `dropExpect`: the
- * peer is HTTP/1.0 and we answered 100 Continue ourselves.
+ * peer is HTTP/1.0 and we answered 100 Continue ourselves. `edit`: the request filters' changes
+ * (headers, auth's removal of Authorization), appended after the forwarding fields.
  */
-export function buildRequest(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string, dropExpect: boolean): Buffer {
+export function buildRequest(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string, dropExpect: boolean, edit: HeadEdit | null = null): Buffer {
   const tokens = connectionTokens(h)
   const drop = DROP[(info.absolute ? DROP_HOST : 0) | (dropExpect ? DROP_EXPECT : 0)]
   // An absolute-form target with an empty path goes out as "/" (RFC 9112 §3.2.1).
   const target = info.targetStart === info.targetEnd || h.buf[info.targetStart] === 0x3f /* ? */ ? '/' : ''
   const prefix = target === '' ? (PREFIX[h.method] ??= Buffer.from(methodName(h.method) + ' ', 'latin1')) : methodName(h.method) + ' /'
-  return buildHead(h, prefix, info.targetStart, info.targetEnd, HTTP11_LINE_END, drop, tokens, extraLines(h, info, o, via, peerHost))
+  const extra = extraLines(h, info, o, via, peerHost, edit === null || !edit.host)
+  if (edit === null) return buildHead(h, prefix, info.targetStart, info.targetEnd, HTTP11_LINE_END, drop, tokens, extra)
+  return buildHead(h, prefix, info.targetStart, info.targetEnd, HTTP11_LINE_END, drop, tokens, extra, edit.drops, edit.lines)
 }

@@ -5,6 +5,7 @@
  */
 import { Head, NameSet, name } from '../http/head.js'
 import { buildHead, connectionTokens } from '../http/serialize.js'
+import type { HeadEdit } from './head-edit.js'
 
 const UPGRADE = name('upgrade')
 
@@ -47,15 +48,15 @@ export function framingFor(h: Head, untilClose: boolean, toHead: boolean, minor:
 
 /**
  * `close`: we close the client connection after this response. `http10Alive`: an HTTP/1.0 client
- * that asked for keep-alive, which must be told it has it (RFC 9112 §9.3). `lines`: fields of the
- * listener's own (Strict-Transport-Security), CRLF-ended.
+ * that asked for keep-alive, which must be told it has it (RFC 9112 §9.3). `edit`: the response
+ * filters' changes (headers, HSTS, the request ID).
  */
-export function buildResponse(h: Head, framing: Framing, close: boolean, http10Alive: boolean, lines = ''): Buffer {
+export function buildResponse(h: Head, framing: Framing, close: boolean, http10Alive: boolean, edit: HeadEdit | null = null): Buffer {
   const tokens = connectionTokens(h)
-  let extra = lines + (close ? 'Connection: close\r\n' : http10Alive ? 'Connection: keep-alive\r\n' : '')
+  let extra = close ? 'Connection: close\r\n' : http10Alive ? 'Connection: keep-alive\r\n' : ''
   if (framing === Framing.RECHUNK) extra += 'Transfer-Encoding: chunked\r\n'
   const drop = framing === Framing.DECHUNK || framing === Framing.RECHUNK ? DROP_FRAMING : DROP
-  return buildHead(h, `HTTP/1.1 ${h.status} `, h.spans[0], h.spans[1], '\r\n', drop, tokens, extra)
+  return buildHead(h, `HTTP/1.1 ${h.status} `, h.spans[0], h.spans[1], '\r\n', drop, tokens, extra, edit?.drops ?? null, edit?.lines ?? '')
 }
 
 /** A 1xx interim response, passed on to an HTTP/1.1 client (RFC 9110 §15.2); it has no body, so no framing fields. */

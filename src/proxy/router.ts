@@ -3,6 +3,7 @@
  */
 import type { Route } from '../config/schema.js'
 import type { Group } from '../upstream/group.js'
+import type { FilterFactory } from './filter.js'
 
 export interface CompiledRoute {
   readonly host: string | null
@@ -10,17 +11,21 @@ export interface CompiledRoute {
   readonly suffix: string | null
   readonly path: string
   readonly group: Group
+  /** The route's filter chain, in order; empty for a route without features. */
+  readonly filters: readonly FilterFactory[]
 }
 
 export class Router {
   readonly #routes: CompiledRoute[]
 
-  constructor(routes: readonly Route[], groups: ReadonlyMap<string, Group>) {
+  /** `chain`: compiles a route's features into its filter chain (Runtime). */
+  constructor(routes: readonly Route[], groups: ReadonlyMap<string, Group>, chain: (r: Route) => readonly FilterFactory[] = () => []) {
     this.#routes = routes.map((r) => ({
       host: r.host !== null && !r.host.startsWith('*.') ? r.host : null,
       suffix: r.host !== null && r.host.startsWith('*.') ? r.host.slice(1) : null,
       path: r.path,
       group: groups.get(r.upstream)!,
+      filters: chain(r),
     }))
   }
 

@@ -4,12 +4,14 @@
  * take the current one at the start of each request, so a request in flight finishes on the config it
  * started with (DESIGN principle 8).
  */
-import type { Config } from '../config/schema.js'
+import type { Config, Route } from '../config/schema.js'
+import { Features, merge } from '../config/features.js'
 import { CidrList } from '../config/cidr.js'
 import type { Limits } from '../http/llhttp.js'
 import { Group, GroupStatus } from '../upstream/group.js'
 import type { EventLog } from '../log/events.js'
 import { Router } from './router.js'
+import { BuildContext, FilterFactory, FilterKind, chainOf } from './filter.js'
 
 export class Runtime {
   readonly config: Config
@@ -19,18 +21,27 @@ export class Runtime {
   readonly limits: Limits
   /** Our Via entry, "1.1 <via>" (RFC 9110 §7.6.3). */
   readonly via: string
+  /** The chain of `defaults`, for requests no route matches (they are answered 404 after it). */
+  readonly unrouted: readonly FilterFactory[]
 
   /**
    * `previous`: the runtime this one replaces, whose peers' health state is carried over. `checks`:
    * run the active health checks here (false in a cluster worker: the primary runs them once).
+   * `kinds`: the features the composition root wires in (src/filters/index.ts); none in the cluster
+   * primary, which serves no request.
    */
-  constructor(config: Config, events: EventLog | null = null, previous: Runtime | null = null, checks = true) {
+  constructor(config: Config, events: EventLog | null = null, previous: Runtime | null = null, checks = true, kinds: readonly FilterKind[] = []) {
     this.config = config
     this.limits = { maxHead: config.limits.max_head, maxTarget: config.limits.max_target }
     const groups = new Map<string, Group>()
     for (const [name, u] of config.upstreams) groups.set(name, new Group(u, config.timeouts, this.limits, events, checks))
     this.groups = groups
-    this.router = new Router(config.routes, groups)
+    const ctx: BuildContext = { config, events }
+    const chain = (f: Features): readonly FilterFactory[] => chainOf(kinds.map((k) => k.compile(f, ctx)))
+    this.unrouted = chain(config.defaults)
+    // A route that sets no feature of its own shares the defaults' chain.
+    this.router = new Router(config.routes, groups, (r: Route) =>
+      Object.keys(r.features).length === 0 ? this.unrouted : chain(merge(config.defaults, r.features)))
     this.trusted = new CidrList(config.trusted_proxies)
     this.via = `1.1 ${config.via}`
     for (const [name, g] of groups) g.start(previous?.groups.get(name))
@@ -46,3 +57,4 @@ export class Runtime {
     for (const g of this.groups.values()) g.retire()
   }
 }
+

@@ -52,6 +52,7 @@ export class ClientConn implements Downstream {
   readonly proto: 'http' | 'https'
   /** The subject of the client's verified certificate (mTLS), or ''. */
   readonly clientSubject: string
+  readonly sni: string
   origin: Origin
   rt: Runtime
   readonly #host: Host
@@ -82,6 +83,7 @@ export class ClientConn implements Downstream {
     this.remote = addr.startsWith('::ffff:') ? addr.slice(7) : addr
     this.proto = listener.tls ? 'https' : 'http'
     this.clientSubject = socket instanceof TLSSocket ? verifiedSubject(socket) : ''
+    this.sni = socket instanceof TLSSocket && typeof socket.servername === 'string' ? socket.servername : ''
     this.origin = new Origin(this.remote, this.proto, this.rt.trusted.has(this.remote))
     this.#parser = new Parser(Kind.REQUEST, this.rt.limits)
     socket.setNoDelay(true)
@@ -96,7 +98,8 @@ export class ClientConn implements Downstream {
   get idle(): boolean { return this.#phase === IDLE }
   get logging(): boolean { return this.#host.access.enabled }
   get closing(): boolean { return this.#host.closing }
-  get responseExtra(): string { return this.#listener.responseExtra }
+  get hsts(): string | null { return this.#listener.hsts }
+  get bodyReceived(): number { return this.#parser.bodyBytes }
 
   /**
    * Graceful shutdown: close now if idle, else after the exchange in flight. A connection that has
@@ -199,7 +202,9 @@ export class ClientConn implements Downstream {
     this.#phase = BUSY
     this.#host.requests++
     const route = this.rt.router.match(info.host, info.path)
-    this.#x = new Exchange(this, h, info, route === null ? null : route.group, route === null ? 404 : 0)
+    this.#x = route === null
+      ? new Exchange(this, h, info, null, 404, this.rt.unrouted)
+      : new Exchange(this, h, info, route.group, 0, route.filters)
     return true
   }
 
@@ -207,7 +212,7 @@ export class ClientConn implements Downstream {
   #fault(err: ProxyError): void {
     const x = this.#x
     if (x !== null && !x.finished) { this.#inBody = false; x.fail(err); return }
-    this.#answerLocal({ status: statusFor(err), bytes: reply(statusFor(err), true, false, this.responseExtra), method: '-', target: '-', cause: causeFor(err) })
+    this.#answerLocal({ status: statusFor(err), bytes: reply(statusFor(err), true), method: '-', target: '-', cause: causeFor(err) })
   }
 
   /** Answers without an exchange and closes: a fault, or the redirect of a plain listener. */
@@ -408,9 +413,10 @@ export class ClientConn implements Downstream {
   log(x: Exchange): void {
     if (!this.#host.access.enabled) return
     this.#host.access.write({
-      start: x.startWall, client: this.remote, method: x.methodText, target: x.target, status: x.status,
+      start: x.startWall, client: x.clientIp, method: x.methodText, target: x.target, status: x.status,
       bytesIn: x.bytesIn, bytesOut: x.bytesOut, ms: performance.now() - x.startedAt,
       peer: x.peer === null ? '' : x.peer.label, peerMs: x.peerMs, cause: x.cause, clientCert: this.clientSubject,
+      user: x.user, requestId: x.requestId, filter: x.filter,
     })
   }
 }

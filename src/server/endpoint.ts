@@ -13,8 +13,8 @@ import { CertStore, TlsTerminator } from './tls.js'
 export interface ListenerInfo {
   /** Connections arrive decrypted (X-Forwarded-Proto: https). */
   readonly tls: boolean
-  /** Lines added to every response head: Strict-Transport-Security on a TLS listener with `hsts`. */
-  readonly responseExtra: string
+  /** The Strict-Transport-Security value of a TLS listener with `hsts` (the hsts filter adds it), or null. */
+  readonly hsts: string | null
   /** A plain listener that answers 308 to https://; the port of the target URL (0: no redirect). */
   readonly redirect: number
 }
@@ -29,7 +29,7 @@ export interface EndpointEvents {
 export class Endpoint implements ListenerInfo {
   readonly server: NetServer
   readonly terminator: TlsTerminator | null
-  responseExtra = ''
+  hsts: string | null = null
   redirect = 0
 
   constructor(l: Listener, handshakeTimeout: number, maxConnections: number, on: EndpointEvents) {
@@ -77,7 +77,7 @@ export class Endpoint implements ListenerInfo {
     // TLS only: past the cap Node closes a new socket at accept, before any handshake work, and says
     // 'drop'. Server.accept applies the same cap to every connection (a TLS one once its handshake is done).
     if (this.terminator !== null) this.server.maxConnections = maxConnections
-    this.responseExtra = l.tls?.hsts == null ? '' : `Strict-Transport-Security: ${l.tls.hsts}\r\n`
+    this.hsts = l.tls?.hsts ?? null
     this.redirect = l.redirect_https ?? 0
   }
 

@@ -10,6 +10,14 @@ import { AccessLog } from '../log/access-log.js'
 import { EventLog } from '../log/events.js'
 import { ClientConn, Host } from './connection.js'
 import { Endpoint, EndpointEvents } from './endpoint.js'
+import type { FilterKind } from '../proxy/filter.js'
+
+export interface ServerOptions {
+  /** Run the active health checks here (false in a cluster worker: the primary runs them). Default true. */
+  readonly checks?: boolean
+  /** The features routes may use (src/filters/index.ts, from the composition root). Default: none. */
+  readonly filters?: readonly FilterKind[]
+}
 
 /**
  * On a graceful stop, a connection that has sent nothing yet is given this long for its first bytes
@@ -39,12 +47,13 @@ export class Server implements Host, EndpointEvents {
   handshakeFailures = 0
 
   readonly #checks: boolean
+  readonly #filters: readonly FilterKind[]
 
-  /** `checks`: run the active health checks here (false in a cluster worker: the primary runs them). */
-  constructor(config: Config, events?: EventLog, checks = true) {
+  constructor(config: Config, events?: EventLog, opts: ServerOptions = {}) {
     this.events = events ?? new EventLog(config.event_log)
-    this.#checks = checks
-    this.rt = new Runtime(config, this.events, null, checks)
+    this.#checks = opts.checks ?? true
+    this.#filters = opts.filters ?? []
+    this.rt = new Runtime(config, this.events, null, this.#checks, this.#filters)
     this.access = new AccessLog(config.access_log)
   }
 
@@ -140,7 +149,7 @@ export class Server implements Host, EndpointEvents {
     for (const [k, ep] of this.#listeners) if (!want.has(k)) { ep.close(); this.#listeners.delete(k) }
     const old = this.rt
     old.retire()
-    this.rt = new Runtime(config, this.events, old, this.#checks)
+    this.rt = new Runtime(config, this.events, old, this.#checks, this.#filters)
     const prevLog = old.config.access_log
     if (prevLog.path !== config.access_log.path || prevLog.format !== config.access_log.format) {
       this.access.close()

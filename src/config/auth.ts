@@ -1,0 +1,33 @@
+/**
+ * The `auth` key: HTTP Basic authentication (RFC 7617) against users from an htpasswd file (read at
+ * load and again on each reload) and/or inline `users: {NAME: HASH}`. Every stored hash is checked
+ * here: bcrypt, Apache `$apr1$`, `{SHA}` and `{SSHA}` are accepted; anything else (DES crypt, plain
+ * text, SHA-crypt) refuses the config with the reason (config/htpasswd.ts).
+ */
+import type { AuthConfig } from './features.js'
+import { DEFAULTS } from './schema.js'
+import { fail, join, object, str } from './validate.js'
+import { parseHash, readHtpasswd } from './htpasswd.js'
+
+export function auth(v: unknown, path: string): AuthConfig {
+  const o = object(v, path, ['realm', 'htpasswd', 'users', 'forward_credentials'])
+  const at = (k: string): string => join(path, k)
+  const realm = o.realm === undefined ? DEFAULTS.auth.realm : str(o.realm, at('realm'))
+  // RFC 7617 §2 / RFC 9110 §11.2: the realm is a quoted-string; we keep it to text that needs no escaping.
+  if (!/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/.test(realm)) fail(at('realm'), 'must be visible ASCII without " or \\')
+  const users = new Map<string, string>()
+  if (o.htpasswd !== undefined) {
+    for (const [user, cred] of readHtpasswd(str(o.htpasswd, at('htpasswd')), at('htpasswd'))) users.set(user, cred.hash)
+  }
+  if (o.users !== undefined) {
+    const u = object(o.users, at('users'), Object.keys((o.users ?? {}) as object))
+    for (const [user, hash] of Object.entries(u)) {
+      // RFC 7617 §2: the user-id cannot contain a colon.
+      if (user.includes(':') || user === '') fail(join(at('users'), user), 'a user name must be non-empty and hold no ":" (RFC 7617 §2)')
+      users.set(user, parseHash(str(hash, join(at('users'), user)), join(at('users'), user)).hash)
+    }
+  }
+  if (users.size === 0) fail(path, 'needs users: an htpasswd file or a users mapping')
+  if (o.forward_credentials !== undefined && typeof o.forward_credentials !== 'boolean') fail(at('forward_credentials'), 'must be true or false')
+  return { realm, users: [...users], forward_credentials: o.forward_credentials === true }
+}

@@ -1,0 +1,88 @@
+/**
+ * One exchange's run through its route's filters (filter.ts): the filters that attached, the request
+ * hooks in order (going asynchronous only when a hook returns a Promise, as fastify's hook runner
+ * does), the head edits, the request body taps and the `done` calls. An Exchange makes one only when
+ * its route has filters; with none, nothing here runs.
+ */
+import type { Filter, FilterFactory } from './filter.js'
+import type { Exchange } from './exchange.js'
+import { HeadEdit } from './head-edit.js'
+import { Reply } from './reply.js'
+
+type Verdict = Reply | undefined
+
+export class Chain {
+  readonly #filters: Filter[]
+  #taps: Filter[] | null = null
+  #done = false
+  /** The filter whose Reply answered the request, for the access log ('' when none did). */
+  answeredBy = ''
+
+  constructor(factories: readonly FilterFactory[], x: Exchange) {
+    const fs: Filter[] = []
+    for (const f of factories) {
+      const a = f.attach(x)
+      if (a !== null) fs.push(a)
+    }
+    this.#filters = fs
+  }
+
+  /**
+   * Runs the requestHead hooks from the `from`th on: a Reply stops them. Synchronous until a hook
+   * returns a Promise; then the rest run when it settles, and the result is a Promise too.
+   */
+  request(x: Exchange, from = 0): Verdict | Promise<Verdict> {
+    const fs = this.#filters
+    for (let i = from; i < fs.length; i++) {
+      const f = fs[i]
+      if (f.requestHead === undefined) continue
+      const v = f.requestHead(x)
+      if (v === undefined) continue
+      if (v instanceof Reply) { this.answeredBy = f.name; return v }
+      return v.then((r) => {
+        if (r === undefined) return x.finished ? undefined : this.request(x, i + 1)
+        this.answeredBy = f.name
+        return r
+      })
+    }
+    return undefined
+  }
+
+  /** The edits to the head for the peer (ascending order), or null when no filter made one. */
+  upstream(x: Exchange): HeadEdit | null {
+    const e = new HeadEdit()
+    for (const f of this.#filters) f.upstreamHead?.(x, e)
+    return e.changed ? e : null
+  }
+
+  /** The edits to the head for the client (descending order), or null when no filter made one. */
+  response(x: Exchange): HeadEdit | null {
+    const e = new HeadEdit()
+    const fs = this.#filters
+    for (let i = fs.length - 1; i >= 0; i--) fs[i].responseHead?.(x, e)
+    return e.changed ? e : null
+  }
+
+  /** `f` sees the request body from now on (Filter.requestBody). */
+  tap(f: Filter): void {
+    (this.#taps ??= []).push(f)
+  }
+
+  get tapped(): boolean { return this.#taps !== null }
+
+  /** Before a body slice goes on: a Reply from a tap stops the exchange. */
+  body(x: Exchange, received: number): Reply | undefined {
+    for (const f of this.#taps!) {
+      const r = f.requestBody!(x, received)
+      if (r !== undefined) { this.answeredBy = f.name; return r }
+    }
+    return undefined
+  }
+
+  /** The exchange is over: every filter's `done`, once. */
+  done(x: Exchange): void {
+    if (this.#done) return
+    this.#done = true
+    for (const f of this.#filters) f.done?.(x)
+  }
+}
