@@ -61,7 +61,7 @@ t('counters: requests spread over the workers add up to one view, kept across a 
   const snaps = await p.snapshots()
   assert.equal(snaps.map((s) => s.slot), [1, 2])
   assert.ok(snaps.every((s) => s.counters.requests > 0 && s.counters.accepted > 0), 'both workers served')
-  assert.equal({ ...total, upstream_opened: 0 }, { requests: 11, accepted: 9, refused: 0, open: 1, upstream_opened: 0 })
+  assert.equal({ ...total, upstream_opened: 0 }, { requests: 11, accepted: 9, refused: 0, denied: 0, open: 1, upstream_opened: 0 })
   assert.is(total.upstream_opened, snaps[0].counters.upstream_opened + snaps[1].counters.upstream_opened)
   assert.ok(total.upstream_opened >= 2 && total.upstream_opened <= 11, `pooled sockets: ${total.upstream_opened}`)
 
@@ -178,7 +178,7 @@ t('a reload that changes workers forks the new ones, or stops the last ones grac
   assert.equal(p.pids(), [two[0]])
   assert.is(await getOnce(port), 'HTTP/1.1 200 OK from-a')
   // One pooled socket per worker for the six, and one more: a reload retires the pools it replaces.
-  assert.equal(await settled(p, 0), { requests: 7, accepted: 7, refused: 0, open: 0, upstream_opened: 4 })
+  assert.equal(await settled(p, 0), { requests: 7, accepted: 7, refused: 0, denied: 0, open: 0, upstream_opened: 4 })
 })
 
 t('a port no worker can take: start() fails and leaves no worker behind', async () => {

@@ -116,7 +116,7 @@ t('SIGTERM stops every worker gracefully; the last line adds up their counters',
   assert.is(await slow, 'from-a', 'the request in flight finished')
   assert.is(await p.exited, 0)
   assert.match(p.err, /info stopping signal=SIGTERM workers=2/)
-  assert.match(p.err, /info stopped requests=7 accepted=5 refused=0 open=0 upstream_opened=\d+/)
+  assert.match(p.err, /info stopped requests=7 accepted=5 refused=0 denied=0 open=0 upstream_opened=\d+/)
   assert.is((p.err.match(/worker stopping pid=/g) ?? []).length, 2)
 })
 

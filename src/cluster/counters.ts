@@ -13,6 +13,8 @@ export interface Counters {
   accepted: number
   /** Client connections closed at accept by `limits.max_connections` or a shutdown. */
   refused: number
+  /** Client connections a listener refused before any HTTP byte: its `access` rules or a bad PROXY header. */
+  denied: number
   /** Client connections open now (a gauge; the sum is the open connections of all workers). */
   open: number
   /** Sockets opened to peers. */
@@ -20,7 +22,7 @@ export interface Counters {
 }
 
 export function zero(): Counters {
-  return { requests: 0, accepted: 0, refused: 0, open: 0, upstream_opened: 0 }
+  return { requests: 0, accepted: 0, refused: 0, denied: 0, open: 0, upstream_opened: 0 }
 }
 
 /** Adds `b` into `a` and returns `a`. */
@@ -28,6 +30,7 @@ export function add(a: Counters, b: Counters): Counters {
   a.requests += b.requests
   a.accepted += b.accepted
   a.refused += b.refused
+  a.denied += b.denied
   a.open += b.open
   a.upstream_opened += b.upstream_opened
   return a
@@ -46,6 +49,7 @@ export function countersOf(server: Server, retiredOpened: number): Counters {
     requests: server.requests,
     accepted: server.accepted,
     refused: server.refused,
+    denied: server.denied,
     open: server.connections,
     upstream_opened: retiredOpened + upstreamOpened(server.rt),
   }

@@ -7,27 +7,12 @@
  * The same lists on a listener close connections at accept instead (server/endpoint.ts).
  */
 import type { AccessConfig } from '../config/features.js'
-import { CidrTable } from '../config/cidr.js'
+import { AccessTable } from '../proxy/access-table.js'
 import type { Exchange } from '../proxy/exchange.js'
 import type { Filter, FilterFactory, FilterKind } from '../proxy/filter.js'
 import { Reply } from '../proxy/reply.js'
 
 const FORBIDDEN = new Reply(403, '', null, 'PR')
-
-/** The verdicts of an access config: true lets the address in. Deny entries go last, so they win a tie. */
-export class AccessTable {
-  readonly #table: CidrTable<boolean>
-  readonly #default: boolean
-
-  constructor(cfg: AccessConfig) {
-    this.#table = new CidrTable<boolean>([...cfg.allow.map((c) => [c, true] as const), ...cfg.deny.map((c) => [c, false] as const)])
-    this.#default = cfg.default === 'allow'
-  }
-
-  allows(addr: string): boolean {
-    return this.#table.lookup(addr) ?? this.#default
-  }
-}
 
 class Access implements FilterFactory, Filter {
   readonly name = 'access'

@@ -74,13 +74,13 @@ export class ClientConn implements Downstream {
   #clientTimer: Deadline | null = null
   #idleTimer: Deadline | null = null
 
-  constructor(socket: Socket, host: Host, listener: ListenerInfo) {
+  /** `client`: the client's address, the socket's peer or the source of its PROXY protocol header. */
+  constructor(socket: Socket, host: Host, listener: ListenerInfo, client: string) {
     this.socket = socket
     this.#host = host
     this.#listener = listener
     this.rt = host.rt
-    const addr = socket.remoteAddress ?? ''
-    this.remote = addr.startsWith('::ffff:') ? addr.slice(7) : addr
+    this.remote = client
     this.proto = listener.tls ? 'https' : 'http'
     this.clientSubject = socket instanceof TLSSocket ? verifiedSubject(socket) : ''
     this.sni = socket instanceof TLSSocket && typeof socket.servername === 'string' ? socket.servername : ''

@@ -1,13 +1,22 @@
 /**
- * One listening socket and what its connections need to know of it: plain or TLS, the HSTS line, the
- * HTTPS redirect. A reload updates an endpoint in place, so open connections see the new values at
- * their next request and a TLS listener never stops accepting.
+ * One listening socket and what its connections need to know of it: plain or TLS, the HSTS value, the
+ * HTTPS redirect, its access rules and its PROXY protocol setting. A reload updates an endpoint in
+ * place, so open connections see the new values at their next request and a listener never stops
+ * accepting.
+ *
+ * Every listener accepts with a plain `net.Server`, so that what must happen before any byte is read
+ * happens in one place for plain and TLS alike: the access check on the client's address, then the
+ * PROXY protocol header (which comes before the TLS handshake). A TLS listener then hands the socket
+ * to its `tls.Server` (TlsTerminator), which does the handshake as if it had accepted it itself.
  */
 import { Server as NetServer, Socket, createServer } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { Listener } from '../config/schema.js'
+import { CidrList } from '../config/cidr.js'
 import { ConfigError } from '../config/validate.js'
+import { AccessTable } from '../proxy/access-table.js'
 import { CertStore, TlsTerminator } from './tls.js'
+import { readProxyHeader } from './proxy-accept.js'
 
 /** What a connection reads of its listener (connection.ts). */
 export interface ListenerInfo {
@@ -20,10 +29,19 @@ export interface ListenerInfo {
 }
 
 export interface EndpointEvents {
-  accept(s: Socket, ep: Endpoint): void
-  /** A TLS connection closed at accept by Node's per-listener cap (`limits.max_connections`), before any handshake. */
+  /** `client`: the client's address, from the socket or from its PROXY protocol header. */
+  accept(s: Socket, ep: Endpoint, client: string): void
+  /** A connection closed at accept by Node's per-listener cap (`limits.max_connections`), before any byte. */
   drop(): void
+  /** A connection the listener refuses before any HTTP byte: its `access` rules, or a bad or unwanted PROXY header. */
+  refuse(s: Socket, ep: Endpoint, client: string, reason: string): void
   handshakeFailed(err: Error, s: TLSSocket, ep: Endpoint): void
+}
+
+/** The socket's peer address, IPv4-mapped IPv6 written as IPv4. */
+export function peerAddress(s: Socket): string {
+  const a = s.remoteAddress ?? ''
+  return a.startsWith('::ffff:') ? a.slice(7) : a
 }
 
 export class Endpoint implements ListenerInfo {
@@ -31,18 +49,28 @@ export class Endpoint implements ListenerInfo {
   readonly terminator: TlsTerminator | null
   hsts: string | null = null
   redirect = 0
+  readonly #on: EndpointEvents
+  /** The PROXY header must arrive within this (the head's time: slowloris, RFC 9110 §15.5.9). */
+  readonly #headerTimeout: number
+  #access: AccessTable | null = null
+  /** With `proxy_protocol`: the load balancers a header is taken from; null: no PROXY protocol. */
+  #proxyFrom: CidrList | null = null
+  /** A TLS connection's client from its PROXY header, by raw socket, until the handshake is done. */
+  readonly #clients = new WeakMap<Socket, string>()
 
-  constructor(l: Listener, handshakeTimeout: number, maxConnections: number, on: EndpointEvents) {
+  constructor(l: Listener, headerTimeout: number, maxConnections: number, on: EndpointEvents) {
+    this.#on = on
+    this.#headerTimeout = headerTimeout
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.#connection(s))
     if (l.tls !== undefined) {
-      this.terminator = new TlsTerminator(l.tls, handshakeTimeout)
-      this.server = this.terminator.server
-      this.server.on('secureConnection', (s: TLSSocket) => on.accept(s, this))
+      this.terminator = new TlsTerminator(l.tls, headerTimeout)
+      const tls = this.terminator.server
+      tls.on('secureConnection', (s: TLSSocket) => on.accept(s, this, this.#clientOf(s)))
       // A client that is not speaking TLS, offers no shared version or cipher, or fails the client
       // certificate check: logged and counted; the listener goes on.
-      this.server.on('tlsClientError', (err: Error, s: TLSSocket) => on.handshakeFailed(err, s, this))
+      tls.on('tlsClientError', (err: Error, s: TLSSocket) => on.handshakeFailed(err, s, this))
     } else {
       this.terminator = null
-      this.server = createServer({ allowHalfOpen: true, noDelay: true }, (s) => on.accept(s, this))
     }
     this.server.on('drop', () => on.drop())
     this.#settle(l, maxConnections)
@@ -55,6 +83,39 @@ export class Endpoint implements ListenerInfo {
     const a = this.server.address() as { address: string; port: number } | null
     if (a === null) return 'closed'
     return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
+  }
+
+  /** A new connection, before any byte of it is read. */
+  #connection(s: Socket): void {
+    const peer = peerAddress(s)
+    const from = this.#proxyFrom
+    if (from === null) { this.#admit(s, peer); return }
+    // PROXY protocol §2: the header is trusted only from the load balancers we were told of.
+    if (!from.has(peer)) { this.#on.refuse(s, this, peer, 'PROXY protocol header from an address not in proxy_protocol_from'); return }
+    readProxyHeader(s, this.#headerTimeout, (client, err) => {
+      if (err !== null) this.#on.refuse(s, this, peer, err)
+      else this.#admit(s, client ?? peer)
+    })
+  }
+
+  /** The access check on the client's address, then the connection is served (plain) or its handshake starts (TLS). */
+  #admit(s: Socket, client: string): void {
+    if (this.#access !== null && !this.#access.allows(client)) { this.#on.refuse(s, this, client, 'denied by the listener\'s access rules'); return }
+    if (this.terminator === null) {
+      this.#on.accept(s, this, client)
+      // After a PROXY header the socket was paused to put the bytes after it back: reading goes on now.
+      if (s.isPaused()) s.resume()
+      return
+    }
+    if (client !== peerAddress(s)) this.#clients.set(s, client)
+    this.terminator.server.emit('connection', s)
+  }
+
+  /** The client of a TLS socket: its PROXY header's, or the socket's peer. */
+  #clientOf(s: TLSSocket): string {
+    // tls.Server wraps the socket we handed it; Node keeps the wrapped socket as `_parent`.
+    const raw = (s as TLSSocket & { _parent?: Socket })._parent
+    return (raw !== undefined ? this.#clients.get(raw) : undefined) ?? peerAddress(s)
   }
 
   /**
@@ -79,10 +140,12 @@ export class Endpoint implements ListenerInfo {
     if (this.terminator !== null) this.server.maxConnections = maxConnections
     this.hsts = l.tls?.hsts ?? null
     this.redirect = l.redirect_https ?? 0
+    this.#access = l.access === undefined ? null : new AccessTable(l.access)
+    this.#proxyFrom = l.proxy_protocol === undefined ? null : new CidrList(l.proxy_protocol)
   }
 
   close(): void {
-    if (this.terminator !== null) this.terminator.close()
-    else this.server.close()
+    this.terminator?.close()
+    this.server.close()
   }
 }

@@ -45,6 +45,8 @@ export class Server implements Host, EndpointEvents {
   requests = 0
   /** TLS handshakes that failed (plain HTTP on a TLS port, no shared version or cipher, a bad client certificate...). */
   handshakeFailures = 0
+  /** Connections a listener refused before any HTTP byte: its `access` rules, or a bad or unwanted PROXY header. */
+  denied = 0
 
   readonly #checks: boolean
   readonly #filters: readonly FilterKind[]
@@ -73,7 +75,8 @@ export class Server implements Host, EndpointEvents {
   }
 
   async #open(a: Listener, config: Config): Promise<void> {
-    // A TLS handshake is part of getting the head in: it gets the head's time (slowloris, RFC 9110 §15.5.9).
+    // A TLS handshake (and a PROXY header) is part of getting the head in: it gets the head's time
+    // (slowloris, RFC 9110 §15.5.9).
     const ep = new Endpoint(a, config.timeouts.header, config.limits.max_connections, this)
     const srv = ep.server
     await new Promise<void>((resolve, reject) => {
@@ -92,14 +95,21 @@ export class Server implements Host, EndpointEvents {
     this.events.log('info', 'listening', { address: bound.address, port: bound.port, ...(ep.tls ? { tls: true } : {}) })
   }
 
-  accept(s: Socket, ep: Endpoint): void {
+  accept(s: Socket, ep: Endpoint, client: string): void {
     if (this.closing || this.#conns.size >= this.rt.config.limits.max_connections) {
       this.refused++
       s.destroy()
       return
     }
     this.accepted++
-    this.#conns.add(new ClientConn(s, this, ep))
+    this.#conns.add(new ClientConn(s, this, ep, client))
+  }
+
+  refuse(s: Socket, ep: Endpoint, client: string, reason: string): void {
+    this.denied++
+    // Info, not warn: the event log then batches the lines of a scan instead of a write each.
+    this.events.log('info', 'connection refused', { listener: ep.label, client, reason })
+    s.destroy()
   }
 
   drop(): void {
