@@ -11,13 +11,15 @@
  *   keep proxying; with `workers: N`, N processes already give N hashing threads. A flood of attempts
  *   then queues (and, past the bound, gets 'busy', a 503) instead of slowing every other request.
  * - bcrypt: the native `bcrypt` package (6.0.0, prebuilt binaries in the npm tarball) over the pure-JS
- *   bcryptjs 3.0.3, measured on this 2-core machine, one synchronous hash (bench/micro/auth.ts):
- *   cost 5: native 1.66 ms, bcryptjs 2.28 ms; cost 10: native 51.3 ms, bcryptjs 70.9 ms. In the
- *   worker both would keep the loop free; native gives ~1.4x the verifications per second.
- *   Its compare() is a strcmp (not constant-time), so the worker hashes and compares itself.
+ *   bcryptjs 3.0.3, measured on the 2-core dev machine, one synchronous hash, best of 5 alternated
+ *   rounds (bench/micro/auth.ts): cost 5: native 1.65 ms, bcryptjs 2.33 ms; cost 10: native 51.7 ms,
+ *   bcryptjs 71.1 ms. In the worker both keep the loop free; native gives ~1.4x the verifications
+ *   per second for the same core. Its compare() is a strcmp (not constant-time), so the worker
+ *   hashes with the stored setting and compares the digest itself with timingSafeEqual.
  *
  * The worker starts on the first slow verification, is unref()ed while idle (it never keeps the
- * process alive on its own), is restarted on the next verification if it dies, and is ended by close().
+ * process alive on its own), is started again on a verification at least RESTART_DELAY after it died
+ * (meanwhile: 'busy'), and is ended by close().
  */
 import { Worker } from 'node:worker_threads'
 import { createHash, timingSafeEqual } from 'node:crypto'
