@@ -124,7 +124,7 @@ export class Verifier {
     const w = this.#worker ?? this.#start()
     const id = this.#nextId++
     if (this.#pending.size === 0) w.ref() // in flight: keep the process up until it answers
-    const job: Job = { id, format: cred.format as Job['format'], password, setting: cred.setting, digest: cred.digest }
+    const job: Job = { id, format: cred.format as Job['format'], password, setting: cred.setting, digest: cred.digest.toString('latin1') }
     w.postMessage(job)
     return new Promise((resolve) => { this.#pending.set(id, resolve) })
   }
