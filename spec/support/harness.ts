@@ -244,6 +244,9 @@ export class RawClient {
   clear(): void { this.data = Buffer.alloc(0) }
 
   destroy(): void { this.socket.destroy() }
+
+  /** For `guard`'s track(): closed after the test. */
+  async close(): Promise<void> { this.socket.destroy() }
 }
 
 /**

@@ -9,6 +9,7 @@ import { headers } from './headers.js'
 import { access } from './access.js'
 import { limits } from './limits.js'
 import { rules } from './rules.js'
+import { auth } from './auth.js'
 import { hsts } from './hsts.js'
 
-export const FILTERS: readonly FilterKind[] = [headers, access, limits, rules, hsts]
+export const FILTERS: readonly FilterKind[] = [headers, access, limits, rules, auth, hsts]

@@ -41,6 +41,8 @@ class Limits implements FilterFactory, Filter {
       // llhttp checked the digits; a length past 2^53 reads as a larger number, still over the limit.
       if (cl >= 0 && x.head.transferEncoding < 0) return Number(x.head.value(cl)) > this.#maxBody ? TOO_LARGE : undefined
       x.tapRequestBody(this)
+      // Body bytes that came with the head were received (and queued) before this hook ran.
+      return this.requestBody(x, x.down.bodyReceived)
     }
     return undefined
   }

@@ -35,7 +35,7 @@ const CONTENT_TYPE = 'content-type'
 export function reply(status: number, close: boolean, headOnly = false, fields = '', body: string | null = null, edit: HeadEdit | null = null): Buffer {
   // RFC 9110 §15.3.5, §15.4.5: 204 and 304 have no content, so no Content-Length either.
   const empty = status === 204 || status === 304
-  const content = empty ? Buffer.alloc(0) : Buffer.from(body ?? `${status} ${statusText(status)}\n`, 'utf8')
+  const content = empty ? Buffer.alloc(0) : Buffer.from(body ?? `${status} ${statusText(status)}`.trimEnd() + '\n', 'utf8')
   let own = ''
   if (edit === null || !edit.dropsName(DATE)) own += `Date: ${httpDate()}\r\n`
   if (!empty && (edit === null || !edit.dropsName(CONTENT_TYPE))) own += 'Content-Type: text/plain; charset=utf-8\r\n'

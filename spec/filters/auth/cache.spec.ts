@@ -2,7 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
 import { CredentialCache, CACHE_SIZE } from '../../../src/filters/auth/cache.js'
-import { readHtpasswd } from '../../../src/filters/auth/htpasswd.js'
+import { readHtpasswd } from '../../../src/config/htpasswd.js'
 import { tempFile } from '../../support/harness.js'
 import { sshaOf } from './tools.js'
 

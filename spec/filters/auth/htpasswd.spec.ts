@@ -2,7 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFileSync, readFileSync } from 'node:fs'
 import { ConfigError } from '../../../src/config/validate.js'
-import { parseHash, readHtpasswd, decoy, Credential } from '../../../src/filters/auth/htpasswd.js'
+import { parseHash, readHtpasswd, decoy, Credential } from '../../../src/config/htpasswd.js'
 import { tempFile } from '../../support/harness.js'
 import { htpasswd, hashOf, sshaOf } from './tools.js'
 

@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
-import { parseHash, decoy } from '../../../src/filters/auth/htpasswd.js'
+import { parseHash, decoy } from '../../../src/config/htpasswd.js'
 import { Verifier, VerifyResult } from '../../../src/filters/auth/verify.js'
 import { apr1Digest } from '../../../src/filters/auth/apr1.js'
 import { hashOf, sshaOf } from './tools.js'
@@ -110,11 +110,12 @@ t('close() ends the worker and answers what was queued with busy; a later verify
 
 t('the worker never keeps the process alive once idle, and keeps it while a verification runs', () => {
   const dir = new URL('../../../src/filters/auth/', import.meta.url).href
+  const config = new URL('../../../src/config/', import.meta.url).href
   const hash = hashOf(['-B', '-C', '4'], 'pw')
   // No close(): the child must still exit on its own, after printing the answer it waited for.
   const script = `
     import { Verifier } from '${dir}verify.js'
-    import { parseHash } from '${dir}htpasswd.js'
+    import { parseHash } from '${config}htpasswd.js'
     const v = new Verifier()
     v.verify('pw', parseHash('${hash}', 'p')).then((r) => console.log(r))`
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 })

@@ -23,7 +23,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { Credential } from './htpasswd.js'
+import type { Credential } from '../../config/htpasswd.js'
 import type { Job } from './worker.js'
 
 /** 'ok': the password is right. 'bad': it is not. 'busy': not checked (queue full, or the worker
@@ -33,6 +33,12 @@ export type VerifyResult = 'ok' | 'bad' | 'busy'
 export interface VerifierOptions {
   /** Verifications waiting or running in the worker at most; one more gets 'busy'. Default 256. */
   readonly queue?: number
+  /**
+   * Hashing time queued in the worker at most, in µs by Credential.work (default 1 s): past it a
+   * verification gets 'busy'. A count alone is no bound on the wait: 256 bcrypt checks of cost 10
+   * are 13 s, long after the client gave up; of cost 5, half a second.
+   */
+  readonly budget?: number
   /** Told when the worker fails (e.g. the bcrypt binding does not load); for the event log. */
   readonly onFault?: (err: Error) => void
   /** The worker's module; the default is worker.js beside this file (specs give one that fails). */
@@ -59,6 +65,10 @@ function refuse(r: VerifyResult): VerifyResult {
 /** Make one per process and share it across routes and reloads: it holds no config, only the worker. */
 export class Verifier {
   readonly #limit: number
+  readonly #budget: number
+  /** Credential.work of the verifications in the worker now, in µs. */
+  #queued: number
+  readonly #work: Map<number, number>
   readonly #onFault: (err: Error) => void
   readonly #script: URL
   #worker: Worker | null
@@ -72,6 +82,9 @@ export class Verifier {
 
   constructor(opts: VerifierOptions = {}) {
     this.#limit = opts.queue ?? 256
+    this.#budget = opts.budget ?? 1_000_000
+    this.#queued = 0
+    this.#work = new Map()
     this.#onFault = opts.onFault ?? (() => {})
     this.#script = opts.worker ?? WORKER
     this.#worker = null
@@ -120,12 +133,16 @@ export class Verifier {
 
   #offload(password: string, cred: Credential): VerifyResult | Promise<VerifyResult> {
     if (this.#pending.size >= this.#limit) return 'busy'
+    // One verification is always let in, however costly, or a cost over the budget would never pass.
+    if (this.#pending.size > 0 && this.#queued + cred.work > this.#budget) return 'busy'
     if (this.#worker === null && performance.now() < this.#restartAt) return 'busy'
     const w = this.#worker ?? this.#start()
     const id = this.#nextId++
     if (this.#pending.size === 0) w.ref() // in flight: keep the process up until it answers
     const job: Job = { id, format: cred.format as Job['format'], password, setting: cred.setting, digest: cred.digest.toString('latin1') }
     w.postMessage(job)
+    this.#queued += cred.work
+    this.#work.set(id, cred.work)
     return new Promise((resolve) => { this.#pending.set(id, resolve) })
   }
 
@@ -150,6 +167,8 @@ export class Verifier {
     const resolve = this.#pending.get(id)
     if (resolve === undefined) return // a job of a worker that close() already answered
     this.#pending.delete(id)
+    this.#queued -= this.#work.get(id) ?? 0
+    this.#work.delete(id)
     if (this.#pending.size === 0) this.#worker?.unref()
     resolve(r)
   }
@@ -157,6 +176,8 @@ export class Verifier {
   #flush(): void {
     const all = [...this.#pending.values()]
     this.#pending.clear()
+    this.#work.clear()
+    this.#queued = 0
     for (const resolve of all) resolve('busy')
   }
 }

@@ -1,0 +1,97 @@
+/**
+ * `auth`: HTTP Basic authentication (RFC 7617). A request without valid credentials gets 401 with
+ * `WWW-Authenticate: Basic realm="...", charset="UTF-8"` (§2, §2.1); a malformed Authorization is
+ * the same 401, never a fault. The user is `x.user`, for `{user}`, later filters and the access log;
+ * Authorization is removed before forwarding unless `forward_credentials`.
+ *
+ * The cost stays off the event loop (auth/verify.ts: bcrypt and apr1 in one worker thread, a bounded
+ * queue whose overflow answers 503); a client that sends the same credentials again hits the cache of
+ * verified ones (auth/cache.ts: an HMAC and a Map lookup, ~2 µs). An unknown user is verified against
+ * a decoy credential, so it costs what a wrong password costs.
+ *
+ * Order 40: after access, the limits and the rules (a redirect or a health answer asks no password).
+ */
+import type { AuthConfig } from '../config/features.js'
+import { Credential, decoy, parseHash } from '../config/htpasswd.js'
+import { NameSet, name } from '../http/head.js'
+import type { EventLog } from '../log/events.js'
+import type { Exchange } from '../proxy/exchange.js'
+import type { Filter, FilterFactory, FilterKind } from '../proxy/filter.js'
+import type { HeadEdit } from '../proxy/head-edit.js'
+import { Reply } from '../proxy/reply.js'
+import { decodeBasic } from './auth/basic.js'
+import { CredentialCache } from './auth/cache.js'
+import { Verifier, VerifyResult } from './auth/verify.js'
+
+const AUTHORIZATION = name('authorization')
+const DROP = new NameSet(['authorization'])
+/** Not checked now (the verifier's queue is full): a fault of ours, so not a 401 (RFC 9110 §15.6.4). */
+const BUSY = new Reply(503, 'Retry-After: 1\r\n', null, 'PA')
+
+/** One per process, for every route and config: a worker thread and the credentials it verified. */
+let verifier: Verifier | null = null
+const cache = new CredentialCache()
+
+function verifierFor(events: EventLog | null): Verifier {
+  return verifier ??= new Verifier({ onFault: (err) => events?.log('error', 'auth verifier failed', { error: err.message }) })
+}
+
+class Auth implements FilterFactory, Filter {
+  readonly name = 'auth'
+  readonly order = 40
+  readonly #users: ReadonlyMap<string, Credential>
+  readonly #decoy: Credential | null
+  readonly #challenge: Reply
+  readonly #forward: boolean
+  readonly #verifier: Verifier
+
+  constructor(cfg: AuthConfig, v: Verifier) {
+    // The hashes were checked at load (config/auth.ts): parsed again here, in this process.
+    this.#users = new Map(cfg.users.map(([u, h]) => [u, parseHash(h, 'auth')]))
+    this.#decoy = decoy(this.#users)
+    this.#challenge = new Reply(401, `WWW-Authenticate: Basic realm="${cfg.realm}", charset="UTF-8"\r\n`, null, 'PA')
+    this.#forward = cfg.forward_credentials
+    this.#verifier = v
+  }
+
+  attach(): Filter { return this }
+
+  requestHead(x: Exchange): Reply | undefined | Promise<Reply | undefined> {
+    const h = x.head
+    const i = h.find(AUTHORIZATION)
+    // Authorization is a single value (RFC 9110 §11.6.2): two of them are no credentials.
+    if (i < 0 || h.find(AUTHORIZATION, i + 1) >= 0) return this.#challenge
+    const c = decodeBasic(h.value(i))
+    if (c === null) return this.#challenge
+    const cred = this.#users.get(c.user)
+    if (cred === undefined) return this.#after(x, '', null, this.#verifier.verifyUnknown(c.password, this.#decoy))
+    if (cache.has(c.user, c.password, cred.hash)) { x.user = c.user; return undefined }
+    return this.#after(x, c.user, c.password, this.#verifier.verify(c.password, cred), cred)
+  }
+
+  #after(x: Exchange, user: string, password: string | null, r: VerifyResult | Promise<VerifyResult>, cred?: Credential): Reply | undefined | Promise<Reply | undefined> {
+    if (typeof r !== 'string') return r.then((v) => this.#after(x, user, password, v, cred) as Reply | undefined)
+    if (r === 'busy') return BUSY
+    if (r === 'bad' || cred === undefined) return this.#challenge
+    cache.add(user, password!, cred.hash)
+    x.user = user
+    return undefined
+  }
+
+  upstreamHead(_x: Exchange, e: HeadEdit): void {
+    if (!this.#forward) e.remove(DROP)
+  }
+}
+
+/** Routes that inherit one `auth` from `defaults` share one compiled filter. */
+const built = new WeakMap<AuthConfig, Auth>()
+
+export const auth: FilterKind = {
+  name: 'auth',
+  compile: (f, ctx) => {
+    if (f.auth === null) return null
+    let a = built.get(f.auth)
+    if (a === undefined) built.set(f.auth, a = new Auth(f.auth, verifierFor(ctx.events)))
+    return a
+  },
+}
