@@ -1,8 +1,12 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isIP } from 'node:net'
+import { writeFileSync, chmodSync } from 'node:fs'
 import { CidrList, CidrTable, parseCidr, parseIp } from '../../src/config/cidr.js'
+import { readCidrFile } from '../../src/config/cidr-file.js'
+import { ConfigError } from '../../src/config/validate.js'
 import { prng, randomAddresses, randomEntries } from '../../bench/micro/cidr.js'
+import { tempFile } from '../support/harness.js'
 
 const t = suite('config/cidr')
 
@@ -255,6 +259,45 @@ t('100,000 entries load, and answer like the reference', () => {
   assert.is(tb.size, 100_000)
   const refs = entries.map(([c]) => ref(c))
   for (const a of randomAddresses(40, 43)) assert.is(tb.lookup(a), naive(refs, a), a)
+})
+
+// ---- The list file ----
+
+t('readCidrFile: comments, blank lines, whitespace, CRLF; file order kept', () => {
+  const f = tempFile('allow.txt')
+  writeFileSync(f, '\ufeff# office\n10.0.0.0/8\n\n   192.168.1.7   # the printer\r\n\t2001:db8::/32\t\r\n#10.9.9.9\n  # indented comment\n::ffff:1.2.3.4/128')
+  assert.equal(readCidrFile(f, 'access.allow_file'), ['10.0.0.0/8', '192.168.1.7', '2001:db8::/32', '::ffff:1.2.3.4/128'])
+  const empty = tempFile('empty.txt')
+  writeFileSync(empty, '\n# nothing\n\n')
+  assert.equal(readCidrFile(empty, 'p'), [])
+})
+
+t('readCidrFile: a bad line or an unreadable file refuses the config, naming the file and the line', () => {
+  const f = tempFile('deny.txt')
+  writeFileSync(f, `${'10.0.0.0/8\n'.repeat(10)}# ok\n  10.0.0.300/8  # typo\n`)
+  try {
+    readCidrFile(f, 'access.allow_file')
+    assert.unreachable('accepted')
+  } catch (err) {
+    assert.instance(err, ConfigError)
+    assert.is((err as Error).message, `access.allow_file: ${f} line 12: "10.0.0.300/8" is not an IP address or CIDR`)
+  }
+  assert.throws(() => readCidrFile('/nonexistent/x.txt', 'access.deny_file'), /^access\.deny_file: cannot read file \/nonexistent\/x\.txt: ENOENT$/)
+  const locked = tempFile('locked.txt')
+  writeFileSync(locked, '10.0.0.0/8\n')
+  chmodSync(locked, 0o000)
+  const root = process.getuid?.() === 0 // root reads it anyway
+  if (!root) assert.throws(() => readCidrFile(locked, 'p'), /cannot read file .*: EACCES/)
+})
+
+t('readCidrFile: 100,000 lines, then a table of them', () => {
+  const entries = randomEntries(100_000, 44)
+  const f = tempFile('big.txt')
+  writeFileSync(f, entries.map(([c], i) => (i % 10 === 0 ? `${c}  # line ${i + 1}` : c)).join('\n') + '\n')
+  const list = readCidrFile(f, 'access.deny_file')
+  assert.is(list.length, 100_000)
+  assert.is(list[99_999], entries[99_999][0])
+  assert.is(new CidrTable(list.map((c, i) => [c, i] as const)).size, 100_000)
 })
 
 t.run()
