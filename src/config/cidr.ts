@@ -8,12 +8,14 @@
  * (::/0, ::/64...) holds every IPv4 address too, less specifically than any IPv4 prefix: the
  * 128-bit view of the BigInt matcher this replaced, without its cost.
  */
+import { endianness } from 'node:os'
 import { Ip, cidrInto, ipInto, isMapped, parseCidr } from './ip.js'
 
 export { parseIp, parseCidr } from './ip.js'
 export type { Ip, Cidr } from './ip.js'
 
 const SCRATCH = new Uint32Array(4) // the lookup's parsed address
+const HI = endianness() === 'LE' ? 1 : 0 // the high half of a 64-bit word, seen as two 32-bit ones
 
 /** The ranges: starts[i*w...] up to the next start hold entry vals[i] (-1: none). */
 interface Ranges { readonly starts: Uint32Array; readonly vals: Int32Array }
@@ -54,16 +56,29 @@ class Family {
   }
 
   /**
-   * Prefix order by (start, rank), equal keys in entry order: an LSD radix sort (stable, so the later
-   * of two equal prefixes stays later), by rank, then by the 16-bit digits of the start from the last.
-   * A comparison sort took ~20 ms of a 100k-entry load; this takes a few.
+   * Prefix order by (start, rank), equal keys in entry order (so the later of two equal prefixes
+   * stays later). IPv4: one native sort of 64-bit keys start | rank | entry, built through a 32-bit
+   * view (no BigInt made). IPv6 keys do not fit 64 bits: an LSD radix sort, stable, by rank, then
+   * the 16-bit digits of the start from the last. A comparison sort took ~20 ms of a 100k-entry load.
    */
   sorted(): Int32Array {
-    const { n, w, start } = this
+    const { n, w, start, rank } = this
+    if (w === 1 && n < 1 << 24) {
+      const keys = new BigUint64Array(n)
+      const half = new Uint32Array(keys.buffer)
+      for (let k = 0; k < n; k++) {
+        half[2 * k + HI] = start[k]
+        half[2 * k + 1 - HI] = ((rank[k] << 24) | k) >>> 0
+      }
+      keys.sort()
+      const order = new Int32Array(n)
+      for (let i = 0; i < n; i++) order[i] = half[2 * i + 1 - HI] & 0xffffff
+      return order
+    }
     const order = [Int32Array.from({ length: n }, (_, k) => k), new Int32Array(n)]
     const count = new Int32Array(65537)
     const digits = new Uint16Array(n)
-    let cur = radix(order, 0, this.rank, count)
+    let cur = radix(order, 0, rank, count)
     for (let j = w - 1; j >= 0; j--) {
       for (let k = 0; k < n; k++) digits[k] = start[k * w + j] & 0xffff
       cur = radix(order, cur, digits, count)
