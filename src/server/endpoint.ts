@@ -16,7 +16,7 @@ import { CidrList } from '../config/cidr.js'
 import { ConfigError } from '../config/validate.js'
 import { AccessTable } from '../proxy/access-table.js'
 import { CertStore, TlsTerminator } from './tls.js'
-import { readProxyHeader } from './proxy-accept.js'
+import { acceptProxyHeader } from './proxy-accept.js'
 
 /** What a connection reads of its listener (connection.ts). */
 export interface ListenerInfo {
@@ -92,7 +92,7 @@ export class Endpoint implements ListenerInfo {
     if (from === null) { this.#admit(s, peer); return }
     // PROXY protocol §2: the header is trusted only from the load balancers we were told of.
     if (!from.has(peer)) { this.#on.refuse(s, this, peer, 'PROXY protocol header from an address not in proxy_protocol_from'); return }
-    readProxyHeader(s, this.#headerTimeout, (client, err) => {
+    acceptProxyHeader(s, this.#headerTimeout, (client, err) => {
       if (err !== null) this.#on.refuse(s, this, peer, err)
       else this.#admit(s, client ?? peer)
     })
