@@ -123,6 +123,11 @@ t('the demo starts two upstreams behind the proxy', async () => {
     }
     const body = await curl('http://127.0.0.1:8080/b/hello')
     assert.match(body, /^upstream-b: GET \/b\/hello/)
+    // The features it shows off: basic auth on /admin, a rule's answer, a request ID on every response.
+    assert.match(await curl('http://127.0.0.1:8080/admin', '-i'), /^HTTP\/1\.1 401 [^]*WWW-Authenticate: Basic realm="rawproxy demo"/)
+    assert.match(await curl('http://127.0.0.1:8080/admin', '-u', 'demo:demo'), /^upstream-b: GET \/admin/)
+    const hc = await curl('http://127.0.0.1:8080/healthz', '-i')
+    assert.match(hc, /^HTTP\/1\.1 200 [^]*\r\nX-Request-ID: [0-9a-f-]{36}\r\n[^]*\r\nok\n$/)
   } finally {
     p.child.kill('SIGTERM')
     await p.exited

@@ -3,6 +3,7 @@
  * to them, so a fresh checkout has something to try.
  */
 import { createServer, Server } from 'node:http'
+import { createHash, randomBytes } from 'node:crypto'
 import { validate } from './config/validate.js'
 import type { Config } from './config/schema.js'
 
@@ -33,6 +34,12 @@ export async function startDemoUpstreams(): Promise<Server[]> {
   return servers
 }
 
+/** The demo user's password, hashed at start as `{SSHA}` (a fresh salt each run; no hash is committed). */
+function ssha(password: string): string {
+  const salt = randomBytes(8)
+  return `{SSHA}${Buffer.concat([createHash('sha1').update(password).update(salt).digest(), salt]).toString('base64')}`
+}
+
 export function demoConfig(): Config {
   return validate({
     listen: [`127.0.0.1:${DEMO_PORTS.proxy}`],
@@ -40,9 +47,19 @@ export function demoConfig(): Config {
       both: { peers: [`127.0.0.1:${DEMO_PORTS.a}`, `127.0.0.1:${DEMO_PORTS.b}`], health: { path: '/', interval: '2s' }, slow_start: '10s' },
       only_b: { peers: [`127.0.0.1:${DEMO_PORTS.b}`] },
     },
+    // Every route: a request ID (sent upstream, echoed, logged) and one security header.
+    defaults: { headers: { request_id: true, response: { set: { 'X-Content-Type-Options': 'nosniff' } } } },
     routes: [
       { path: '/b', upstream: 'only_b' },
-      { path: '/', upstream: 'both' },
+      { path: '/admin', upstream: 'only_b', auth: { realm: 'rawproxy demo', users: { demo: ssha('demo') } } },
+      {
+        path: '/', upstream: 'both', methods: ['GET', 'POST'], max_body: '1m',
+        rules: [
+          { match: { path: '/healthz' }, respond: 200, body: 'ok\n' },
+          { match: { path: '/old' }, redirect: '/b{path}', status: 301 },
+          { match: { path_glob: '/**.env' }, deny: 404 },
+        ],
+      },
     ],
     access_log: { path: 'stdout', format: 'text' },
   })
@@ -54,5 +71,8 @@ rawproxy demo is running. Try:
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/b/hello     # route /b goes to upstream-b only
   curl -i -d 'hello' http://127.0.0.1:${DEMO_PORTS.proxy}/post
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/slow        # a 1 s answer
+  curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/admin       # 401; then: curl -i -u demo:demo ...
+  curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/healthz     # answered by a rule; /old/x redirects, /x/.env is 404
+  curl -i -X DELETE http://127.0.0.1:${DEMO_PORTS.proxy}/  # 405, with Allow
 Press Ctrl-C to stop.
 `

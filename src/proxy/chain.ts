@@ -13,6 +13,9 @@ type Verdict = Reply | undefined
 
 export class Chain {
   readonly #filters: Filter[]
+  /** Some filter edits the head to the peer / to the client (else no HeadEdit is made). */
+  readonly #editsUp: boolean
+  readonly #editsDown: boolean
   #taps: Filter[] | null = null
   #done = false
   /** The filter whose Reply answered the request, for the access log ('' when none did). */
@@ -25,6 +28,8 @@ export class Chain {
       if (a !== null) fs.push(a)
     }
     this.#filters = fs
+    this.#editsUp = fs.some((f) => f.upstreamHead !== undefined)
+    this.#editsDown = fs.some((f) => f.responseHead !== undefined)
   }
 
   /**
@@ -50,6 +55,7 @@ export class Chain {
 
   /** The edits to the head for the peer (ascending order), or null when no filter made one. */
   upstream(x: Exchange): HeadEdit | null {
+    if (!this.#editsUp) return null
     const e = new HeadEdit()
     for (const f of this.#filters) f.upstreamHead?.(x, e)
     return e.changed ? e : null
@@ -57,6 +63,7 @@ export class Chain {
 
   /** The edits to the head for the client (descending order), or null when no filter made one. */
   response(x: Exchange): HeadEdit | null {
+    if (!this.#editsDown) return null
     const e = new HeadEdit()
     const fs = this.#filters
     for (let i = fs.length - 1; i >= 0; i--) fs[i].responseHead?.(x, e)

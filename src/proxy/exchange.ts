@@ -165,7 +165,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   #forward(): void {
     if (this.local !== 0) { this.#answer(this.local); return }
     const g = this.group!
-    if (g.keys !== null) this.#key = g.key(this.head, this.info.path, this.down.origin.client)
+    if (g.keys !== null) this.#key = g.key(this.head, this.info.path, this.clientIp)
     const peer = g.first(this.#key)
     if (peer === null) { this.fail(new ProxyError(Code.NO_PEER, `upstream "${g.name}" has no available peer`)); return }
     this.#use(peer)
