@@ -63,6 +63,10 @@ export function targets(rows: readonly Summary[]): Target[] {
     // The same comparison in CPU time per request, which a busy machine disturbs less than req/s.
     t('CPU/req rawproxy / tcp-pipe', raw.cpuUs / pipe.cpuUs, '(info: <= 1.00 matches the pipe)', raw.cpuUs / pipe.cpuUs <= 1),
     // Issue 3: balancing over three peers (round-robin, health state, pools per peer) costs little.
+    // Issue 9: a route with headers, access, auth (cached) and rules, against one with none.
+    ...(rows.some((r) => r.design === 'rawproxy-filters')
+      ? [t('req/s rawproxy-filters / rawproxy', by('rawproxy-filters').rps / raw.rps, '(info: the filters\' cost)', true),
+        t('CPU/req rawproxy-filters − rawproxy, µs', by('rawproxy-filters').cpuUs - raw.cpuUs, '(info)', true)] : []),
     ...(rows.some((r) => r.design === 'rawproxy-3peers')
       ? [t('req/s rawproxy-3peers / rawproxy', by('rawproxy-3peers').rps / raw.rps, '>= 0.95', by('rawproxy-3peers').rps >= 0.95 * raw.rps)] : []),
     // The peer must not be the bottleneck: the ceiling has to clear every proxy by a margin.

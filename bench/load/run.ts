@@ -29,6 +29,7 @@ import { summariseProfile } from '../profile/summary.js'
 import { ROOT, envNumber, pinning } from './guard.js'
 import { IdleResult, idleTable, measureIdle } from './idle.js'
 import { execFileSync } from 'node:child_process'
+import { hashSync } from 'bcrypt'
 
 const env = envNumber
 const ROUNDS = env('BENCH_ROUNDS', 2)
@@ -41,7 +42,7 @@ const RETRIES = env('BENCH_RETRIES', 2)
 const { loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU } = pinning()
 const PIN = LOAD_CPU !== null
 const COMPARE = process.env.BENCH_COMPARE ?? ''
-const DESIGNS = ['straight', 'rawproxy', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy']
+const DESIGNS = ['straight', 'rawproxy', 'rawproxy-filters', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy']
 
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-bench-'))
 const script = (name: string): string => join(ROOT, 'dist/bench/load', `${name}.js`)
@@ -61,10 +62,36 @@ function rawproxyConfig(port: number, peerPorts: number[], name: string, extra: 
   return file
 }
 
+/**
+ * The `rawproxy-filters` row: one route with headers (a request ID, a set, a remove, a response set),
+ * access (an allow list), auth (a bcrypt user, cost 5 as htpasswd makes it; every request after the
+ * first hits the cache of verified credentials) and three rules, against the plain `rawproxy` row.
+ */
+const BENCH_USER = 'bench'
+const BENCH_PASSWORD = 'bench-password'
+const AUTH_HEADER = `Authorization: Basic ${Buffer.from(`${BENCH_USER}:${BENCH_PASSWORD}`).toString('base64')}`
+function filtersConfig(): string[] {
+  const route = {
+    upstream: 'peer',
+    headers: { request_id: true, request: { set: { 'X-Env': 'bench' }, remove: ['x-debug'] }, response: { set: { 'X-Frame-Options': 'DENY' } } },
+    access: { allow: ['127.0.0.0/8', '10.0.0.0/8', '2001:db8::/32'] },
+    auth: { realm: 'bench', users: { [BENCH_USER]: hashSync(BENCH_PASSWORD, '$2b$05$abcdefghijklmnopqrstuu').replace('$2b$', '$2y$') } },
+    rules: [
+      { match: { path: '/internal' }, deny: 404 },
+      { match: { path_glob: '/**.env' }, deny: 404 },
+      { match: { headers: { 'x-debug': true } }, deny: 400 },
+    ],
+  }
+  return [`routes: [${JSON.stringify(route)}]`]
+}
+/** wrk's extra header lines per design. */
+const HEADERS: Record<string, string[]> = { 'rawproxy-filters': [AUTH_HEADER] }
+
 /** One request through a design: 200 and the peer's body, or the run stops before measuring. */
 function check(design: string, port: number): Promise<void> {
   return new Promise((ok, fail) => {
-    const req = get({ host: '127.0.0.1', port, path: '/check', agent: false, timeout: 5000 }, (res) => {
+    const auth = (HEADERS[design] ?? []).map((h) => h.split(': ')).map(([k, v]) => [k, v])
+    const req = get({ host: '127.0.0.1', port, path: '/check', agent: false, timeout: 5000, headers: Object.fromEntries(auth) }, (res) => {
       let body = ''
       res.setEncoding('latin1').on('data', (d: string) => { body += d }).on('end', () => {
         if (res.statusCode === 200 && body === 'hello world\n') ok()
@@ -100,8 +127,8 @@ async function startHelper(name: 'tcp-pipe' | 'http-proxy', peerPort: number): P
   return { proc, port }
 }
 
-function load(port: number, seconds: number): Promise<WrkResult> {
-  return wrk({ url: `http://127.0.0.1:${port}/`, seconds, connections: CONNECTIONS, cpu: LOAD_CPU })
+function load(port: number, seconds: number, headers: readonly string[] = []): Promise<WrkResult> {
+  return wrk({ url: `http://127.0.0.1:${port}/`, seconds, connections: CONNECTIONS, cpu: LOAD_CPU, headers })
 }
 
 async function runLoad(): Promise<void> {
@@ -109,10 +136,11 @@ async function runLoad(): Promise<void> {
   // Each design's port, and the process whose CPU time it costs (for straight: the peer's own).
   const raw = await startRawproxy(peer.port)
   const raw3 = await startRawproxy(peer.ports, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-3peers')
+  const filtered = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-filters', filtersConfig())
   const pipe = await startHelper('tcp-pipe', peer.port)
   const hp = await startHelper('http-proxy', peer.port)
   const under: Record<string, { port: number; proc: Proc }> = {
-    straight: peer, rawproxy: raw, 'rawproxy-3peers': raw3, 'tcp-pipe': pipe, 'http-proxy': hp,
+    straight: peer, rawproxy: raw, 'rawproxy-filters': filtered, 'rawproxy-3peers': raw3, 'tcp-pipe': pipe, 'http-proxy': hp,
   }
   if (COMPARE !== '') under['rawproxy-b'] = await startRawproxy(peer.port, [], COMPARE, 'rawproxy-b')
   const ports = Object.fromEntries(Object.entries(under).map(([d, u]) => [d, u.port]))
@@ -124,11 +152,11 @@ async function runLoad(): Promise<void> {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const d of DESIGNS) {
       for (let attempt = 0; ; attempt++) {
-        if (WARMUP > 0) await load(ports[d], WARMUP) // JIT, pools and caches warm; not counted
+        if (WARMUP > 0) await load(ports[d], WARMUP, HEADERS[d]) // JIT, pools and caches warm; not counted
         const other = otherLoad()
         const pid = under[d].proc.child.pid!
         const cpu0 = cpuSeconds(pid)
-        const r: Run = { ...await load(ports[d], SECONDS), other: 0, cpuUs: 0 }
+        const r: Run = { ...await load(ports[d], SECONDS, HEADERS[d]), other: 0, cpuUs: 0 }
         r.other = other()
         r.cpuUs = ((cpuSeconds(pid) - cpu0) / r.requests) * 1e6
         const noisy = r.other > MAX_OTHER && attempt < RETRIES

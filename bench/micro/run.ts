@@ -17,6 +17,7 @@ import { headCases } from './head.js'
 import { pickCases, poolCase } from './balance.js'
 import { loadCase, lookupCases } from './cidr.js'
 import { COUNT, PIPELINED } from './requests.js'
+import { filterCases } from './filters.js'
 
 const TIME_MS = Number(process.env.BENCH_MICRO_MS ?? 1500)
 
@@ -43,7 +44,8 @@ async function main(): Promise<void> {
   const pool = await poolCase()
   const load = loadCase() // once, cold: what a config load or a reload pays
   const rows = [...measure('a: parse', parseCases()), ...measure('b: head rebuild', headCases()),
-    ...measure('c: balance', [...pickCases(), ...pool.cases]), ...measure('d: access', lookupCases(load.table))]
+    ...measure('c: balance', [...pickCases(), ...pool.cases]), ...measure('d: access', lookupCases(load.table)),
+    ...measure('e: filters', await filterCases())]
   pool.close()
   const base = rows[0].perReqNs // node:http parser
   const table = rows.map((r) => ({

@@ -6,7 +6,7 @@
  *
  * The cost stays off the event loop (auth/verify.ts: bcrypt and apr1 in one worker thread, a bounded
  * queue whose overflow answers 503); a client that sends the same credentials again hits the cache of
- * verified ones (auth/cache.ts: an HMAC and a Map lookup, ~2 µs). An unknown user is verified against
+ * verified ones (auth/cache.ts: a keyed SHA-256 and a Map lookup, under 1 µs). An unknown user is verified against
  * a decoy credential, so it costs what a wrong password costs.
  *
  * Order 40: after access, the limits and the rules (a redirect or a health answer asks no password).
@@ -61,19 +61,22 @@ class Auth implements FilterFactory, Filter {
     const i = h.find(AUTHORIZATION)
     // Authorization is a single value (RFC 9110 §11.6.2): two of them are no credentials.
     if (i < 0 || h.find(AUTHORIZATION, i + 1) >= 0) return this.#challenge
-    const c = decodeBasic(h.value(i))
+    const value = h.value(i)
+    const seen = cache.get(value)
+    // A hit counts only while the user's stored hash is still the one the password was checked against.
+    if (seen !== undefined && this.#users.get(seen.user)?.hash === seen.hash) { x.user = seen.user; return undefined }
+    const c = decodeBasic(value)
     if (c === null) return this.#challenge
     const cred = this.#users.get(c.user)
-    if (cred === undefined) return this.#after(x, '', null, this.#verifier.verifyUnknown(c.password, this.#decoy))
-    if (cache.has(c.user, c.password, cred.hash)) { x.user = c.user; return undefined }
-    return this.#after(x, c.user, c.password, this.#verifier.verify(c.password, cred), cred)
+    if (cred === undefined) return this.#after(x, value, '', this.#verifier.verifyUnknown(c.password, this.#decoy))
+    return this.#after(x, value, c.user, this.#verifier.verify(c.password, cred), cred)
   }
 
-  #after(x: Exchange, user: string, password: string | null, r: VerifyResult | Promise<VerifyResult>, cred?: Credential): Reply | undefined | Promise<Reply | undefined> {
-    if (typeof r !== 'string') return r.then((v) => this.#after(x, user, password, v, cred) as Reply | undefined)
+  #after(x: Exchange, value: string, user: string, r: VerifyResult | Promise<VerifyResult>, cred?: Credential): Reply | undefined | Promise<Reply | undefined> {
+    if (typeof r !== 'string') return r.then((v) => this.#after(x, value, user, v, cred) as Reply | undefined)
     if (r === 'busy') return BUSY
     if (r === 'bad' || cred === undefined) return this.#challenge
-    cache.add(user, password!, cred.hash)
+    cache.add(value, user, cred.hash)
     x.user = user
     return undefined
   }

@@ -37,7 +37,7 @@ export function buildHead(
   }
   const out = Buffer.allocUnsafe(size)
   let o = put(out, 0, prefix)
-  o += h.buf.copy(out, o, lineStart, lineEnd)
+  o += copy(h.buf, out, o, lineStart, lineEnd)
   o += put(out, o, suffix)
   for (let i = 0; i < n; i++) {
     if (keep[i] === 0) continue
@@ -47,13 +47,13 @@ export function buildHead(
     while (j + 1 < n && keep[j + 1] === 1) j++
     const start = s[2 + 4 * i]
     const end = s[5 + 4 * j]
-    o += h.buf.copy(out, o, start, end)
+    o += copy(h.buf, out, o, start, end)
     out[o++] = 13
     out[o++] = 10
     i = j
   }
   o += put(out, o, extra)
-  if (lines !== '') o += out.write(lines, o, 'latin1')
+  o += put(out, o, lines)
   out[o++] = 13
   out[o++] = 10
   return out
@@ -64,9 +64,30 @@ function inAny(sets: readonly NameSet[], h: Head, i: number): boolean {
   return false
 }
 
+/**
+ * Below this many bytes a copy or a latin1 write is a loop here: Buffer's copy() and write() cost
+ * ~60 ns a call whatever the size, and a head is mostly short pieces (a status prefix, a reason, a
+ * CRLF, a run of two fields). Measured (bench/micro/filters.ts): −0.1 µs for a plain request, −0.4 µs with header rules.
+ */
+const SHORT = 64
+/** A string is written by hand only when very short (charCodeAt per character costs more than a copied byte). */
+const SHORT_TEXT = 16
+
 /** Writes a fixed piece of the head: a Buffer is copied, a string encoded (latin1). */
 function put(out: Buffer, at: number, piece: string | Buffer): number {
-  return typeof piece === 'string' ? out.write(piece, at, 'latin1') : piece.copy(out, at)
+  const n = piece.length
+  if (typeof piece !== 'string') return copy(piece, out, at, 0, n)
+  if (n >= SHORT_TEXT) return out.write(piece, at, 'latin1')
+  for (let k = 0; k < n; k++) out[at + k] = piece.charCodeAt(k)
+  return n
+}
+
+/** `src[start..end]` into `out` at `at`; returns the length. */
+function copy(src: Buffer, out: Buffer, at: number, start: number, end: number): number {
+  const n = end - start
+  if (n >= SHORT) return src.copy(out, at, start, end)
+  for (let k = 0; k < n; k++) out[at + k] = src[start + k]
+  return n
 }
 
 /**

@@ -31,6 +31,9 @@ import { Chain } from './chain.js'
 import type { HeadEdit } from './head-edit.js'
 import { realClient } from './client-ip.js'
 
+/** Body bytes up to this size are copied behind a rebuilt head rather than written beside it. */
+const COALESCE = 16384
+
 const STATE_WAIT = 0
 const STATE_HEAD_SENT = 1
 const STATE_DONE = 2
@@ -98,6 +101,12 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   /** The response head passes through unchanged from here in the current chunk (see rawStart). */
   #rawFrom = -1
   #corked = false
+  /**
+   * A rebuilt response head held back to go out in one write with the body bytes that follow it in
+   * the same chunk: a writev of head and body cost more than copying a small body (profile of a
+   * route with header rules: writev was 19% of busy time).
+   */
+  #held: Buffer | null = null
   /** Decoded body spans noted during one `execute` (de-chunking or re-chunking only). */
   readonly #spans: number[] = []
   #finished = false
@@ -321,6 +330,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
         return
       }
     } finally {
+      this.#releaseHead()
       if (this.#corked) { this.#corked = false; this.down.uncork() }
     }
   }
@@ -419,8 +429,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       this.#framing = Framing.RAW
       this.#rawFrom = start
     } else {
-      this.#cork()
-      this.#toClient(buildResponse(h, framing, close, this.minor === 0 && !close, edit))
+      this.#held = buildResponse(h, framing, close, this.minor === 0 && !close, edit)
     }
     // No timer switch here: a response that ends in this chunk needs none, and one that goes on
     // reaches Step.MORE, which arms upstream_idle (one timer refresh per request saved).
@@ -444,8 +453,22 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   }
 
   #toClient(b: Buffer): void {
+    const h = this.#held
+    if (h !== null) {
+      this.#held = null
+      if (b.length <= COALESCE) b = Buffer.concat([h, b], h.length + b.length)
+      else this.#toClient(h)
+    }
     this.bytesOut += b.length
     if (!this.down.write(b) && this.up !== null) this.up.socket.pause()
+  }
+
+  /** A held head goes out now (no body bytes came with it in this chunk, or the exchange ends). */
+  #releaseHead(): void {
+    const h = this.#held
+    if (h === null) return
+    this.#held = null
+    this.#toClient(h)
   }
 
   /** The client drained: let the peer send again. */
@@ -455,6 +478,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
 
   #responseEnd(c: UpstreamConn, extra: boolean): void {
     if (this.#framing === Framing.RECHUNK) this.#toClient(LAST_CHUNK)
+    // Before #finish: the next pipelined request may write its own answer at once.
+    this.#releaseHead()
     if (this.down.logging) this.peerMs = performance.now() - this.peerStart
     this.#state = STATE_DONE
     this.up = null

@@ -56,7 +56,13 @@ export function buildResponse(h: Head, framing: Framing, close: boolean, http10A
   let extra = close ? 'Connection: close\r\n' : http10Alive ? 'Connection: keep-alive\r\n' : ''
   if (framing === Framing.RECHUNK) extra += 'Transfer-Encoding: chunked\r\n'
   const drop = framing === Framing.DECHUNK || framing === Framing.RECHUNK ? DROP_FRAMING : DROP
-  return buildHead(h, `HTTP/1.1 ${h.status} `, h.spans[0], h.spans[1], '\r\n', drop, tokens, extra, edit?.drops ?? null, edit?.lines ?? '')
+  return buildHead(h, statusPrefix(h.status), h.spans[0], h.spans[1], '\r\n', drop, tokens, extra, edit?.drops ?? null, edit?.lines ?? '')
+}
+
+/** "HTTP/1.1 200 " as bytes, made once per status (a string built per response cost ~0.1 µs). */
+const PREFIXES: Buffer[] = []
+function statusPrefix(status: number): Buffer {
+  return PREFIXES[status] ??= Buffer.from(`HTTP/1.1 ${status} `, 'latin1')
 }
 
 /** A 1xx interim response, passed on to an HTTP/1.1 client (RFC 9110 §15.2); it has no body, so no framing fields. */

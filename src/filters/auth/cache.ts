@@ -1,63 +1,84 @@
 /**
  * Remembers successful verifications, so a client that sends the same Basic credentials on every
- * request (RFC 7617 §2.2: browsers do, for the whole protection space) pays bcrypt once, then an HMAC
- * and a Map lookup. Only successes are remembered: a wrong password is hashed every time, as it must be.
+ * request (RFC 7617 §2.2: browsers do, for the whole protection space) pays bcrypt once, then a keyed
+ * hash and a Map lookup: no decoding, no hashing of the password again.
  *
- * Keys are HMAC-SHA256(per-process random key, user, password, stored hash), never the plaintext: a
- * heap dump shows no passwords, and without the key the entries cannot be tested offline. The
- * stored hash is in the key, so once a password is changed in the file (and the config reloaded),
- * the old password misses and goes back to the verifier.
+ * An entry is keyed by SHA-256(per-process random key, the Authorization value as received), never
+ * the plaintext: a heap dump shows no passwords, and without the key the entries cannot be tested
+ * offline. It holds the user and the stored hash the password was verified against; the filter
+ * takes a hit only while that is still the user's stored hash, so once a password is changed in the
+ * file (and the config reloaded) the old one misses and goes back to the verifier.
  */
-import { createHmac, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 
 /** Entries kept by default: a thousand users active at once. */
 export const CACHE_SIZE = 1024
 
+/** What a cached Authorization value was verified as. */
+export interface Verified {
+  readonly user: string
+  /** The stored hash (htpasswd) the password matched. */
+  readonly hash: string
+}
+
 export class CredentialCache {
-  readonly #key: Buffer
-  readonly #max: number
-  /** Key -> nothing; a Map keeps insertion order, so the first key is the least recently used. */
-  readonly #entries: Map<string, true>
+  readonly #key: string
+  readonly #half: number
+  /**
+   * Two generations instead of a strict LRU list: a hit in `#young` costs one Map lookup (reordering
+   * a Map on every hit, delete then set, was half of a cached check). A hit in `#old` moves the entry
+   * to `#young`; when `#young` holds half the bound it becomes `#old` and the former `#old` is
+   * dropped. Entries not used for a whole generation go first; at most `max` are kept.
+   */
+  #young: Map<string, Verified>
+  #old: Map<string, Verified>
 
   constructor(max = CACHE_SIZE) {
-    this.#key = randomBytes(32)
-    this.#max = max
-    this.#entries = new Map()
+    this.#key = randomBytes(32).toString('latin1')
+    this.#half = Math.max(1, Math.floor(max / 2))
+    this.#young = new Map()
+    this.#old = new Map()
   }
 
   get size(): number {
-    return this.#entries.size
+    return this.#young.size + this.#old.size
   }
 
-  /** True when `user` with `password` was verified against `hash` (and not evicted since). */
-  has(user: string, password: string, hash: string): boolean {
-    const k = this.#keyOf(user, password, hash)
-    if (!this.#entries.has(k)) return false
-    // Least recently used goes first: a hit moves the entry to the end.
-    this.#entries.delete(k)
-    this.#entries.set(k, true)
-    return true
+  /** The verification of this Authorization value, if it is remembered (and not evicted since). */
+  get(credentials: string): Verified | undefined {
+    const k = this.#keyOf(credentials)
+    const v = this.#young.get(k)
+    if (v !== undefined) return v
+    const o = this.#old.get(k)
+    if (o === undefined) return undefined
+    this.#old.delete(k)
+    this.#put(k, o)
+    return o
   }
 
-  /** Remembers a successful verification; the least recently used entry goes when full. */
-  add(user: string, password: string, hash: string): void {
-    const k = this.#keyOf(user, password, hash)
-    this.#entries.delete(k)
-    this.#entries.set(k, true)
-    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!)
+  /** Remembers a successful verification. */
+  add(credentials: string, user: string, stored: string): void {
+    const k = this.#keyOf(credentials)
+    this.#old.delete(k)
+    this.#put(k, { user, hash: stored })
   }
 
   clear(): void {
-    this.#entries.clear()
+    this.#young.clear()
+    this.#old.clear()
   }
 
-  #keyOf(user: string, password: string, hash: string): string {
-    // Length-prefixed, so no two triples give the same input ("a:b" + "c" vs "a" + "b:c"); lengths in
-    // UTF-16 units of the strings hashed. The hash comes last and needs none. Two strings that differ
-    // only by a lone surrogate vs U+FFFD encode alike; decodeBasic never yields a lone surrogate, and
-    // the verifier hashes the same UTF-8 bytes, so such a pair would verify alike anyway.
-    return createHmac('sha256', this.#key)
-      .update(`${user.length}:${user}${password.length}:${password}${hash}`, 'utf8')
-      .digest('binary') // latin1: 32 chars, no encoding work
+  #put(k: string, v: Verified): void {
+    this.#young.set(k, v)
+    if (this.#young.size < this.#half) return
+    this.#old = this.#young
+    this.#young = new Map()
+  }
+
+  #keyOf(credentials: string): string {
+    // SHA-256 over the secret key then the value, in one call: 0.55 µs against HMAC-SHA256's 2.2 µs
+    // (which made 6% of a filtered route's busy time). A keyed prefix hash is open to length
+    // extension only for someone who knows a digest; these never leave the process.
+    return hash('sha256', this.#key + credentials, 'binary')
   }
 }
