@@ -1,6 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { parseHash, decoy } from '../../../src/config/htpasswd.js'
 import { Verifier, VerifyResult } from '../../../src/filters/auth/verify.js'
 import { apr1Digest } from '../../../src/filters/auth/apr1.js'
@@ -21,6 +22,17 @@ async function check(hash: string, right: string, wrong: string): Promise<void> 
 t('bcrypt from htpasswd -B (cost 5, its default) and -B -C 4', async () => {
   for (const pw of PASSWORDS) await check(hashOf(['-B', '-C', '4'], pw), pw, `-${pw}`)
   await check(hashOf(['-B'], 'secret'), 'secret', 'Secret')
+})
+
+t('the hashing thread runs at the lowest CPU priority (nice 19), the event loop at the process\'s', async () => {
+  await check(hashOf(['-B', '-C', '4'], 'pw'), 'pw', 'px')
+  // /proc/self/task/TID/stat: field 19 is the nice value (after the name in parentheses).
+  const nice = readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+    return { tid: Number(tid), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) }
+  })
+  assert.ok(nice.some((n) => n.nice === 19), `a thread at nice 19: ${JSON.stringify(nice)}`)
+  assert.is(nice.find((n) => n.tid === process.pid)!.nice, 0, 'the main thread is untouched')
 })
 
 t('bcrypt $2a$ and $2b$ (other tools) verify like $2y$', async () => {

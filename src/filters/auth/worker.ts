@@ -6,6 +6,8 @@
  */
 import { parentPort } from 'node:worker_threads'
 import { timingSafeEqual } from 'node:crypto'
+import { readlinkSync } from 'node:fs'
+import { setPriority } from 'node:os'
 import { hashSync } from 'bcrypt'
 import { apr1Digest } from './apr1.js'
 
@@ -37,6 +39,26 @@ export function check(job: Job): boolean {
   // Lengths are public (fixed by the format); the bytes are compared in constant time.
   return g.length === want.length && timingSafeEqual(g, want)
 }
+
+/**
+ * This thread alone at the lowest CPU priority (nice 19), so that when the machine is busy the event
+ * loop, which serves every other request, always wins the CPU: hashing for a flood of guesses then
+ * waits (and overflows the verifier's queue into 503s) instead of slowing the rest. Linux only, by
+ * the thread's own id (/proc/thread-self; setpriority on a thread id is per thread); elsewhere the
+ * thread keeps the process's priority.
+ */
+export function lowerPriority(): boolean {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
+    if (!Number.isInteger(tid) || tid <= 0) return false
+    setPriority(tid, 19)
+    return true
+  } catch {
+    return false
+  }
+}
+
+if (parentPort !== null) lowerPriority()
 
 parentPort?.on('message', (job: Job) => {
   let ok = false
