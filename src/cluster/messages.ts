@@ -29,7 +29,7 @@ export interface PeerState {
 /**
  * A Config as JSON carries it: its one Map, `upstreams`, as entries. JSON rather than the "advanced"
  * (structured clone) serialization, because the channel also carries, with SCHED_RR, one message per
- * accepted connection: measured, advanced made that hand-off ~40% slower (README, All cores). A new
+ * accepted connection: measured, advanced made that hand-off ~40% slower (docs/balancing.md, All cores). A new
  * Config field that JSON cannot carry (a Map, a Set, a Buffer) needs a line in toWire and fromWire;
  * spec/cluster/messages.spec.ts checks the round trip of a config with every field set.
  */

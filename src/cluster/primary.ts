@@ -33,7 +33,7 @@ const ASK_MS = 5_000
  * count is worth the primary's accept and fd passing. That cost is real for short connections: on
  * this 2-core machine (wrk and the peer on the same cores), Connection: close gave ~6.4k req/s with 2
  * workers and RR, ~12-13k with SCHED_NONE, ~8.6k with one process; keep-alive gained from RR as from
- * SCHED_NONE (README, All cores). For short-connection loads, Node's NODE_CLUSTER_SCHED_POLICY=none,
+ * SCHED_NONE (docs/balancing.md, All cores). For short-connection loads, Node's NODE_CLUSTER_SCHED_POLICY=none,
  * when set, is left to choose. Set before the first fork.
  */
 function setup(): void {

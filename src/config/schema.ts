@@ -1,6 +1,6 @@
 /**
  * The configuration, as one readonly typed object (STYLE habit 6). Every default lives in DEFAULTS,
- * documented beside its field; the README's config reference mirrors this file. Durations are in
+ * documented beside its field; docs/config.md mirrors this file. Durations are in
  * milliseconds here; the YAML file may write them as numbers (ms) or as "500ms", "10s", "2m".
  * The features of a route (headers, access, auth, rules, request limits) are typed in features.ts.
  */
