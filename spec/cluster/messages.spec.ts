@@ -6,8 +6,12 @@ import { fromWire, isToPrimary, isToWorker, peerKey, toWire } from '../../src/cl
 const t = suite('cluster messages')
 
 const FULL = `
-listen: ["127.0.0.1:8080", "[::1]:8080"]
+listen: ["127.0.0.1:8080", "[::1]:8080", { address: "127.0.0.1:8081", access: { deny: [192.0.2.0/24] }, proxy_protocol: true }]
 trusted_proxies: [10.0.0.0/8]
+defaults:
+  headers: { request_id: true, request: { set: { X-Env: "{host} {env.HOME}" }, remove: [x-debug] }, response: { add: { X-Peer: "{upstream_peer}" } } }
+  access: { allow: [10.0.0.0/8, "2001:db8::/32"], default: deny }
+  max_body: 1m
 via: edge
 timeouts: { header: 5s, grace: 3s }
 limits: { max_head: 8192, max_connections: 100 }
@@ -15,8 +19,10 @@ upstreams:
   api: { peers: ["10.0.0.1:80", "[fd00::1]:8080"], keepalive: { max_idle: 8, idle_timeout: 3s } }
   web: { peers: [] }
 routes:
-  - { host: "*.example.com", path: /api, upstream: api }
-  - { upstream: web }
+  - { host: "*.example.com", path: /api, upstream: api, methods: [GET], max_headers: 50, auth: { realm: r, users: { u: "{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=" } } }
+  - upstream: web
+    access: false
+    rules: [{ match: { path_glob: "/**.env", headers: { x-a: { regex: "^b" } }, query: { q: true } }, deny: 404 }, { redirect: "https://{host}{uri}", status: 308 }]
 access_log: { path: stderr, format: text }
 event_log: off
 workers: 3
