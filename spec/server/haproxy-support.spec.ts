@@ -5,25 +5,11 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer, connect, Server, Socket, AddressInfo } from 'node:net'
 import { ProxyHeaderReader, ProxyRead } from '../../src/server/proxy-protocol.js'
-import { Haproxy, fill, haproxyPath, startHaproxy } from '../support/haproxy.js'
+import { Haproxy, TCP_FRONT, fill, haproxyPath, startHaproxy } from '../support/haproxy.js'
 import { waitFor } from '../support/harness.js'
 
 const t = suite('server/haproxy-support')
 
-const CONFIG = `
-global
-    nbthread 1
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 10s
-    timeout server 10s
-frontend fe
-    bind 127.0.0.1:{{PORT}}
-    default_backend be
-backend be
-    server s1 127.0.0.1:{{UPSTREAM}} {{SEND}}
-`
 
 /** A raw TCP server: what each connection sent, read through a ProxyHeaderReader as it arrived. */
 interface Raw { server: Server; port: number; reads: ProxyRead[]; after: Buffer[]; sockets: Socket[] }
@@ -64,7 +50,7 @@ t.after.each(async () => {
 
 async function through(send: string): Promise<{ read: ProxyRead; after: string; local: { address: string; port: number } }> {
   raw = await rawServer()
-  hap = await startHaproxy(CONFIG, { UPSTREAM: raw.port, SEND: send })
+  hap = await startHaproxy(TCP_FRONT, { UPSTREAM: raw.port, SEND: send })
   const c = connect(hap.port, '127.0.0.1')
   client = c
   await new Promise<void>((r, j) => { c.once('connect', r); c.once('error', j) })
@@ -109,7 +95,7 @@ t('send-proxy (v1): the same, as a text line', async () => {
 
 t('stop() ends HAProxy by its pid; a config HAProxy refuses rejects with its words', async () => {
   needHaproxy()
-  const h = await startHaproxy(CONFIG, { UPSTREAM: 9, SEND: '' })
+  const h = await startHaproxy(TCP_FRONT, { UPSTREAM: 9, SEND: '' })
   process.kill(h.pid, 0) // running
   await h.stop()
   assert.throws(() => process.kill(h.pid, 0), /ESRCH/)

@@ -9,7 +9,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { Duplex } from 'node:stream'
 import { readFileSync } from 'node:fs'
 import { httpUpstream, raw, startProxy, statuses, tempFile, accessRecords, HttpUpstream, guard, waitFor, sleep, ProxyHandle } from '../support/harness.js'
-import { haproxyPath, startHaproxy } from '../support/haproxy.js'
+import { TCP_FRONT, haproxyPath, startHaproxy } from '../support/haproxy.js'
 import { pair, pem } from '../support/tls.js'
 import { validate } from '../../src/config/validate.js'
 import { Server } from '../../src/server/server.js'
@@ -148,26 +148,12 @@ t('a TLS listener: the header comes before the handshake, in the same write as t
   assert.equal(up.requests.map((r) => [r.headers['x-forwarded-for'], r.headers['x-forwarded-proto']]), [['192.0.2.44', 'https'], ['192.0.2.44', 'https']])
 })
 
-const HAPROXY = `
-global
-    nbthread 1
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 10s
-    timeout server 10s
-frontend fe
-    bind 127.0.0.1:{{PORT}}
-    default_backend be
-backend be
-    server s1 127.0.0.1:{{UPSTREAM}} {{SEND}}
-`
 
 for (const send of ['send-proxy', 'send-proxy-v2', 'send-proxy-v2 proxy-v2-options crc32c,authority']) {
   t(`a real HAProxy in front (${send}): the client's address reaches the peer`, async () => {
     assert.ok(haproxyPath() !== null, 'haproxy is not installed: apt-get install haproxy (.ci/run installs it)')
     const px = track(await proxy({ proxy_protocol_from: ['127.0.0.1'] }))
-    const hap = await startHaproxy(HAPROXY, { UPSTREAM: px.port, SEND: send })
+    const hap = await startHaproxy(TCP_FRONT, { UPSTREAM: px.port, SEND: send })
     track({ close: () => hap.stop() })
     // A client from another loopback address, so the header's source differs from HAProxy's own.
     const text = await new Promise<string>((resolve) => {

@@ -25,6 +25,25 @@ export function haproxyPath(): string | null {
   return null
 }
 
+/**
+ * HAProxy in `mode tcp`, one frontend on {{PORT}} and one server at 127.0.0.1:{{UPSTREAM}} with the
+ * options {{SEND}} (`send-proxy`, `send-proxy-v2`...): the front of the PROXY protocol specs.
+ */
+export const TCP_FRONT = `
+global
+    nbthread 1
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:{{PORT}}
+    default_backend be
+backend be
+    server s1 127.0.0.1:{{UPSTREAM}} {{SEND}}
+`
+
 /** {{NAME}} -> vars.NAME; a placeholder left without a value is a mistake in the spec. */
 export function fill(template: string, vars: Record<string, string | number>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => {

@@ -1,24 +1,14 @@
 import { suite } from 'uvu'
+import { refusedBy } from '../../support/config.js'
 import * as assert from 'uvu/assert'
 import { writeFileSync, readFileSync } from 'node:fs'
-import { ConfigError } from '../../../src/config/validate.js'
 import { parseHash, readHtpasswd, decoy, Credential } from '../../../src/config/htpasswd.js'
 import { tempFile } from '../../support/harness.js'
 import { htpasswd, hashOf, sshaOf } from './tools.js'
 
 const t = suite('auth htpasswd')
 
-function refused(fn: () => unknown, message: string | RegExp): void {
-  try {
-    fn()
-  } catch (err) {
-    assert.instance(err, ConfigError)
-    if (typeof message === 'string') assert.is((err as Error).message, message)
-    else assert.match((err as Error).message, message)
-    return
-  }
-  assert.unreachable(`accepted; expected: ${message}`)
-}
+const refused = refusedBy
 
 t('htpasswd is installed (apache2-utils): these specs need the real tool', () => {
   assert.match(htpasswd('-nbB', 'u', 'p'), /^u:\$2y\$05\$/)
