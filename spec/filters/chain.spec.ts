@@ -1,6 +1,7 @@
 import { suite } from 'uvu'
+import { readFileSync } from 'node:fs'
 import * as assert from 'uvu/assert'
-import { httpUpstream, raw, startProxy, statuses, tempFile, accessRecords, HttpUpstream, RawClient, guard } from '../support/harness.js'
+import { httpUpstream, raw, startProxy, statuses, tempFile, accessRecords, HttpUpstream, RawClient, guard, sleep } from '../support/harness.js'
 import { validate, ConfigError } from '../../src/config/validate.js'
 import { Runtime } from '../../src/proxy/runtime.js'
 import { FILTERS } from '../../src/filters/index.js'
@@ -106,6 +107,48 @@ t('a HEAD answered locally has the GET answer\'s head and no body', async () => 
   const r = await raw(px.port, 'HEAD /hc HTTP/1.1\r\nHost: a\r\n\r\nGET /hc HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
   assert.equal(statuses(r.text), [200, 200])
   assert.match(r.text, /^HTTP\/1\.1 200 OK\r\n[^]*Content-Length: 8\r\n\r\nHTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nhealthy\n$/)
+})
+
+t('a filter that throws or rejects is answered 500 (cause IE); one that settles after the client left does nothing', async () => {
+  const { Server } = await import('../../src/server/server.js')
+  const { EventLog } = await import('../../src/log/events.js')
+  const { Reply } = await import('../../src/proxy/reply.js')
+  let late: (r: InstanceType<typeof Reply> | undefined) => void = () => {}
+  const kind = {
+    name: 'odd',
+    compile: () => ({
+      name: 'odd', order: 1,
+      attach: () => ({
+        name: 'odd',
+        requestHead: (x: { info: { path: string } }) => {
+          if (x.info.path === '/throw') throw new Error('boom')
+          if (x.info.path === '/reject') return Promise.reject(new Error('async boom'))
+          if (x.info.path === '/late') return new Promise<InstanceType<typeof Reply> | undefined>((r) => { late = r })
+          return undefined
+        },
+      }),
+    }),
+  }
+  const log = tempFile('access.log')
+  const config = validate({ listen: ['127.0.0.1:0'], upstreams: ups(), access_log: { path: log, format: 'json' }, event_log: 'off' })
+  const server = new Server(config, new EventLog({ path: 'off', format: 'text' }), { filters: [kind as never] })
+  await server.listen()
+  track({ close: () => server.close(100) })
+  const port = server.addresses()[0].port
+  assert.equal(statuses((await raw(port, 'GET /throw HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).text), [500])
+  assert.equal(statuses((await raw(port, 'GET /reject HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).text), [500])
+  const gone = await RawClient.open(port)
+  gone.send('GET /late HTTP/1.1\r\nHost: a\r\n\r\n')
+  await sleep(30)
+  gone.socket.resetAndDestroy()
+  await sleep(30)
+  late(new Reply(418))
+  await sleep(30)
+  assert.equal(statuses((await raw(port, 'GET /fine HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).text), [200])
+  assert.is(up.requests.length, 1, 'only /fine reached the peer')
+  server.access.flushSync()
+  const recs = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  assert.equal(recs.map((r) => [r.target, r.status, r.cause]), [['/throw', 500, 'IE'], ['/reject', 500, 'IE'], ['/late', 0, 'UC'], ['/fine', 200, '--']])
 })
 
 t.run()

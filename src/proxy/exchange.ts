@@ -23,7 +23,8 @@ import type { Peer } from '../upstream/peer.js'
 import type { Group } from '../upstream/group.js'
 import { RequestInfo, buildRequest } from './request-head.js'
 import type { Downstream } from './downstream.js'
-import { Framing, buildInterim, buildResponse, buildSwitch, chunkHeader, framingFor, rawStart, CRLF, LAST_CHUNK } from './response-head.js'
+import { Framing, buildInterim, buildResponse, buildSwitch, framingFor, rawStart } from './response-head.js'
+import { ClientOut, OutOwner } from './client-out.js'
 import { CONTINUE, Reply, reply } from './reply.js'
 import { Tunnel, TunnelOwner } from './tunnel.js'
 import type { FilterFactory, Filter } from './filter.js'
@@ -31,14 +32,11 @@ import { Chain } from './chain.js'
 import type { HeadEdit } from './head-edit.js'
 import { realClient } from './client-ip.js'
 
-/** Body bytes up to this size are copied behind a rebuilt head rather than written beside it. */
-const COALESCE = 16384
-
 const STATE_WAIT = 0
 const STATE_HEAD_SENT = 1
 const STATE_DONE = 2
 
-export class Exchange implements UpstreamOwner, TunnelOwner {
+export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   readonly down: Downstream
   /** The request head as spans (valid until the exchange is over: the client's parser waits for it). */
   readonly head: Head
@@ -87,7 +85,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   #upHead: Buffer | null = null
   #queue: Buffer[] | null = null
   #state = STATE_WAIT
-  #framing = Framing.RAW
+  /** The response on its way to the client, from its first head on (client-out.ts). */
+  #out: ClientOut | null = null
   #close = false
   #retried = false
   /** The peers already tried, and the hash key to pick the next one with. */
@@ -98,17 +97,6 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   #headSent = false
   /** Request body bytes written to the peer: once any have gone, no retry. */
   #bodySent = 0
-  /** The response head passes through unchanged from here in the current chunk (see rawStart). */
-  #rawFrom = -1
-  #corked = false
-  /**
-   * A rebuilt response head held back to go out in one write with the body bytes that follow it in
-   * the same chunk: a writev of head and body cost more than copying a small body (profile of a
-   * route with header rules: writev was 19% of busy time).
-   */
-  #held: Buffer | null = null
-  /** Decoded body spans noted during one `execute` (de-chunking or re-chunking only). */
-  readonly #spans: number[] = []
   #finished = false
   #holding = false
 
@@ -147,7 +135,9 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     this.started = true
     const c = this.chain
     if (c !== null) {
-      const v = c.request(this)
+      let v
+      // A filter that throws is a bug of ours: a 500 for this request, never a hung connection.
+      try { v = c.request(this) } catch (err) { this.#filterFault(err); return }
       if (v instanceof Promise) { v.then((r) => this.#filtered(r), (err) => this.#filterFault(err)); return }
       if (v !== undefined) { this.#reply(v); return }
     }
@@ -186,7 +176,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     // A request without Host (HTTP/1.0) is sent with the peer's address as Host: a retry rebuilds it.
     // The head's spans stay valid meanwhile: the client's parser is paused on this request.
     this.#rebuild = this.info.authority === null
-    if (answerContinue && this.minor >= 1) this.#toClient(CONTINUE)
+    if (answerContinue && this.minor >= 1) this.#write(CONTINUE)
     this.#acquire(peer, false)
   }
 
@@ -307,14 +297,15 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     try {
       for (;;) {
         const step = p.execute(chunk, from)
-        if (this.#spans.length > 0) this.#flushSpans(chunk)
+        const o = this.#out
+        if (o !== null && o.spans.length > 0) o.flushSpans(chunk)
         if (step === Step.ERROR) { this.#upstreamFault(c, p.error!); return }
         if (p.headDone) {
           if (!this.#onHead(c, chunk, from)) return
           if (p.bodyStart >= 0) from = p.bodyStart // head and body in one step (Parser.onePass)
         }
         if (step === Step.MORE) {
-          if (this.#state === STATE_HEAD_SENT) { this.#body(chunk, from, chunk.length); c.streaming() }
+          if (this.#state === STATE_HEAD_SENT) { this.#out!.body(chunk, from, chunk.length); c.streaming() }
           return
         }
         if (step === Step.HEAD) {
@@ -325,31 +316,18 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
         if (step === Step.UPGRADE) { this.#openTunnel(c, chunk.subarray(p.pos)); return }
         // Step.END
         if (this.#state === STATE_WAIT) { from = p.pos; p.resume(); continue } // an interim 1xx
-        this.#body(chunk, from, p.pos)
+        this.#out!.body(chunk, from, p.pos)
         this.#responseEnd(c, p.pos < chunk.length)
         return
       }
     } finally {
-      this.#releaseHead()
-      if (this.#corked) { this.#corked = false; this.down.uncork() }
+      this.#out?.flush()
     }
   }
 
   /** A decoded body span, from inside llhttp: only noted here, written once `execute` returns. */
   onUpstreamBody(_chunk: Buffer, start: number, end: number): void {
-    if (end > start) this.#spans.push(start, end)
-  }
-
-  /** Writes the noted body spans of `chunk`, re-chunked (RECHUNK) or as they are (DECHUNK). */
-  #flushSpans(chunk: Buffer): void {
-    const sp = this.#spans
-    if (this.#framing === Framing.RECHUNK) this.#cork()
-    for (let i = 0; i < sp.length; i += 2) {
-      if (this.#framing === Framing.RECHUNK) this.#toClient(chunkHeader(sp[i + 1] - sp[i]))
-      this.#toClient(chunk.subarray(sp[i], sp[i + 1]))
-      if (this.#framing === Framing.RECHUNK) this.#toClient(CRLF)
-    }
-    sp.length = 0
+    if (end > start) this.#out!.spans.push(start, end)
   }
 
   onUpstreamClose(c: UpstreamConn, err: ProxyError | null): void {
@@ -403,7 +381,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     c.peer.minor = h.minor
     if (h.status < 200 && h.status !== 101) {
       // RFC 9110 §15.2: pass 1xx on, except to an HTTP/1.0 client, which cannot take them.
-      if (this.minor >= 1 && !(h.status === 100 && this.#answeredContinue())) { this.#cork(); this.#toClient(buildInterim(h)) }
+      if (this.minor >= 1 && !(h.status === 100 && this.#answeredContinue())) this.#outFor().interim(buildInterim(h))
       return true
     }
     if (h.status === 101 && !this.upgrade) {
@@ -418,57 +396,36 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
     const framing = framingFor(h, c.parser.untilClose, this.method === HEAD, this.minor, closing)
     // Our close delimits the body when we pass on one delimited by the peer's, or de-chunk it.
     const close = closing || framing === Framing.DECHUNK || (framing === Framing.RAW && c.parser.untilClose)
-    this.#framing = framing
     this.#close = close
     if (framing === Framing.DECHUNK || framing === Framing.RECHUNK) c.parser.bodySpans = true
     const edit = this.chain === null ? null : this.chain.response(this)
     const start = framing <= Framing.RAW && !close && this.minor >= 1 && edit === null ? rawStart(h, chunk, from) : -1
-    if (start >= 0) {
-      // DESIGN principle 1: a head that needs no change goes out as received, in one write with the
-      // body bytes of this chunk (measured: −0.7 µs per request against rebuilding it).
-      this.#framing = Framing.RAW
-      this.#rawFrom = start
-    } else {
-      this.#held = buildResponse(h, framing, close, this.minor === 0 && !close, edit)
-    }
+    // DESIGN principle 1: a head that needs no change goes out as received, in one write with the
+    // body bytes of this chunk (measured: −0.7 µs per request against rebuilding it).
+    if (start >= 0) this.#outFor().passHead(start)
+    else this.#outFor().holdHead(buildResponse(h, framing, close, this.minor === 0 && !close, edit), framing)
     // No timer switch here: a response that ends in this chunk needs none, and one that goes on
     // reaches Step.MORE, which arms upstream_idle (one timer refresh per request saved).
     return true
   }
 
-  #cork(): void {
-    if (this.#corked) return
-    this.#corked = true
-    this.down.cork()
+  #outFor(): ClientOut {
+    return this.#out ??= new ClientOut(this.down, this)
   }
 
   #answeredContinue(): boolean {
     return this.info.expectContinue && this.peer !== null && this.peer.minor === 0
   }
 
-  #body(chunk: Buffer, start: number, end: number): void {
-    if (this.#rawFrom >= 0) { start = this.#rawFrom; this.#rawFrom = -1 }
-    if (end <= start || this.#framing !== Framing.RAW) return
-    this.#toClient(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end))
-  }
-
-  #toClient(b: Buffer): void {
-    const h = this.#held
-    if (h !== null) {
-      this.#held = null
-      if (b.length <= COALESCE) b = Buffer.concat([h, b], h.length + b.length)
-      else this.#toClient(h)
-    }
+  /** A write to the client outside a response's body (100 Continue, the 101 of a tunnel). */
+  #write(b: Buffer): void {
     this.bytesOut += b.length
-    if (!this.down.write(b) && this.up !== null) this.up.socket.pause()
+    if (!this.down.write(b)) this.clientFull()
   }
 
-  /** A held head goes out now (no body bytes came with it in this chunk, or the exchange ends). */
-  #releaseHead(): void {
-    const h = this.#held
-    if (h === null) return
-    this.#held = null
-    this.#toClient(h)
+  /** The client's buffer is full (OutOwner): stop reading the peer until it drains. */
+  clientFull(): void {
+    if (this.up !== null) this.up.socket.pause()
   }
 
   /** The client drained: let the peer send again. */
@@ -477,9 +434,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
   }
 
   #responseEnd(c: UpstreamConn, extra: boolean): void {
-    if (this.#framing === Framing.RECHUNK) this.#toClient(LAST_CHUNK)
     // Before #finish: the next pipelined request may write its own answer at once.
-    this.#releaseHead()
+    this.#out!.end()
     if (this.down.logging) this.peerMs = performance.now() - this.peerStart
     this.#state = STATE_DONE
     this.up = null
@@ -499,7 +455,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner {
       return
     }
     const h = c.parser.head
-    this.#toClient(buildSwitch(h))
+    this.#write(buildSwitch(h))
     if (this.down.logging) this.peerMs = performance.now() - this.peerStart
     this.#state = STATE_DONE
     this.up = null
