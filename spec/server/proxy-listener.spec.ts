@@ -15,6 +15,7 @@ import { validate } from '../../src/config/validate.js'
 import { Server } from '../../src/server/server.js'
 import { EventLog } from '../../src/log/events.js'
 import { FILTERS } from '../../src/filters/index.js'
+import { refusedBy } from '../support/config.js'
 
 const t = suite('server: PROXY protocol listeners')
 const track = guard(t)
@@ -169,5 +170,16 @@ for (const send of ['send-proxy', 'send-proxy-v2', 'send-proxy-v2 proxy-v2-optio
     await sleep(10)
   })
 }
+
+t('config: proxy_protocol needs the addresses it is taken from; they default to trusted_proxies', () => {
+  const ups = { upstreams: { u: { peers: ['127.0.0.1:1'] } } }
+  refusedBy(() => validate({ ...ups, listen: [{ address: ':8080', proxy_protocol: true }] }),
+    'listen[0].proxy_protocol_from: is required with proxy_protocol (the CIDRs of the load balancers; trusted_proxies is the default)')
+  refusedBy(() => validate({ ...ups, listen: [{ address: ':8080', proxy_protocol_from: ['10.0.0.0/8'] }] }), 'listen[0].proxy_protocol_from: needs proxy_protocol: true')
+  refusedBy(() => validate({ ...ups, listen: [{ address: ':8080', proxy_protocol: true, proxy_protocol_from: ['10.0.0/8'] }] }), 'listen[0].proxy_protocol_from[0]: "10.0.0/8" is not an IP address or CIDR')
+  refusedBy(() => validate({ ...ups, listen: [{ address: ':8080', proxy_protocol: 'yes' }] }), 'listen[0].proxy_protocol: must be true or false')
+  const c = validate({ ...ups, trusted_proxies: ['10.0.0.0/8'], listen: [{ address: ':8080', proxy_protocol: true }] })
+  assert.equal(c.listen[0].proxy_protocol, ['10.0.0.0/8'])
+})
 
 t.run()
