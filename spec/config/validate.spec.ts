@@ -27,7 +27,7 @@ t('defaults fill every field', () => {
   assert.equal(c.timeouts, DEFAULTS.timeouts)
   assert.equal(c.limits, DEFAULTS.limits)
   assert.is(c.upstreams.get('api')!.keepalive.idle_timeout, 4000)
-  assert.equal(c.routes, [{ host: null, path: '/', upstream: 'api', features: {} }])
+  assert.equal(c.routes, [{ host: null, path: '/', upstream: 'api', ignore_case: false, features: {} }])
   assert.is(c.via, 'rawproxy')
 })
 
@@ -143,7 +143,7 @@ t('durations and addresses', () => {
 t('quick mode builds one catch-all route', () => {
   const c = quick(['127.0.0.1:8081'], ['127.0.0.1:9000', '127.0.0.1:9001'])
   assert.is(c.upstreams.get('default')!.peers.length, 2)
-  assert.equal(c.routes, [{ host: null, path: '/', upstream: 'default', features: {} }])
+  assert.equal(c.routes, [{ host: null, path: '/', upstream: 'default', ignore_case: false, features: {} }])
   assert.is(c.workers, 1)
 })
 

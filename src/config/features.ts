@@ -11,7 +11,7 @@ import { headers } from './headers.js'
 import { access } from './access.js'
 import { auth } from './auth.js'
 import { rules } from './rules.js'
-import { METHOD, Template } from './template.js'
+import { Template, method } from './template.js'
 
 /** `set`, `add` and `remove` of one side (request or response). Values are templates (config/template.ts). */
 export interface HeaderOps {
@@ -52,6 +52,8 @@ export type ValueMatch = boolean | { readonly equals: string } | { readonly rege
 
 export interface RuleMatch {
   readonly methods: readonly string[] | null
+  /** path, path_glob and path_regex without regard to case (for peers that route so, like Express). */
+  readonly ignore_case: boolean
   /** Prefix on whole segments, as routes; all three path forms match the normalised path. */
   readonly path: string | null
   readonly path_glob: string | null
@@ -100,15 +102,13 @@ export function size(v: unknown, path: string): number {
   if (typeof v === 'number') return int(v, path, 0, Number.MAX_SAFE_INTEGER)
   const m = typeof v === 'string' ? /^(\d+)\s*([kmg]?)i?b?$/i.exec(v.trim()) : null
   if (m === null) fail(path, 'must be a size in bytes such as 1048576, 512k, 10m or 1g')
-  return Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' ')
+  const n = Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' ')
+  if (!Number.isSafeInteger(n)) fail(path, 'is too large (at most 8 PiB)')
+  return n
 }
 
 function methods(v: unknown, path: string): string[] {
-  const out = list(v, path).map((m, i) => {
-    const s = str(m, join(path, i))
-    if (!METHOD.test(s)) fail(join(path, i), `"${s}" is not a method token (RFC 9110 §9.1: case-sensitive, e.g. GET)`)
-    return s
-  })
+  const out = list(v, path).map((m, i) => method(str(m, join(path, i)), join(path, i)))
   if (out.length === 0) fail(path, 'needs at least one method')
   // RFC 9110 §9.3.2: a server that serves GET serves HEAD too, with the same head.
   if (out.includes('GET') && !out.includes('HEAD')) out.push('HEAD')

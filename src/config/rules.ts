@@ -13,9 +13,9 @@
 import type { Rule, RuleMatch, ValueMatch } from './features.js'
 import { parseCidr } from './cidr.js'
 import { fail, int, join, list, object, str } from './validate.js'
-import { METHOD, TOKEN, template } from './template.js'
+import { TOKEN, method, template } from './template.js'
 
-const MATCH_KEYS = ['methods', 'path', 'path_glob', 'path_regex', 'host', 'headers', 'query', 'client']
+const MATCH_KEYS = ['methods', 'path', 'path_glob', 'path_regex', 'ignore_case', 'host', 'headers', 'query', 'client']
 const ACTIONS = ['deny', 'allow', 'redirect', 'respond'] as const
 const REDIRECTS = [301, 302, 303, 307, 308]
 
@@ -66,7 +66,8 @@ function match(v: unknown, path: string): RuleMatch {
   const o = object(v ?? {}, path, MATCH_KEYS)
   const at = (k: string): string => join(path, k)
   const methods = o.methods === undefined ? null : strings(o.methods, at('methods'))
-  methods?.forEach((m, i) => { if (!METHOD.test(m)) fail(join(at('methods'), i), `"${m}" is not a method token`) })
+  methods?.forEach((m, i) => method(m, Array.isArray(o.methods) ? join(at('methods'), i) : at('methods')))
+  if (o.ignore_case !== undefined && typeof o.ignore_case !== 'boolean') fail(at('ignore_case'), 'must be true or false')
   const p = o.path === undefined ? null : str(o.path, at('path'))
   if (p !== null && !p.startsWith('/')) fail(at('path'), 'must start with "/"')
   const glob = o.path_glob === undefined ? null : str(o.path_glob, at('path_glob'))
@@ -77,6 +78,7 @@ function match(v: unknown, path: string): RuleMatch {
   client?.forEach((c, i) => { if (parseCidr(c) === null) fail(Array.isArray(o.client) ? join(at('client'), i) : at('client'), `"${c}" is not an IP address or CIDR`) })
   return {
     methods,
+    ignore_case: o.ignore_case === true,
     path: p === null ? null : p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p,
     path_glob: glob === null ? null : globToRegex(glob),
     path_regex: o.path_regex === undefined ? null : regex(o.path_regex, at('path_regex')),
@@ -97,6 +99,8 @@ function rule(v: unknown, path: string): Rule {
   const o = object(v, path, ['match', ...ACTIONS, 'status', 'body'])
   const at = (k: string): string => join(path, k)
   const given = ACTIONS.filter((a) => o[a] !== undefined)
+  // Fields these statuses need that a rule does not write (RFC 9110 §15.5.2, §15.5.6, §15.5.8).
+  const NEEDS: Record<number, string> = { 401: 'WWW-Authenticate (use auth)', 405: 'Allow (use methods)', 407: 'Proxy-Authenticate (a proxy\'s answer)' }
   if (given.length !== 1) fail(path, `needs exactly one action of: ${ACTIONS.join(', ')}`)
   const action = given[0]
   const m = match(o.match, at('match'))
@@ -108,14 +112,23 @@ function rule(v: unknown, path: string): Rule {
       return { match: m, action, status: 0, location: null, body: null }
     case 'deny': {
       const status = o.deny === true ? 403 : int(o.deny, at('deny'), 400, 599)
+      if (NEEDS[status] !== undefined) fail(at('deny'), `${status} needs ${NEEDS[status]}`)
       return { match: m, action, status, location: null, body: body(o.body, at('body')) }
     }
-    case 'respond':
-      return { match: m, action, status: int(o.respond, at('respond'), 200, 599), location: null, body: body(o.body, at('body')) }
+    case 'respond': {
+      const status = int(o.respond, at('respond'), 200, 599)
+      if (NEEDS[status] !== undefined) fail(at('respond'), `${status} needs ${NEEDS[status]}`)
+      // RFC 9110 §15.3.5, §15.3.6, §15.4.5: no content in these.
+      if ((status === 204 || status === 205 || status === 304) && o.body !== undefined) fail(at('body'), `a ${status} has no content`)
+      return { match: m, action, status, location: null, body: body(o.body, at('body')) }
+    }
     case 'redirect': {
       const status = o.status === undefined ? 302 : int(o.status, at('status'), 300, 399)
       if (!REDIRECTS.includes(status)) fail(at('status'), `must be one of ${REDIRECTS.join(', ')}`)
-      return { match: m, action, status, location: template(str(o.redirect, at('redirect')), at('redirect'), false), body: null }
+      const location = template(str(o.redirect, at('redirect')), at('redirect'), false)
+      // Rules run before auth (filters/rules.ts): no user is known yet.
+      if (location.some((p) => typeof p !== 'string' && p.var === 'user')) fail(at('redirect'), '{user} has no value in a rule (rules run before auth)')
+      return { match: m, action, status, location, body: null }
     }
   }
 }

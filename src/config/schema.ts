@@ -176,6 +176,8 @@ export interface Route {
   readonly path: string
   /** Name of the upstream group. */
   readonly upstream: string
+  /** Match `path` without regard to case (for peers that route so, like Express): `/ADMIN` is `/admin`. */
+  readonly ignore_case: boolean
   /** The feature keys the route sets itself; each replaces the default's whole (Config.defaults). */
   readonly features: OwnFeatures
 }

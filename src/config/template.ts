@@ -17,8 +17,15 @@ export type Template = readonly (string | { readonly var: Var })[]
 
 /** RFC 9110 §5.1, §5.6.2: a field name is a token. */
 export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-/** RFC 9110 §9.1: a method is a token; methods are case-sensitive. */
-export const METHOD = TOKEN
+/** The methods of RFC 9110 §9 and RFC 5789 (PATCH), to catch a lower-case one written by mistake. */
+const STANDARD = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']
+
+/** RFC 9110 §9.1: a method is a token, and methods are case-sensitive: `get` is not GET. */
+export function method(m: string, path: string): string {
+  if (!TOKEN.test(m)) fail(path, `"${m}" is not a method token (RFC 9110 §9.1: case-sensitive, e.g. GET)`)
+  if (m !== m.toUpperCase() && STANDARD.includes(m.toUpperCase())) fail(path, `"${m}" is not ${m.toUpperCase()}: methods are case-sensitive (RFC 9110 §9.1)`)
+  return m
+}
 /** What our field values may hold: visible ASCII, space and tab (RFC 9110 §5.5: no CR, LF or NUL). */
 const FIELD_TEXT = /^[\t\x20-\x7e]*$/
 const PLACEHOLDER = /\{(env\.[A-Za-z_][A-Za-z0-9_]*|[a-z_]+)\}/g

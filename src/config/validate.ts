@@ -216,7 +216,7 @@ function upstream(name: string, v: unknown, path: string): Upstream {
 }
 
 function route(v: unknown, path: string, upstreams: ReadonlyMap<string, Upstream>): Route {
-  const o = object(v, path, ['host', 'path', 'upstream', ...FEATURE_KEYS])
+  const o = object(v, path, ['host', 'path', 'upstream', 'ignore_case', ...FEATURE_KEYS])
   let host: string | null = null
   if (o.host !== undefined && o.host !== '*') {
     host = str(o.host, join(path, 'host')).toLowerCase()
@@ -226,7 +226,7 @@ function route(v: unknown, path: string, upstreams: ReadonlyMap<string, Upstream
   if (!p.startsWith('/')) fail(join(path, 'path'), 'must start with "/"')
   const up = str(o.upstream, join(path, 'upstream'))
   if (!upstreams.has(up)) fail(join(path, 'upstream'), `unknown upstream "${up}"`)
-  return { host, path: p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p, upstream: up, features: features(o, path) }
+  return { host, path: p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p, upstream: up, ignore_case: o.ignore_case === undefined ? false : bool(o.ignore_case, join(path, 'ignore_case')), features: features(o, path) }
 }
 
 function logTarget(v: unknown, path: string, d: LogTarget): LogTarget {
@@ -273,7 +273,7 @@ export function validate(raw: unknown): Config {
   let routes: Route[]
   if (o.routes === undefined) {
     if (upstreams.size !== 1) fail('routes', 'is required when there is more than one upstream')
-    routes = [{ host: null, path: '/', upstream: [...upstreams.keys()][0], features: {} }]
+    routes = [{ host: null, path: '/', upstream: [...upstreams.keys()][0], ignore_case: false, features: {} }]
   } else {
     routes = list(o.routes, 'routes').map((r, i) => route(r, `routes[${i}]`, upstreams))
   }

@@ -1,8 +1,9 @@
 /**
  * `rules`: an ordered list of `match` + action, first match wins (config/rules.ts has the grammar).
  * `deny` answers its status (cause PR), `respond` its status and body and `redirect` its Location
- * (cause LR), `allow` stops the list. Regexes are compiled once per config; paths are matched in their
- * normalised form (http/path.ts), so an encoding or a dot-segment cannot walk around a rule.
+ * (cause LR), `allow` stops the list. Regexes are compiled once per config; paths are matched in the
+ * form routes use (RequestInfo.route, http/path.ts): the strictest reading a common peer may give them,
+ * so an encoding, a dot-segment, a doubled slash or a path parameter cannot walk around a rule.
  *
  * Order 30: after access and the limits, before auth, as nginx's rewrite phase (`return`) comes
  * before its access phase: a redirect, a health answer or a 404 for a hidden path asks no password.
@@ -10,7 +11,7 @@
 import type { Rule, RuleMatch, ValueMatch } from '../config/features.js'
 import { CidrList } from '../config/cidr.js'
 import { Head, name } from '../http/head.js'
-import { latin1Of, normalizePath, percentDecode } from '../http/path.js'
+import { configPath, latin1Of, percentDecode } from '../http/path.js'
 import type { Exchange } from '../proxy/exchange.js'
 import type { Filter, FilterFactory, FilterKind } from '../proxy/filter.js'
 import { Reply } from '../proxy/reply.js'
@@ -19,12 +20,15 @@ import { Fill, compile } from './template.js'
 /** What one request offers the matchers, worked out once per request and only when asked. */
 class Facts {
   readonly x: Exchange
-  #path: string | null = null
+  #lower: string | null = null
   #query: Map<string, string[]> | null = null
 
   constructor(x: Exchange) { this.x = x }
 
-  get path(): string { return this.#path ??= normalizePath(this.x.info.path) }
+  get path(): string { return this.x.info.route }
+
+  /** The path in lower case, for `ignore_case` matches. */
+  get lower(): string { return this.#lower ??= this.x.info.route.toLowerCase() }
 
   /** The query's parameters (application/x-www-form-urlencoded: `+` is a space), names and values decoded. */
   param(key: string): string[] | undefined {
@@ -71,9 +75,9 @@ function fieldValues(h: Head, field: Buffer): string[] | undefined {
   return out
 }
 
-function prefix(p: string): Test {
+function prefix(p: string, ignoreCase: boolean): Test {
   return (f) => {
-    const path = f.path
+    const path = ignoreCase ? f.lower : f.path
     return p === '/' || (path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 0x2f))
   }
 }
@@ -87,9 +91,10 @@ function tests(m: RuleMatch): Test[] {
     const suffixes = m.host.filter((h) => h.startsWith('*.')).map((h) => h.slice(1))
     out.push((f) => { const h = f.x.info.host; return exact.has(h) || suffixes.some((s) => h.endsWith(s) && h.length > s.length) })
   }
-  if (m.path !== null) out.push(prefix(latin1Of(m.path)))
-  if (m.path_glob !== null) { const re = new RegExp(latin1Of(m.path_glob)); out.push((f) => re.test(f.path)) }
-  if (m.path_regex !== null) { const re = new RegExp(m.path_regex); out.push((f) => re.test(f.path)) }
+  const flags = m.ignore_case ? 'i' : ''
+  if (m.path !== null) out.push(prefix(m.ignore_case ? configPath(m.path).toLowerCase() : configPath(m.path), m.ignore_case))
+  if (m.path_glob !== null) { const re = new RegExp(latin1Of(m.path_glob), flags); out.push((f) => re.test(f.path)) }
+  if (m.path_regex !== null) { const re = new RegExp(m.path_regex, flags); out.push((f) => re.test(f.path)) }
   for (const [n, vm] of m.headers ?? []) { const field = name(n); const t = valueTest(vm); out.push((f) => t(fieldValues(f.x.head, field))) }
   for (const [k, vm] of m.query ?? []) { const t = valueTest(vm); out.push((f) => t(f.param(k))) }
   if (m.client !== null) { const list = new CidrList(m.client); out.push((f) => list.has(f.x.clientIp)) }

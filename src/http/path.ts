@@ -1,9 +1,23 @@
 /**
- * The path a rule matches on: percent-decoded, with dot-segments removed and slashes merged, so that
- * `/internal`, `/%69nternal`, `//internal`, `/x/../internal` and `/./internal` are one path to a rule,
- * as they are to most peers (nginx matches its locations the same way). Matching the raw bytes would
- * let a client walk around a deny rule with an encoding the peer decodes.
+ * The paths of a request: the one forwarded, and the one routes and rules match on.
+ *
+ * Forwarded: the target as received, except that dot-segments ("." and "..", also written %2E) are
+ * resolved (RFC 3986 §5.2.4, §6.2.2.2-3: the same URI). A peer that does not resolve them itself would
+ * otherwise serve `/internal/../x` from `/internal` while we routed and filtered it as `/x`; resolved
+ * here, the peer gets the path we matched. Nothing else of the target is changed.
+ *
+ * Matched (`matchPath`): the strictest reading any common peer may give the path, so that no encoding
+ * walks around a route's auth or a deny rule: percent-escapes decoded (to latin1 characters, one per
+ * byte), `\` read as `/` (IIS), path parameters cut from each segment (`/admin;x`, `/..;/` as Tomcat
+ * reads them), slashes merged (nginx), dot-segments removed.
+ *
+ * An encoded slash beside a dot-segment (`/public/..%2Fadmin`) has two readings: a peer that decodes
+ * %2F first (nginx) serves `/admin`, one that does not (Express) serves under `/public`. No single
+ * route or rule can stand for both, so such a path is refused (`ambiguous`, 400), as Envoy can be
+ * told to (`path_with_escaped_slashes_action: REJECT_REQUEST`); an encoded slash alone is fine.
  */
+
+const HEX = /^[0-9A-Fa-f]{2}$/
 
 /** Decodes every valid %XX escape to the byte it stands for (a latin1 character); leaves invalid ones. */
 export function percentDecode(s: string): string {
@@ -12,7 +26,7 @@ export function percentDecode(s: string): string {
   let from = 0
   for (let i = s.indexOf('%'); i >= 0; i = s.indexOf('%', i + 1)) {
     const hex = s.slice(i + 1, i + 3)
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) continue
+    if (!HEX.test(hex)) continue
     out += s.slice(from, i) + String.fromCharCode(parseInt(hex, 16))
     from = i + 3
     i += 2
@@ -20,34 +34,81 @@ export function percentDecode(s: string): string {
   return out + s.slice(from)
 }
 
-/** RFC 3986 §5.2.4: remove "." and ".." segments (a ".." above the root stays at the root). */
-export function removeDotSegments(path: string): string {
-  if (!path.includes('.')) return path
+/** "." or ".." once %2E is read as "." (RFC 3986 §6.2.2.2: an unreserved character's escape is that character). */
+function dotSegment(seg: string): 0 | 1 | 2 {
+  if (seg.length > 6 || seg === '') return 0
+  const s = seg.includes('%') ? seg.replace(/%2e/gi, '.') : seg
+  return s === '.' ? 1 : s === '..' ? 2 : 0
+}
+
+/** RFC 3986 §5.2.4 over segments: "." dropped, ".." drops the one before (never above the root). */
+function resolve(segs: string[]): string[] {
   const out: string[] = []
-  const segs = path.split('/')
-  for (let i = 1; i < segs.length; i++) {
-    const s = segs[i]
-    const last = i === segs.length - 1
-    if (s === '..') { out.pop(); if (last) out.push('') } else if (s === '.') { if (last) out.push('') } else out.push(s)
+  for (let i = 0; i < segs.length; i++) {
+    const d = dotSegment(segs[i])
+    if (d === 2) out.pop()
+    // A dot-segment at the end leaves the path ending in "/": "/a/." is "/a/", "/a/b/.." is "/a/".
+    if (d !== 0 && i === segs.length - 1) out.push('')
+    if (d === 0) out.push(segs[i])
   }
-  return '/' + out.join('/')
+  return out
+}
+
+/** A path that may hold a dot-segment: cheap enough to ask of every request. */
+function mayHaveDots(p: string): boolean {
+  return p.includes('/.') || p.includes('%2e') || p.includes('%2E')
 }
 
 /**
- * The normalised path of an origin-form target (query cut off): decoded (a decoded "/" or "." then
- * counts as one), slashes merged, dot-segments removed. Bytes above 0x7f stay single latin1
- * characters; config patterns are turned into the same form (`latin1Of`).
+ * The origin-form target `target` (path and query) with its dot-segments resolved, or null when it has
+ * none (the usual case: the target is then forwarded byte for byte).
  */
-export function normalizePath(target: string): string {
+export function resolveDots(target: string): string | null {
   const q = target.indexOf('?')
-  let p = q < 0 ? target : target.slice(0, q)
-  p = percentDecode(p)
-  if (!p.startsWith('/')) p = '/' + p
-  if (p.includes('//')) p = p.replace(/\/{2,}/g, '/')
-  return removeDotSegments(p)
+  const path = q < 0 ? target : target.slice(0, q)
+  if (!mayHaveDots(path)) return null
+  const segs = path.split('/').slice(1)
+  if (!segs.some((s) => dotSegment(s) !== 0)) return null
+  return '/' + resolve(segs).join('/') + (q < 0 ? '' : target.slice(q))
 }
 
-/** A config string (UTF-8 text) as the latin1 string of its bytes: the form `normalizePath` gives. */
+/** The path routes and rules match on (see above); `target` is origin-form, the query is cut off. */
+export function matchPath(target: string): string {
+  const q = target.indexOf('?')
+  let p = q < 0 ? target : target.slice(0, q)
+  // The common path has nothing to read twice.
+  if (!p.includes('%') && !p.includes('\\') && !p.includes(';') && !p.includes('//') && !p.includes('/.')) return p
+  if (p.includes('\\')) p = p.replace(/\\/g, '/')
+  // %5C is a backslash too, before the segments are cut.
+  if (/%5c/i.test(p)) p = p.replace(/%5c/gi, '/')
+  const segs = p.split('/').slice(1).map((s) => {
+    const semi = s.indexOf(';')
+    return semi < 0 ? s : s.slice(0, semi)
+  })
+  const kept = resolve(segs).filter((s, i, all) => s !== '' || i === all.length - 1)
+  return percentDecode('/' + kept.join('/')).replace(/\/{2,}/g, '/')
+}
+
+const ESCAPED_SLASH = /%2f|%5c/i
+
+/**
+ * The path reads differently whether a peer decodes %2F and %5C before it resolves dot-segments or
+ * after (see above). Only a path with an escaped slash can, so the usual path costs one regex test.
+ */
+export function ambiguous(target: string): boolean {
+  const q = target.indexOf('?')
+  const p = q < 0 ? target : target.slice(0, q)
+  if (!ESCAPED_SLASH.test(p)) return false
+  return matchPath(p.replace(/%2f|%5c/gi, '/')) !== matchPath(p)
+}
+
+/** A config string (UTF-8 text) as the latin1 string of its bytes: the form a decoded request path has. */
 export function latin1Of(s: string): string {
   return /^[\x00-\x7f]*$/.test(s) ? s : Buffer.from(s, 'utf8').toString('latin1')
+}
+
+/** A path written in the config (a route's or a rule's prefix), in the form `matchPath` gives requests. */
+export function configPath(p: string): string {
+  const m = matchPath(latin1Of(p))
+  return m.length > 1 && m.endsWith('/') ? m.slice(0, -1) : m
 }

@@ -33,13 +33,14 @@ const CONTENT_TYPE = 'content-type'
  * `edit`: the response filters' changes.
  */
 export function reply(status: number, close: boolean, headOnly = false, fields = '', body: string | null = null, edit: HeadEdit | null = null): Buffer {
-  // RFC 9110 §15.3.5, §15.4.5: 204 and 304 have no content, so no Content-Length either.
-  const empty = status === 204 || status === 304
+  // RFC 9110 §15.3.5, §15.3.6, §15.4.5: no content in a 204, 205 or 304; a 204 or 304 has no
+  // Content-Length either, a 205 says Content-Length: 0 (its framing must still end the message).
+  const empty = status === 204 || status === 205 || status === 304
   const content = empty ? Buffer.alloc(0) : Buffer.from(body ?? `${status} ${statusText(status)}`.trimEnd() + '\n', 'utf8')
   let own = ''
   if (edit === null || !edit.dropsName(DATE)) own += `Date: ${httpDate()}\r\n`
   if (!empty && (edit === null || !edit.dropsName(CONTENT_TYPE))) own += 'Content-Type: text/plain; charset=utf-8\r\n'
-  if (!empty) own += `Content-Length: ${content.length}\r\n`
+  if (!empty || status === 205) own += `Content-Length: ${content.length}\r\n`
   if (close) own += 'Connection: close\r\n'
   if (edit !== null && fields !== '' && edit.drops.length > 0) fields = kept(fields, edit)
   const head = Buffer.from(`HTTP/1.1 ${status} ${statusText(status)}\r\n${own}${fields}${edit?.lines ?? ''}\r\n`, 'latin1')

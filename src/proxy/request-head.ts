@@ -10,6 +10,7 @@ import { OPTIONS } from '../http/methods.js'
 import { buildHead, connectionTokens } from '../http/serialize.js'
 import { Code, ProxyError } from '../errors.js'
 import type { HeadEdit } from './head-edit.js'
+import { ambiguous, matchPath, resolveDots } from '../http/path.js'
 
 const UPGRADE = name('upgrade')
 const XFF = name('x-forwarded-for')
@@ -41,8 +42,12 @@ export class RequestInfo {
   /** Span of the target to forward (origin-form: the whole target; absolute-form: its path). */
   targetStart = 0
   targetEnd = 0
-  /** Path and query, for routing. */
+  /** Path and query as forwarded (origin-form; dot-segments resolved, see http/path.ts). */
   path = '/'
+  /** The path routes and rules match on: decoded, normalised, no query (http/path.ts matchPath). */
+  route = '/'
+  /** The path had dot-segments: the forwarded target is `path`, not the received bytes. */
+  rewritten = false
   hasBody = false
   expectContinue = false
   /** The request asks for a protocol switch that we pass on (see `tunnelable`). */
@@ -97,6 +102,11 @@ export function inspect(h: Head, o: Origin | null = null): RequestInfo | ProxyEr
     // RFC 9112 §3.2.1: an empty path is "/", also before a query ("http://h?q" is "/?q").
     info.path = rest === '' || rest.startsWith('?') ? '/' + rest : rest
   }
+  // RFC 3986 §5.2.4: forward the path with its dot-segments resolved, and match on what is forwarded.
+  const resolved = info.path === '/' ? null : resolveDots(info.path)
+  if (resolved !== null) { info.path = resolved; info.rewritten = true }
+  if (ambiguous(info.path)) return bad('an encoded slash beside a dot-segment: the path reads two ways (http/path.ts)')
+  info.route = matchPath(info.path)
   info.expectContinue = h.expect >= 0 && h.value(h.expect).toLowerCase() === '100-continue'
   info.upgrade = h.upgrade && tunnelable(h)
   if (!info.absolute && hosts === 1) {
@@ -113,6 +123,8 @@ export function inspect(h: Head, o: Origin | null = null): RequestInfo | ProxyEr
   // Strip the port; keep an IPv6 literal's brackets.
   const end = auth.startsWith('[') ? auth.indexOf(']') + 1 : auth.lastIndexOf(':') >= 0 ? auth.lastIndexOf(':') : auth.length
   info.host = auth.slice(0, end > 0 ? end : auth.length).toLowerCase()
+  // RFC 1034 §3.1: "a.example." is the absolute form of "a.example": one name, one route.
+  if (info.host.endsWith('.') && info.host.length > 1) info.host = info.host.slice(0, -1)
   if (o !== null && !info.absolute && hosts === 1) o.keepHost(h, info.authority!, info.host)
   return info
 }
@@ -235,8 +247,12 @@ export function buildRequest(h: Head, info: RequestInfo, o: Origin, via: string,
   const drop = DROP[(info.absolute ? DROP_HOST : 0) | (dropExpect ? DROP_EXPECT : 0)]
   // An absolute-form target with an empty path goes out as "/" (RFC 9112 §3.2.1).
   const target = info.targetStart === info.targetEnd || h.buf[info.targetStart] === 0x3f /* ? */ ? '/' : ''
-  const prefix = target === '' ? (PREFIX[h.method] ??= Buffer.from(methodName(h.method) + ' ', 'latin1')) : methodName(h.method) + ' /'
+  let prefix: string | Buffer = target === '' ? (PREFIX[h.method] ??= Buffer.from(methodName(h.method) + ' ', 'latin1')) : methodName(h.method) + ' /'
+  let start = info.targetStart
+  let end = info.targetEnd
+  // A target whose dot-segments were resolved goes out as resolved (the received span is not used).
+  if (info.rewritten) { prefix = `${methodName(h.method)} ${info.path}`; start = end = 0 }
   const extra = extraLines(h, info, o, via, peerHost, edit === null || !edit.host)
-  if (edit === null) return buildHead(h, prefix, info.targetStart, info.targetEnd, HTTP11_LINE_END, drop, tokens, extra)
-  return buildHead(h, prefix, info.targetStart, info.targetEnd, HTTP11_LINE_END, drop, tokens, extra, edit.drops, edit.lines)
+  if (edit === null) return buildHead(h, prefix, start, end, HTTP11_LINE_END, drop, tokens, extra)
+  return buildHead(h, prefix, start, end, HTTP11_LINE_END, drop, tokens, extra, edit.drops, edit.lines)
 }

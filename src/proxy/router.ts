@@ -4,12 +4,15 @@
 import type { Route } from '../config/schema.js'
 import type { Group } from '../upstream/group.js'
 import type { FilterFactory } from './filter.js'
+import { configPath } from '../http/path.js'
 
 export interface CompiledRoute {
   readonly host: string | null
   /** Wildcard: the suffix after "*", e.g. ".example.com". */
   readonly suffix: string | null
+  /** The prefix in the form request paths are matched in (http/path.ts), lower-case with ignoreCase. */
   readonly path: string
+  readonly ignoreCase: boolean
   readonly group: Group
   /** The route's filter chain, in order; empty for a route without features. */
   readonly filters: readonly FilterFactory[]
@@ -23,17 +26,19 @@ export class Router {
     this.#routes = routes.map((r) => ({
       host: r.host !== null && !r.host.startsWith('*.') ? r.host : null,
       suffix: r.host !== null && r.host.startsWith('*.') ? r.host.slice(1) : null,
-      path: r.path,
+      path: r.ignore_case ? configPath(r.path).toLowerCase() : configPath(r.path),
+      ignoreCase: r.ignore_case,
       group: groups.get(r.upstream)!,
       filters: chain(r),
     }))
   }
 
-  /** `host` is lower-case without port; `path` is the request target's path (origin-form). */
+  /** `host` is lower-case without port; `path` is the path to match (RequestInfo.route, http/path.ts). */
   match(host: string, path: string): CompiledRoute | null {
+    let lower: string | null = null
     for (const r of this.#routes) {
       if (r.host !== null ? host !== r.host : r.suffix !== null && !(host.endsWith(r.suffix) && host.length > r.suffix.length)) continue
-      if (prefixMatches(r.path, path)) return r
+      if (prefixMatches(r.path, r.ignoreCase ? (lower ??= path.toLowerCase()) : path)) return r
     }
     return null
   }

@@ -201,7 +201,7 @@ export class ClientConn implements Downstream {
     if (this.#listener.redirect !== 0) { this.#answerLocal(redirectHttps(info, this.#listener.redirect, h)); return false }
     this.#phase = BUSY
     this.#host.requests++
-    const route = this.rt.router.match(info.host, info.path)
+    const route = this.rt.router.match(info.host, info.route)
     this.#x = route === null
       ? new Exchange(this, h, info, null, 404, this.rt.unrouted)
       : new Exchange(this, h, info, route.group, 0, route.filters)
