@@ -17,14 +17,15 @@ export function auth(v: unknown, path: string): AuthConfig {
   if (!/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/.test(realm)) fail(at('realm'), 'must be visible ASCII without " or \\')
   const users = new Map<string, string>()
   if (o.htpasswd !== undefined) {
-    for (const [user, cred] of readHtpasswd(str(o.htpasswd, at('htpasswd')), at('htpasswd'))) users.set(user, cred.hash)
+    // User names in NFC, as the Basic credentials are read (filters/auth/basic.ts, RFC 8265 §3.3).
+    for (const [user, cred] of readHtpasswd(str(o.htpasswd, at('htpasswd')), at('htpasswd'))) users.set(user.normalize('NFC'), cred.hash)
   }
   if (o.users !== undefined) {
     const u = object(o.users, at('users'), Object.keys((o.users ?? {}) as object))
     for (const [user, hash] of Object.entries(u)) {
-      // RFC 7617 §2: the user-id cannot contain a colon.
-      if (user.includes(':') || user === '') fail(join(at('users'), user), 'a user name must be non-empty and hold no ":" (RFC 7617 §2)')
-      users.set(user, parseHash(str(hash, join(at('users'), user)), join(at('users'), user)).hash)
+      // RFC 7617 §2: the user-id cannot contain a colon, nor a control character.
+      if (user === '' || user.includes(':') || /[\x00-\x1f\x7f]/.test(user)) fail(join(at('users'), JSON.stringify(user).slice(1, -1)), 'a user name must be non-empty and hold no ":" or control character (RFC 7617 §2)')
+      users.set(user.normalize('NFC'), parseHash(str(hash, join(at('users'), user)), join(at('users'), user)).hash)
     }
   }
   if (users.size === 0) fail(path, 'needs users: an htpasswd file or a users mapping')

@@ -27,6 +27,15 @@ const AUTHORIZATION = name('authorization')
 const DROP = new NameSet(['authorization'])
 /** Not checked now (the verifier's queue is full): a fault of ours, so not a 401 (RFC 9110 §15.6.4). */
 const BUSY = new Reply(503, 'Retry-After: 1\r\n', null, 'PA')
+/** RFC 6585 §4: this client has PER_CLIENT checks waiting already. */
+const TOO_MANY = new Reply(429, 'Retry-After: 1\r\n', null, 'PA')
+/**
+ * Password checks one client address may have waiting at once. The verifier's queue is shared by
+ * everyone: without a bound per client, one client guessing in parallel would fill it, and every new
+ * login of everybody else would get 503 (found in review).
+ */
+const PER_CLIENT = 2
+const waiting = new Map<string, number>()
 
 /** One per process, for every route and config: a worker thread and the credentials it verified. */
 let verifier: Verifier | null = null
@@ -68,12 +77,37 @@ class Auth implements FilterFactory, Filter {
     const c = decodeBasic(value)
     if (c === null) return this.#challenge
     const cred = this.#users.get(c.user)
-    if (cred === undefined) return this.#after(x, value, '', this.#verifier.verifyUnknown(c.password, this.#decoy))
-    return this.#after(x, value, c.user, this.#verifier.verify(c.password, cred), cred)
+    const who = x.clientIp
+    const n = waiting.get(who) ?? 0
+    if (n >= PER_CLIENT) return TOO_MANY
+    const r = this.#check(c.password, cred)
+    if (typeof r === 'string') return this.#verdict(x, value, c.user, cred, r)
+    waiting.set(who, n + 1)
+    return r.then((v) => {
+      const left = waiting.get(who)! - 1
+      if (left === 0) waiting.delete(who)
+      else waiting.set(who, left)
+      return this.#verdict(x, value, c.user, cred, v)
+    })
   }
 
-  #after(x: Exchange, value: string, user: string, r: VerifyResult | Promise<VerifyResult>, cred?: Credential): Reply | undefined | Promise<Reply | undefined> {
-    if (typeof r !== 'string') return r.then((v) => this.#after(x, value, user, v, cred) as Reply | undefined)
+  /**
+   * The password against the user's stored hash, or against the decoy for an unknown user. A wrong
+   * password of a user whose format is cheaper than the decoy's is followed by a decoy check too, so
+   * that the time of a refusal never tells a user of the file from an unknown one (a file that mixes
+   * bcrypt and {SHA} users would otherwise).
+   */
+  #check(password: string, cred: Credential | undefined): VerifyResult | Promise<VerifyResult> {
+    const v = this.#verifier
+    if (cred === undefined) return v.verifyUnknown(password, this.#decoy)
+    const r = v.verify(password, cred)
+    const decoy = this.#decoy
+    if (decoy === null || cred.work >= decoy.work) return r
+    const pad = (got: VerifyResult): VerifyResult | Promise<VerifyResult> => got === 'bad' ? v.verifyUnknown(password, decoy) : got
+    return typeof r === 'string' ? pad(r) : r.then(pad)
+  }
+
+  #verdict(x: Exchange, value: string, user: string, cred: Credential | undefined, r: VerifyResult): Reply | undefined {
     if (r === 'busy') return BUSY
     if (r === 'bad' || cred === undefined) return this.#challenge
     cache.add(value, user, cred.hash)

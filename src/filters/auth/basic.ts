@@ -51,7 +51,9 @@ export function decodeBasic(value: string): BasicCredentials | null {
   // No colon: not a user-pass. An empty user-id is valid grammar but never a user of ours.
   if (colon <= 0) return null
   try {
-    return { user: UTF8.decode(bytes.subarray(0, colon)), password: UTF8.decode(bytes.subarray(colon + 1)) }
+    // RFC 7617 §2.1 with RFC 8265 §3.3: a user-id is compared in Unicode Normalization Form C ("zoë"
+    // typed with a combining diaeresis is the same user); the password stays the bytes it was hashed from.
+    return { user: UTF8.decode(bytes.subarray(0, colon)).normalize('NFC'), password: UTF8.decode(bytes.subarray(colon + 1)) }
   } catch {
     return null // invalid UTF-8 (TypeError from the fatal decoder)
   }
