@@ -68,6 +68,15 @@ t('the real client: the rightmost X-Forwarded-For entry that is not a trusted pr
   assert.equal(recs[0].cause, 'PR')
 })
 
+t('an IPv6 address with a zone id is the address: the zone names the hop\'s interface, not the client', async () => {
+  const log = tempFile('access.log')
+  const px = track(await proxy({ deny: ['2001:db8::/32'] }, { access_log: { path: log, format: 'json' } }))
+  assert.is(await from(px, '2001:db8::1%eth0'), 403)
+  assert.is(await from(px, '[2001:db8::1%25eth0]:80'), 403)
+  assert.is(await from(px, '2001:db9::1%eth0'), 200)
+  assert.equal(accessRecords(px, log).map((r) => r.client), ['2001:db8::1', '2001:db8::1%25eth0', '2001:db9::1'].map((a) => a.replace('%25eth0', '')))
+})
+
 t('from a client that is not a trusted proxy, X-Forwarded-For is ignored', async () => {
   const px = track(await startProxy({ upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, routes: [{ upstream: 'u', access: { deny: ['127.0.0.1'] } }] }))
   assert.is(await from(px, '198.51.100.1'), 403, 'the socket peer 127.0.0.1 is the client')

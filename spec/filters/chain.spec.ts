@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import { readFileSync } from 'node:fs'
 import * as assert from 'uvu/assert'
-import { httpUpstream, raw, startProxy, statuses, tempFile, accessRecords, HttpUpstream, RawClient, guard, sleep } from '../support/harness.js'
+import { httpUpstream, raw, startProxy, statuses, tempFile, accessRecords, HttpUpstream, RawClient, guard, sleep, waitFor } from '../support/harness.js'
 import { validate, ConfigError } from '../../src/config/validate.js'
 import { Runtime } from '../../src/proxy/runtime.js'
 import { FILTERS } from '../../src/filters/index.js'
@@ -75,13 +75,21 @@ t('a local answer keeps the connection when the request was read whole', async (
 t('a local answer before the body is read closes the connection, and no byte reaches the peer', async () => {
   const log = tempFile('access.log')
   const px = track(await startProxy({ upstreams: ups(), access_log: { path: log, format: 'json' }, routes: [{ upstream: 'u', rules: [{ match: { methods: ['POST'] }, deny: 403 }] }] }))
-  const c = track(await RawClient.open(px.port))
+  const c = track(await RawClient.open(px.port, true))
   c.send('POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n' + 'a'.repeat(1000))
   await c.until('403 Forbidden\n')
   assert.match(c.text, /\r\nConnection: close\r\n/)
-  // The rest of the body is read and dropped until the client closes (lingering close): writing on does no harm.
-  c.send('b'.repeat(5000))
-  await c.untilClosed(3000).catch(() => { c.socket.end() })
+  await c.untilClosed()
+  assert.ok(c.ended && !c.closed, 'our side ended (FIN), the socket still open for the rest of the body')
+  // The rest of the body is read and dropped until the client closes (lingering close): the client's
+  // writes meet no reset, so the answer it got is not destroyed by one (RFC 9112 §9.6).
+  let reset = false
+  c.socket.on('error', () => { reset = true })
+  for (let i = 0; i < 5; i++) { c.send('b'.repeat(20_000)); await sleep(10) }
+  await sleep(50)
+  assert.not.ok(reset, 'no reset while the client sends the rest')
+  c.socket.end()
+  await waitFor(() => c.closed)
   assert.is(up.requests.length, 0)
   const rec = accessRecords(px, log)
   assert.is(rec.length, 1)

@@ -131,11 +131,23 @@ t('names and values are checked at load; framing and hop-by-hop fields cannot be
   refused({ request: { set: { 'X-A': '1' }, remove: ['x-a'] } }, 'routes[0].headers.request.set: X-A is both set and removed')
   refused({ request_id: true, response: { remove: ['X-Request-ID'] } }, 'routes[0].headers.response: X-Request-ID is the request_id field; rawproxy sets it')
   refused({ requets: {} }, 'routes[0].headers.requets: unknown field (expected one of: request, response, request_id)')
+  refused({ request_id: 'Host' }, 'routes[0].headers.request_id: Host can only be set on the request (one Host, RFC 9112 §3.2)')
+  refused({ request_id: 'Set-Cookie' }, 'routes[0].headers.request_id: Set-Cookie has a meaning of its own; name the request ID field another way (X-Request-ID is the default)')
+  refused({ request_id: 'Content-Length' }, 'routes[0].headers.request_id: Content-Length cannot be changed by a header rule: it frames the message (RFC 9112 §6.2); rawproxy sets it on each hop')
   // Braces that are not a placeholder are text.
   validate({ upstreams: { u: { peers: ['127.0.0.1:1'] } }, routes: [{ upstream: 'u', headers: { response: { add: { 'X-Json': '{"a": 1}' } } } }] })
 })
 
-t('values from the client or its certificate cannot break the head (UTF-8 user, controls dropped)', async () => {
+t('a UTF-8 user goes to the peer as its bytes; controls never reach a head', async () => {
+  const { createHash } = await import('node:crypto')
+  const px = track(await startProxy({
+    upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } },
+    routes: [{ upstream: 'u', auth: { users: { 'zoë': `{SHA}${createHash('sha1').update('pw').digest('base64')}` } }, headers: { request: { set: { 'X-User': '<{user}>' } } } }],
+  }))
+  const r = await raw(px.port, `GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic ${Buffer.from('zoë:pw').toString('base64')}\r\nConnection: close\r\n\r\n`)
+  assert.equal(statuses(r.text), [200])
+  // node:http gives field values as latin1: the UTF-8 bytes of "zoë", one character each.
+  assert.is(up.requests[0].headers['x-user'], `<${Buffer.from('zoë', 'utf8').toString('latin1')}>`)
   const { fieldText } = await import('../../src/filters/template.js')
   assert.is(fieldText('plain text'), 'plain text')
   assert.is(fieldText('zoë'), Buffer.from('zoë', 'utf8').toString('latin1'))

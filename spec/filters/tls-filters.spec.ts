@@ -46,6 +46,23 @@ t('hsts: the listener\'s value replaces the peer\'s own, once; a plain listener 
   assert.ok(rt.router.match('a.test', '/')!.filters.some((f) => f.name === 'hsts'))
 })
 
+t('hsts with a route\'s own Strict-Transport-Security rule: one field, the route\'s; a malformed request still gets HSTS', async () => {
+  const px = track(await tlsProxy({ certificates: [pair('rsa')], hsts: 'max-age=600' }, {
+    upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } },
+    routes: [{ path: '/strict', upstream: 'u', headers: { response: { set: { 'Strict-Transport-Security': 'max-age=63072000; preload' } } } }, { upstream: 'u' }],
+  }))
+  const h = await handshake(px.port, { servername: 'a.test' })
+  const own = await request(h.socket!, GET('/strict'), /\r\n\r\nok$/)
+  assert.equal([...own.matchAll(/Strict-Transport-Security: ([^\r]*)/gi)].map((m) => m[1]), ['max-age=63072000; preload'])
+  const other = await request(h.socket!, GET('/x'), /\r\n\r\nok$/)
+  assert.equal([...other.matchAll(/Strict-Transport-Security: ([^\r]*)/gi)].map((m) => m[1]), ['max-age=600'])
+  h.socket!.end()
+  const h2 = await handshake(px.port, { servername: 'a.test' })
+  const bad = await request(h2.socket!, 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', /400 Bad Request\n$/)
+  assert.match(bad, /\r\nStrict-Transport-Security: max-age=600\r\n/)
+  h2.socket!.end()
+})
+
 t('no listener with hsts: no hsts filter in any chain', async () => {
   const px = track(await startProxy({ upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } } }))
   assert.equal(px.server.rt.router.match('a', '/')!.filters, [])

@@ -214,9 +214,10 @@ export class RawClient {
     socket.on('close', () => { this.closed = true })
   }
 
-  static open(port: number): Promise<RawClient> {
+  /** `halfOpen`: the socket stays writable after the proxy's FIN (Node would end it at once otherwise). */
+  static open(port: number, halfOpen = false): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1')
+      const s = connect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen })
       s.once('error', reject)
       s.once('connect', () => { s.off('error', reject); resolve(new RawClient(s)) })
     })

@@ -70,12 +70,20 @@ function ops(v: unknown, path: string, request: boolean): HeaderOps {
   return { set, add, remove }
 }
 
+/** Fields with a meaning of their own, which a request ID would overwrite on one side or the other. */
+const NOT_AN_ID = ['host', 'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'content-type', 'location',
+  'www-authenticate', 'strict-transport-security', 'date', 'server', 'user-agent', 'referer']
+
 export function headers(v: unknown, path: string): HeadersConfig {
   const o = object(v, path, ['request', 'response', 'request_id'])
   let requestId: string | null = null
   if (o.request_id === true) requestId = 'X-Request-ID'
   else if (o.request_id !== undefined && o.request_id !== false) {
-    requestId = fieldName(o.request_id, join(path, 'request_id'), true, 'set')
+    const at = join(path, 'request_id')
+    // The ID is set on both sides: the name must be one a rule could set on each.
+    requestId = fieldName(o.request_id, at, true, 'add')
+    fieldName(o.request_id, at, false, 'add')
+    if (NOT_AN_ID.includes(requestId.toLowerCase())) fail(at, `${requestId} has a meaning of its own; name the request ID field another way (X-Request-ID is the default)`)
   }
   const out = { request: ops(o.request, join(path, 'request'), true), response: ops(o.response, join(path, 'response'), false), request_id: requestId }
   if (requestId !== null) {

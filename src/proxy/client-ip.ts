@@ -5,9 +5,8 @@
  * `for=`, RFC 7239 §5.2) that is not a trusted proxy itself. Rightmost, because every entry left of
  * the first untrusted hop was written by someone we do not trust, and may be forged.
  */
-import { isIP } from 'node:net'
 import { Head, name } from '../http/head.js'
-import type { CidrList } from '../config/cidr.js'
+import { parseIp, type CidrList } from '../config/cidr.js'
 
 const XFF = name('x-forwarded-for')
 const FORWARDED = name('forwarded')
@@ -44,8 +43,11 @@ function plain(item: string): string | null {
   let a = item
   if (a.startsWith('[')) a = a.slice(1, a.indexOf(']') < 0 ? a.length : a.indexOf(']'))
   else if (a.indexOf(':') === a.lastIndexOf(':') && a.includes(':')) a = a.slice(0, a.indexOf(':'))
-  if (a.startsWith('::ffff:') && isIP(a.slice(7)) === 4) a = a.slice(7)
-  return isIP(a) !== 0 ? a : null
+  // A zone id names an interface of the hop that wrote it, not the client: the address is the client.
+  if (a.includes('%') && a.includes(':')) a = a.slice(0, a.indexOf('%'))
+  // The same reading as the CIDR tables (config/ip.ts), so whatever is a client here can be looked up.
+  if (parseIp(a) === null) return null
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a
 }
 
 /** A Forwarded element's `for=` node (RFC 7239 §6): `for=192.0.2.43`, `for="[2001:db8::1]:4711"`. */

@@ -8,10 +8,16 @@ import type { NameSet } from '../http/head.js'
 export class HeadEdit {
   /** Removed from the received fields (and from the fields of a local answer, by name). */
   readonly drops: NameSet[] = []
-  /** CRLF-ended lines appended after the received fields (and after our own forwarding fields). */
-  lines = ''
+  /** The lines added so far (CRLF-ended), and the lower-case name of each. */
+  readonly #lines: string[] = []
+  readonly #names: string[] = []
   /** Request side: a filter replaces Host, so the forwarding code adds none of its own. */
   host = false
+
+  /** CRLF-ended lines appended after the received fields (and after our own forwarding fields). */
+  get lines(): string {
+    return this.#lines.length === 0 ? '' : this.#lines.length === 1 ? this.#lines[0] : this.#lines.join('')
+  }
 
   /** Removes every received field named in `names`. */
   remove(names: NameSet): void {
@@ -20,17 +26,27 @@ export class HeadEdit {
 
   /** Appends `name: value`. The value is field text already (config/template.ts, filters/template.ts). */
   add(name: string, value: string): void {
-    this.lines += `${name}: ${value}\r\n`
+    this.#lines.push(`${name}: ${value}\r\n`)
+    this.#names.push(name.toLowerCase())
   }
 
-  /** Replaces every received field named in `names` (the same name, as a set) with `name: value`. */
+  /**
+   * Replaces every received field named in `names` (the same name, as a set) with `name: value`, and
+   * a line an earlier filter added under that name: of two filters setting one field, the later one
+   * wins (on a response, the one of lower order: a route's header rule over the listener's HSTS).
+   */
   set(names: NameSet, name: string, value: string): void {
     this.drops.push(names)
-    this.lines += `${name}: ${value}\r\n`
+    const lower = name.toLowerCase()
+    for (let i = this.#names.indexOf(lower); i >= 0; i = this.#names.indexOf(lower)) {
+      this.#names.splice(i, 1)
+      this.#lines.splice(i, 1)
+    }
+    this.add(name, value)
   }
 
   get changed(): boolean {
-    return this.drops.length > 0 || this.lines !== ''
+    return this.drops.length > 0 || this.#lines.length > 0
   }
 
   /** A field we write ourselves (`lower`: its lower-case name) is removed by an edit. */

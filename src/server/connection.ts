@@ -212,7 +212,9 @@ export class ClientConn implements Downstream {
   #fault(err: ProxyError): void {
     const x = this.#x
     if (x !== null && !x.finished) { this.#inBody = false; x.fail(err); return }
-    this.#answerLocal({ status: statusFor(err), bytes: reply(statusFor(err), true), method: '-', target: '-', cause: causeFor(err) })
+    // No route is known yet, so no chain: a TLS listener's HSTS is the one response field it still gets.
+    const hsts = this.hsts === null ? '' : `Strict-Transport-Security: ${this.hsts}\r\n`
+    this.#answerLocal({ status: statusFor(err), bytes: reply(statusFor(err), true, false, hsts), method: '-', target: '-', cause: causeFor(err) })
   }
 
   /** Answers without an exchange and closes: a fault, or the redirect of a plain listener. */
