@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ambiguous, configPath, matchPath, percentDecode, resolveDots } from '../../src/http/path.js'
+import { ambiguous, configPath, matchPath, percentDecode, plainPath, resolveDots } from '../../src/http/path.js'
 
 const t = suite('http/path')
 
@@ -46,6 +46,13 @@ t('ambiguous: an encoded slash beside a dot-segment reads two ways; alone it doe
   assert.not.ok(ambiguous('/api/v4/projects/group%2Fproject'), 'GitLab-style ids keep working')
   assert.not.ok(ambiguous('/a/b?next=%2F..%2F'), 'the query is not the path')
   assert.not.ok(ambiguous('/plain'))
+})
+
+t('plainPath: only a path with nothing to read twice skips the readings', () => {
+  for (const p of ['/', '/a/b.c', '/a?x=%2e/..;\\//', '/v1.2/x']) assert.ok(plainPath(p), p)
+  for (const p of ['/a%2e', '/a\\b', '/a;b', '//a', '/a/./b', '/.well-known', '/a/..']) assert.not.ok(plainPath(p), p)
+  // What plainPath passes, the readings would not change.
+  for (const p of ['/', '/a/b.c', '/v1.2/x']) { assert.is(matchPath(p), p); assert.is(resolveDots(p), null) }
 })
 
 t.run()

@@ -10,7 +10,7 @@ import { OPTIONS } from '../http/methods.js'
 import { buildHead, connectionTokens } from '../http/serialize.js'
 import { Code, ProxyError } from '../errors.js'
 import type { HeadEdit } from './head-edit.js'
-import { ambiguous, matchPath, resolveDots } from '../http/path.js'
+import { ambiguous, matchPath, plainPath, resolveDots } from '../http/path.js'
 
 const UPGRADE = name('upgrade')
 const XFF = name('x-forwarded-for')
@@ -102,11 +102,16 @@ export function inspect(h: Head, o: Origin | null = null): RequestInfo | ProxyEr
     // RFC 9112 §3.2.1: an empty path is "/", also before a query ("http://h?q" is "/?q").
     info.path = rest === '' || rest.startsWith('?') ? '/' + rest : rest
   }
-  // RFC 3986 §5.2.4: forward the path with its dot-segments resolved, and match on what is forwarded.
-  const resolved = info.path === '/' ? null : resolveDots(info.path)
-  if (resolved !== null) { info.path = resolved; info.rewritten = true }
-  if (ambiguous(info.path)) return bad('an encoded slash beside a dot-segment: the path reads two ways (http/path.ts)')
-  info.route = matchPath(info.path)
+  if (plainPath(info.path)) {
+    const q = info.path.indexOf('?')
+    info.route = q < 0 ? info.path : info.path.slice(0, q)
+  } else {
+    // RFC 3986 §5.2.4: forward the path with its dot-segments resolved, and match on what is forwarded.
+    const resolved = resolveDots(info.path)
+    if (resolved !== null) { info.path = resolved; info.rewritten = true }
+    if (ambiguous(info.path)) return bad('an encoded slash beside a dot-segment: the path reads two ways (http/path.ts)')
+    info.route = matchPath(info.path)
+  }
   info.expectContinue = h.expect >= 0 && h.value(h.expect).toLowerCase() === '100-continue'
   info.upgrade = h.upgrade && tunnelable(h)
   if (!info.absolute && hosts === 1) {
