@@ -108,11 +108,11 @@ async function main(): Promise<void> {
   const cache = new CredentialCache()
   const hash = CREDS[0][1].hash
   const value = `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}`
-  cache.add(value, 'alice', hash)
+  cache.add(cache.key(value), 'alice', hash)
   const header = `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}`
   rows.push(...sync([
-    ['cache hit (keyed SHA-256 + Map)', () => cache.get(value)],
-    ['cache miss', () => cache.get(value + 'x')],
+    ['cache hit (keyed SHA-256 + Map)', () => cache.get(cache.key(value))],
+    ['cache miss', () => cache.get(cache.key(value + 'x'))],
     ['decodeBasic', () => decodeBasic(header)],
   ]))
 

@@ -108,12 +108,12 @@ t('request_id: made per request, sent upstream, echoed, logged; a trusted proxy\
 })
 
 t('request_id from a trusted proxy is kept when it is well-formed', async () => {
-  const px = track(await proxy({ request_id: 'X-Trace' }, { trusted_proxies: ['127.0.0.1'] }))
-  const a = await raw(px.port, 'GET / HTTP/1.1\r\nHost: a\r\nX-Trace: lb-42\r\nConnection: close\r\n\r\n')
-  assert.is(up.requests[0].headers['x-trace'], 'lb-42')
-  assert.match(a.text, /\r\nX-Trace: lb-42\r\n/)
-  await raw(px.port, `GET / HTTP/1.1\r\nHost: a\r\nX-Trace: ${'x'.repeat(300)}\r\nConnection: close\r\n\r\n`)
-  assert.is.not(up.requests[1].headers['x-trace'], 'x'.repeat(300), 'too long: replaced')
+  const px = track(await proxy({ request_id: 'X-Trace-Id' }, { trusted_proxies: ['127.0.0.1'] }))
+  const a = await raw(px.port, 'GET / HTTP/1.1\r\nHost: a\r\nX-Trace-Id: lb-42\r\nConnection: close\r\n\r\n')
+  assert.is(up.requests[0].headers['x-trace-id'], 'lb-42')
+  assert.match(a.text, /\r\nX-Trace-Id: lb-42\r\n/)
+  await raw(px.port, `GET / HTTP/1.1\r\nHost: a\r\nX-Trace-Id: ${'x'.repeat(300)}\r\nConnection: close\r\n\r\n`)
+  assert.is.not(up.requests[1].headers['x-trace-id'], 'x'.repeat(300), 'too long: replaced')
 })
 
 t('names and values are checked at load; framing and hop-by-hop fields cannot be touched', () => {
@@ -132,7 +132,9 @@ t('names and values are checked at load; framing and hop-by-hop fields cannot be
   refused({ request_id: true, response: { remove: ['X-Request-ID'] } }, 'routes[0].headers.response: X-Request-ID is the request_id field; rawproxy sets it')
   refused({ requets: {} }, 'routes[0].headers.requets: unknown field (expected one of: request, response, request_id)')
   refused({ request_id: 'Host' }, 'routes[0].headers.request_id: Host can only be set on the request (one Host, RFC 9112 §3.2)')
-  refused({ request_id: 'Set-Cookie' }, 'routes[0].headers.request_id: Set-Cookie has a meaning of its own; name the request ID field another way (X-Request-ID is the default)')
+  refused({ request_id: 'Set-Cookie' }, 'routes[0].headers.request_id: Set-Cookie is not a name for a request ID (it must end in -ID, as X-Request-ID, the default, does)')
+  refused({ request_id: 'Content-Encoding' }, 'routes[0].headers.request_id: Content-Encoding is not a name for a request ID (it must end in -ID, as X-Request-ID, the default, does)')
+  refused({ response: { add: { 'Strict-Transport-Security': 'max-age=1' } } }, 'routes[0].headers.response.add.Strict-Transport-Security: Strict-Transport-Security must be one field (RFC 6797 §6.1): use set')
   refused({ request_id: 'Content-Length' }, 'routes[0].headers.request_id: Content-Length cannot be changed by a header rule: it frames the message (RFC 9112 §6.2); rawproxy sets it on each hop')
   // Braces that are not a placeholder are text.
   validate({ upstreams: { u: { peers: ['127.0.0.1:1'] } }, routes: [{ upstream: 'u', headers: { response: { add: { 'X-Json': '{"a": 1}' } } } }] })

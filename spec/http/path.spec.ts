@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ambiguous, configPath, matchPath, percentDecode, plainPath, resolveDots } from '../../src/http/path.js'
+import { ambiguous, authorityLike, configPath, matchPath, percentDecode, plainPath, resolveDots } from '../../src/http/path.js'
 
 const t = suite('http/path')
 
@@ -40,12 +40,14 @@ t('configPath: a prefix written in the config takes the form request paths are m
   assert.is(configPath('/'), '/')
 })
 
-t('ambiguous: an encoded slash beside a dot-segment reads two ways; alone it does not', () => {
-  assert.ok(ambiguous('/public/..%2Fadmin'))
-  assert.ok(ambiguous('/a%2f..%2fb?x'))
-  assert.not.ok(ambiguous('/api/v4/projects/group%2Fproject'), 'GitLab-style ids keep working')
-  assert.not.ok(ambiguous('/a/b?next=%2F..%2F'), 'the query is not the path')
-  assert.not.ok(ambiguous('/plain'))
+t('ambiguous: a dot-segment under another reading (path parameters, backslashes, encoded slashes); alone they are fine', () => {
+  for (const p of ['/public/..%2Fadmin', '/a%2f..%2fb?x', '/admin/..;/x', '/a/%2e%2e;x/b', '/a\\..\\b', '/a%5C.%5Cb']) assert.ok(ambiguous(p), p)
+  for (const p of ['/api/v4/projects/group%2Fproject', '/a/b?next=%2F..%2F', '/plain', '/a;b=c/d', '/a\\b', '/..a;x']) assert.not.ok(ambiguous(p), p)
+})
+
+t('authorityLike: two slashes (or a slash and a backslash) at the start read as //host', () => {
+  for (const p of ['//x', '//', '/\\x']) assert.ok(authorityLike(p), p)
+  for (const p of ['/', '/x//y', '/x']) assert.not.ok(authorityLike(p), p)
 })
 
 t('plainPath: only a path with nothing to read twice skips the readings', () => {

@@ -56,6 +56,7 @@ export interface RuleMatch {
   readonly ignore_case: boolean
   /** Prefix on whole segments, as routes; all three path forms match the normalised path. */
   readonly path: string | null
+  /** `*` within a segment, `**` across, `?` one character (filters/glob.ts). */
   readonly path_glob: string | null
   readonly path_regex: string | null
   /** Exact or "*.suffix", lower-case; any of them. */

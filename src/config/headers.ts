@@ -50,6 +50,9 @@ function pairs(v: unknown, path: string, request: boolean, op: string): [string,
     const at = join(path, k)
     const name = fieldName(k, at, request, op)
     if (op === 'set' && seen.has(name.toLowerCase())) fail(at, `${name} is set twice (names are case-insensitive)`)
+    // RFC 6797 §6.1: one STS field at most (a browser reads the first): added beside the listener's
+    // hsts, the route's would be ignored.
+    if (op === 'add' && name.toLowerCase() === 'strict-transport-security') fail(at, 'Strict-Transport-Security must be one field (RFC 6797 §6.1): use set')
     seen.add(name.toLowerCase())
     if (typeof value !== 'string' && typeof value !== 'number') fail(at, 'must be a string value')
     out.push([name, template(String(value).trim(), at, !request)])
@@ -70,9 +73,8 @@ function ops(v: unknown, path: string, request: boolean): HeaderOps {
   return { set, add, remove }
 }
 
-/** Fields with a meaning of their own, which a request ID would overwrite on one side or the other. */
-const NOT_AN_ID = ['host', 'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'content-type', 'location',
-  'www-authenticate', 'strict-transport-security', 'date', 'server', 'user-agent', 'referer']
+/** Fields ending in -ID that mean something else (RFC 2392 Content-ID). */
+const NOT_AN_ID = ['content-id']
 
 export function headers(v: unknown, path: string): HeadersConfig {
   const o = object(v, path, ['request', 'response', 'request_id'])
@@ -83,7 +85,9 @@ export function headers(v: unknown, path: string): HeadersConfig {
     // The ID is set on both sides: the name must be one a rule could set on each.
     requestId = fieldName(o.request_id, at, true, 'add')
     fieldName(o.request_id, at, false, 'add')
-    if (NOT_AN_ID.includes(requestId.toLowerCase())) fail(at, `${requestId} has a meaning of its own; name the request ID field another way (X-Request-ID is the default)`)
+    // It replaces the field of that name on both sides: a name that says "ID" is one nobody else uses
+    // for something else (X-Request-ID, X-Correlation-ID, Request-Id); Content-Encoding is not.
+    if (!/-id$/i.test(requestId) || NOT_AN_ID.includes(requestId.toLowerCase())) fail(at, `${requestId} is not a name for a request ID (it must end in -ID, as X-Request-ID, the default, does)`)
   }
   const out = { request: ops(o.request, join(path, 'request'), true), response: ops(o.response, join(path, 'response'), false), request_id: requestId }
   if (requestId !== null) {

@@ -47,10 +47,10 @@ function bcrypt(hash: string, path: string): Credential {
   if (m[1] === 'x') fail(path, `bcrypt $2x$ (crypt_blowfish's mode that reproduces its old 8-bit bug) is not accepted; ${USE}`)
   if (m[1] === '') fail(path, `bcrypt $2$ (the first, pre-1999 revision) is not accepted; ${USE}`)
   const cost = Number(m[2])
-  // Each cost step doubles the work: 14 is ~0.8 s of one core per check here (bench/micro/auth.ts), and
-  // every check of a password not cached yet waits behind the ones queued before it. Past that, one
-  // guess would hold the verifier for seconds (cost 31: a day), and every new login behind it.
-  if (cost < 4 || cost > 14) fail(path, `bcrypt cost ${m[2]} is out of range (4 to 14: each step doubles the time of a check; htpasswd -B -C 10 is ~50 ms)`)
+  // Each cost step doubles the work: 12 is ~0.2 s of one core per check here (bench/micro/auth.ts), and
+  // every check of a password not cached yet waits behind the ones queued before it, in a queue of 1 s
+  // of work. Past that, a few guesses hold the verifier for everybody (cost 31: a day for one).
+  if (cost < 4 || cost > 12) fail(path, `bcrypt cost ${m[2]} is out of range (4 to 12: each step doubles the time of a check; htpasswd -B -C 10 is ~50 ms)`)
   // $2a$, $2b$ and $2y$ are one algorithm for any password we hash: $2y$ is crypt_blowfish's name for
   // the correct one, $2b$ OpenBSD's, and $2a$ differs only for passwords of 255+ bytes, which the
   // verifier never hands over (it cuts at 72 bytes, all bcrypt reads). The native binding knows only

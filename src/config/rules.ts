@@ -29,18 +29,6 @@ export function regex(v: unknown, path: string): string {
   return s
 }
 
-/** A glob over the path: `*` any run within a segment, `**` any run across segments, `?` one character. */
-export function globToRegex(glob: string): string {
-  let out = '^'
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]
-    if (c === '*' && glob[i + 1] === '*') { out += '.*'; i++ } else if (c === '*') out += '[^/]*'
-    else if (c === '?') out += '[^/]'
-    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&')
-  }
-  return out + '$'
-}
-
 function strings(v: unknown, path: string): string[] {
   const a = Array.isArray(v) ? v : [v]
   if (a.length === 0) fail(path, 'must not be empty')
@@ -80,7 +68,7 @@ function match(v: unknown, path: string): RuleMatch {
     methods,
     ignore_case: o.ignore_case === true,
     path: p === null ? null : p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p,
-    path_glob: glob === null ? null : globToRegex(glob),
+    path_glob: glob,
     path_regex: o.path_regex === undefined ? null : regex(o.path_regex, at('path_regex')),
     host,
     headers: o.headers === undefined ? null : valueMatches(o.headers, at('headers'), 'field'),

@@ -6,8 +6,9 @@
  *
  * The cost stays off the event loop (auth/verify.ts: bcrypt and apr1 in one worker thread, a bounded
  * queue whose overflow answers 503); a client that sends the same credentials again hits the cache of
- * verified ones (auth/cache.ts: a keyed SHA-256 and a Map lookup, under 1 µs). An unknown user is verified against
- * a decoy credential, so it costs what a wrong password costs.
+ * verified ones (auth/cache.ts: a keyed SHA-256 and a Map lookup, under 1 µs). No client may fill the
+ * queue alone (429), and a refusal takes the time of the costliest one (auth/admission.ts). An unknown
+ * user is verified against a decoy credential, so it costs what a wrong password costs.
  *
  * Order 40: after access, the limits and the rules (a redirect or a health answer asks no password).
  */
@@ -22,23 +23,18 @@ import { Reply } from '../proxy/reply.js'
 import { decodeBasic } from './auth/basic.js'
 import { CredentialCache } from './auth/cache.js'
 import { Verifier, VerifyResult } from './auth/verify.js'
+import { Admission, RefusalTime, clientKey } from './auth/admission.js'
 
 const AUTHORIZATION = name('authorization')
 const DROP = new NameSet(['authorization'])
 /** Not checked now (the verifier's queue is full): a fault of ours, so not a 401 (RFC 9110 §15.6.4). */
 const BUSY = new Reply(503, 'Retry-After: 1\r\n', null, 'PA')
-/** RFC 6585 §4: this client has PER_CLIENT checks waiting already. */
+/** RFC 6585 §4: this client has its share of the verifier waiting already (auth/admission.ts). */
 const TOO_MANY = new Reply(429, 'Retry-After: 1\r\n', null, 'PA')
-/**
- * Password checks one client address may have waiting at once. The verifier's queue is shared by
- * everyone: without a bound per client, one client guessing in parallel would fill it, and every new
- * login of everybody else would get 503 (found in review).
- */
-const PER_CLIENT = 2
-const waiting = new Map<string, number>()
 
-/** One per process, for every route and config: a worker thread and the credentials it verified. */
+/** One per process, for every route and config: a worker thread, the checks it runs, the credentials it verified. */
 let verifier: Verifier | null = null
+let admission: Admission | null = null
 const cache = new CredentialCache()
 
 function verifierFor(events: EventLog | null): Verifier {
@@ -53,6 +49,8 @@ class Auth implements FilterFactory, Filter {
   readonly #challenge: Reply
   readonly #forward: boolean
   readonly #verifier: Verifier
+  readonly #admission: Admission
+  readonly #refusal: RefusalTime
 
   constructor(cfg: AuthConfig, v: Verifier) {
     // The hashes were checked at load (config/auth.ts): parsed again here, in this process.
@@ -61,6 +59,8 @@ class Auth implements FilterFactory, Filter {
     this.#challenge = new Reply(401, `WWW-Authenticate: Basic realm="${cfg.realm}", charset="UTF-8"\r\n`, null, 'PA')
     this.#forward = cfg.forward_credentials
     this.#verifier = v
+    this.#admission = admission ??= new Admission(v)
+    this.#refusal = new RefusalTime(this.#decoy?.work ?? 0)
   }
 
   attach(): Filter { return this }
@@ -71,48 +71,37 @@ class Auth implements FilterFactory, Filter {
     // Authorization is a single value (RFC 9110 §11.6.2): two of them are no credentials.
     if (i < 0 || h.find(AUTHORIZATION, i + 1) >= 0) return this.#challenge
     const value = h.value(i)
-    const seen = cache.get(value)
+    const key = cache.key(value)
+    const seen = cache.get(key)
     // A hit counts only while the user's stored hash is still the one the password was checked against.
     if (seen !== undefined && this.#users.get(seen.user)?.hash === seen.hash) { x.user = seen.user; return undefined }
     const c = decodeBasic(value)
     if (c === null) return this.#challenge
     const cred = this.#users.get(c.user)
-    const who = x.clientIp
-    const n = waiting.get(who) ?? 0
-    if (n >= PER_CLIENT) return TOO_MANY
-    const r = this.#check(c.password, cred)
-    if (typeof r === 'string') return this.#verdict(x, value, c.user, cred, r)
-    waiting.set(who, n + 1)
-    return r.then((v) => {
-      const left = waiting.get(who)! - 1
-      if (left === 0) waiting.delete(who)
-      else waiting.set(who, left)
-      return this.#verdict(x, value, c.user, cred, v)
-    })
+    const started = performance.now()
+    const against = cred ?? this.#decoy
+    // One check per value and stored hash: two routes with other files never share a verdict.
+    const r = this.#admission.admit(clientKey(x.clientIp), `${key}\u0000${against?.hash ?? ''}`, against?.work ?? 0, () => this.#check(c.password, cred))
+    if (r === null) return TOO_MANY
+    if (typeof r === 'string') return this.#verdict(x, key, c.user, cred, r, started)
+    return r.then((v) => this.#verdict(x, key, c.user, cred, v, started))
   }
 
-  /**
-   * The password against the user's stored hash, or against the decoy for an unknown user. A wrong
-   * password of a user whose format is cheaper than the decoy's is followed by a decoy check too, so
-   * that the time of a refusal never tells a user of the file from an unknown one (a file that mixes
-   * bcrypt and {SHA} users would otherwise).
-   */
+  /** The password against the user's stored hash, or against the decoy for an unknown user. */
   #check(password: string, cred: Credential | undefined): VerifyResult | Promise<VerifyResult> {
-    const v = this.#verifier
-    if (cred === undefined) return v.verifyUnknown(password, this.#decoy)
-    const r = v.verify(password, cred)
-    const decoy = this.#decoy
-    if (decoy === null || cred.work >= decoy.work) return r
-    const pad = (got: VerifyResult): VerifyResult | Promise<VerifyResult> => got === 'bad' ? v.verifyUnknown(password, decoy) : got
-    return typeof r === 'string' ? pad(r) : r.then(pad)
+    return cred === undefined ? this.#verifier.verifyUnknown(password, this.#decoy) : this.#verifier.verify(password, cred)
   }
 
-  #verdict(x: Exchange, value: string, user: string, cred: Credential | undefined, r: VerifyResult): Reply | undefined {
+  #verdict(x: Exchange, key: string, user: string, cred: Credential | undefined, r: VerifyResult, started: number): Reply | undefined | Promise<Reply | undefined> {
     if (r === 'busy') return BUSY
-    if (r === 'bad' || cred === undefined) return this.#challenge
-    cache.add(value, user, cred.hash)
-    x.user = user
-    return undefined
+    if (r === 'ok' && cred !== undefined) {
+      cache.add(key, user, cred.hash)
+      x.user = user
+      return undefined
+    }
+    // A refusal: timed when it checked the decoy's format and cost, padded to that time when not.
+    if (cred === undefined || cred.work === this.#decoy?.work) { this.#refusal.observe(performance.now() - started); return this.#challenge }
+    return this.#refusal.pad(started, this.#challenge)
   }
 
   upstreamHead(_x: Exchange, e: HeadEdit): void {

@@ -16,6 +16,7 @@ import type { Exchange } from '../proxy/exchange.js'
 import type { Filter, FilterFactory, FilterKind } from '../proxy/filter.js'
 import { Reply } from '../proxy/reply.js'
 import { Fill, compile } from './template.js'
+import { globMatcher } from './glob.js'
 
 /** What one request offers the matchers, worked out once per request and only when asked. */
 class Facts {
@@ -93,7 +94,7 @@ function tests(m: RuleMatch): Test[] {
   }
   const flags = m.ignore_case ? 'i' : ''
   if (m.path !== null) out.push(prefix(m.ignore_case ? configPath(m.path).toLowerCase() : configPath(m.path), m.ignore_case))
-  if (m.path_glob !== null) { const re = new RegExp(latin1Of(m.path_glob), flags); out.push((f) => re.test(f.path)) }
+  if (m.path_glob !== null) { const g = globMatcher(latin1Of(m.path_glob), m.ignore_case); out.push((f) => g(f.path)) }
   if (m.path_regex !== null) { const re = new RegExp(m.path_regex, flags); out.push((f) => re.test(f.path)) }
   for (const [n, vm] of m.headers ?? []) { const field = name(n); const t = valueTest(vm); out.push((f) => t(fieldValues(f.x.head, field))) }
   for (const [k, vm] of m.query ?? []) { const t = valueTest(vm); out.push((f) => t(f.param(k))) }

@@ -11,10 +11,10 @@
  * byte), `\` read as `/` (IIS), path parameters cut from each segment (`/admin;x`, `/..;/` as Tomcat
  * reads them), slashes merged (nginx), dot-segments removed.
  *
- * An encoded slash beside a dot-segment (`/public/..%2Fadmin`) has two readings: a peer that decodes
- * %2F first (nginx) serves `/admin`, one that does not (Express) serves under `/public`. No single
- * route or rule can stand for both, so such a path is refused (`ambiguous`, 400), as Envoy can be
- * told to (`path_with_escaped_slashes_action: REJECT_REQUEST`); an encoded slash alone is fine.
+ * A dot-segment that only another reading makes (`/public/..%2Fadmin`: `/admin` to nginx, under
+ * `/public` to Express; `/admin/..;/x`: `/x` to Tomcat, under `/admin` to nginx) cannot be matched for
+ * every peer at once: such a path is refused (`ambiguous`, 400), as Envoy can be told to
+ * (`path_with_escaped_slashes_action: REJECT_REQUEST`). An encoded slash alone is fine.
  */
 
 const HEX = /^[0-9A-Fa-f]{2}$/
@@ -105,17 +105,32 @@ export function matchPath(target: string): string {
   return percentDecode('/' + kept.join('/')).replace(/\/{2,}/g, '/')
 }
 
-const ESCAPED_SLASH = /%2f|%5c/i
-
 /**
- * The path reads differently whether a peer decodes %2F and %5C before it resolves dot-segments or
- * after (see above). Only a path with an escaped slash can, so the usual path costs one regex test.
+ * The path still holds a dot-segment under another reading than RFC 3986's: with its path parameters
+ * cut (`/admin/..;/x`, Tomcat), or with `\`, `%5C` or `%2F` as separators (`/a\..\x`, IIS;
+ * `/a/..%2Fx`, nginx). RFC 3986 dot-segments are resolved before this is asked (resolveDots), so
+ * what is left climbs out of a prefix for one peer and not for another: no route or rule can stand
+ * for both readings, and the request is refused (400). Only a path with one of those characters can.
  */
 export function ambiguous(target: string): boolean {
   const q = target.indexOf('?')
   const p = q < 0 ? target : target.slice(0, q)
-  if (!ESCAPED_SLASH.test(p)) return false
-  return matchPath(p.replace(/%2f|%5c/gi, '/')) !== matchPath(p)
+  if (!p.includes(';') && !p.includes('\\') && !/%2f|%5c/i.test(p)) return false
+  const segs = p.replace(/\\|%2f|%5c/gi, '/').split('/')
+  for (const s of segs) {
+    const semi = s.indexOf(';')
+    if (dotSegment(semi < 0 ? s : s.slice(0, semi)) !== 0) return true
+  }
+  return false
+}
+
+/**
+ * A path that begins with two slashes (or a slash and a backslash) reads as `//host/path`, a network
+ * path with an authority, to WHATWG URL parsers (`new URL(path, base)`): RFC 3986 §3.3 says a path
+ * without an authority cannot begin so. Refused (400), and never made by resolving dot-segments.
+ */
+export function authorityLike(path: string): boolean {
+  return path.length > 1 && path.charCodeAt(0) === 0x2f && (path.charCodeAt(1) === 0x2f || path.charCodeAt(1) === 0x5c)
 }
 
 /** A config string (UTF-8 text) as the latin1 string of its bytes: the form a decoded request path has. */

@@ -10,7 +10,7 @@ import { OPTIONS } from '../http/methods.js'
 import { buildHead, connectionTokens } from '../http/serialize.js'
 import { Code, ProxyError } from '../errors.js'
 import type { HeadEdit } from './head-edit.js'
-import { ambiguous, matchPath, plainPath, resolveDots } from '../http/path.js'
+import { ambiguous, authorityLike, matchPath, plainPath, resolveDots } from '../http/path.js'
 
 const UPGRADE = name('upgrade')
 const XFF = name('x-forwarded-for')
@@ -109,7 +109,8 @@ export function inspect(h: Head, o: Origin | null = null): RequestInfo | ProxyEr
     // RFC 3986 §5.2.4: forward the path with its dot-segments resolved, and match on what is forwarded.
     const resolved = resolveDots(info.path)
     if (resolved !== null) { info.path = resolved; info.rewritten = true }
-    if (ambiguous(info.path)) return bad('an encoded slash beside a dot-segment: the path reads two ways (http/path.ts)')
+    if (ambiguous(info.path)) return bad('a dot-segment under another reading of the path (path parameters, backslashes, encoded slashes): it reads two ways')
+    if (authorityLike(info.path)) return bad('a path that begins with two slashes reads as an authority (RFC 3986 §3.3)')
     info.route = matchPath(info.path)
   }
   info.expectContinue = h.expect >= 0 && h.value(h.expect).toLowerCase() === '100-continue'
@@ -123,8 +124,10 @@ export function inspect(h: Head, o: Origin | null = null): RequestInfo | ProxyEr
     info.authority = h.value(h.host)
   }
   const auth = info.authority ?? ''
-  // RFC 9112 §3.2: a Host (or absolute-form authority) that is not uri-host [":" port] gets 400.
-  if (!HOST_VALUE.test(auth)) return bad('invalid Host')
+  // RFC 9112 §3.2: a Host (or absolute-form authority) that is not uri-host [":" port] gets 400. A
+  // percent-escape is valid reg-name, but a peer that decodes it would name another host than we
+  // routed on (`adm%69n.example.com`); no DNS name needs one.
+  if (!HOST_VALUE.test(auth) || auth.includes('%')) return bad('invalid Host')
   // Strip the port; keep an IPv6 literal's brackets.
   const end = auth.startsWith('[') ? auth.indexOf(']') + 1 : auth.lastIndexOf(':') >= 0 ? auth.lastIndexOf(':') : auth.length
   info.host = auth.slice(0, end > 0 ? end : auth.length).toLowerCase()

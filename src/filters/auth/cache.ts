@@ -44,9 +44,17 @@ export class CredentialCache {
     return this.#young.size + this.#old.size
   }
 
-  /** The verification of this Authorization value, if it is remembered (and not evicted since). */
-  get(credentials: string): Verified | undefined {
-    const k = this.#keyOf(credentials)
+  /**
+   * The key of an Authorization value: SHA-256 over the secret key then the value, in one call (0.55 µs
+   * against HMAC-SHA256's 2.2 µs, which made 6% of a filtered route's busy time). A keyed prefix hash
+   * is open to length extension only for someone who knows a digest; these never leave the process.
+   */
+  key(credentials: string): string {
+    return hash('sha256', this.#key + credentials, 'binary')
+  }
+
+  /** The verification of the Authorization value of this key, if it is remembered (and not evicted since). */
+  get(k: string): Verified | undefined {
     const v = this.#young.get(k)
     if (v !== undefined) return v
     const o = this.#old.get(k)
@@ -56,9 +64,8 @@ export class CredentialCache {
     return o
   }
 
-  /** Remembers a successful verification. */
-  add(credentials: string, user: string, stored: string): void {
-    const k = this.#keyOf(credentials)
+  /** Remembers a successful verification of the Authorization value of key `k`. */
+  add(k: string, user: string, stored: string): void {
     this.#old.delete(k)
     this.#put(k, { user, hash: stored })
   }
@@ -73,12 +80,5 @@ export class CredentialCache {
     if (this.#young.size < this.#half) return
     this.#old = this.#young
     this.#young = new Map()
-  }
-
-  #keyOf(credentials: string): string {
-    // SHA-256 over the secret key then the value, in one call: 0.55 µs against HMAC-SHA256's 2.2 µs
-    // (which made 6% of a filtered route's busy time). A keyed prefix hash is open to length
-    // extension only for someone who knows a digest; these never leave the process.
-    return hash('sha256', this.#key + credentials, 'binary')
   }
 }

@@ -94,6 +94,11 @@ export class Verifier {
     this.#onMessage = (m) => this.#settle(m[0], m[1] ? 'ok' : 'bad')
   }
 
+  /** Hashing time the queue takes at most, in µs (VerifierOptions.budget). */
+  get budget(): number {
+    return this.#budget
+  }
+
   /** Verifications queued or running in the worker. */
   get pending(): number {
     return this.#pending.size
