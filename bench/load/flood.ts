@@ -11,8 +11,11 @@ import { connect, Socket } from 'node:net'
 
 const [port, seconds, rate, conc] = process.argv.slice(2, 6).map(Number)
 const path = process.argv[6] ?? '/auth'
-const WRONG = `Basic ${Buffer.from('bench:not-the-password').toString('base64')}`
-const REQUEST = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: bench\r\nAuthorization: ${WRONG}\r\n\r\n`, 'latin1')
+/** Each guess is another password, as in a real brute force (one value again would be one check: auth/admission.ts). */
+function guess(n: number): Buffer {
+  const wrong = `Basic ${Buffer.from(`bench:guess-${n}`).toString('base64')}`
+  return Buffer.from(`GET ${path} HTTP/1.1\r\nHost: bench\r\nAuthorization: ${wrong}\r\n\r\n`, 'latin1')
+}
 
 interface Conn { s: Socket; pending: number; got: string }
 const MAX_PENDING = 64
@@ -48,7 +51,7 @@ await new Promise<void>((done) => {
       const c = conns[next++ % conc]
       if (c.pending >= MAX_PENDING) { sent++; statuses.skipped = (statuses.skipped ?? 0) + 1; continue }
       c.pending++
-      c.s.write(REQUEST)
+      c.s.write(guess(sent))
       sent++
     }
     if (performance.now() - t0 >= seconds * 1000) { clearInterval(tick); done() }

@@ -23,6 +23,10 @@ export function globMatcher(glob: string, ignoreCase = false): (path: string) =>
     else toks.push((ignoreCase ? c.toLowerCase() : c).charCodeAt(0))
   }
   const n = toks.length
+  // The literal end after the last wildcard: most paths fail on it at once (`/**.env` and `/app.js`).
+  let from = n
+  while (from > 0 && toks[from - 1] >= 0) from--
+  const tail = String.fromCharCode(...toks.slice(from))
   let cur = new Uint8Array(n + 1)
   let next = new Uint8Array(n + 1)
   /** Adds state i and every state a star can skip to from it. */
@@ -34,6 +38,7 @@ export function globMatcher(glob: string, ignoreCase = false): (path: string) =>
     }
   }
   return (path: string): boolean => {
+    if (tail !== '' && !(ignoreCase ? path.toLowerCase() : path).endsWith(tail)) return false
     cur.fill(0)
     close(cur, 0)
     for (let k = 0; k < path.length; k++) {
