@@ -9,7 +9,7 @@ import { Runtime } from '../proxy/runtime.js'
 import { AccessLog } from '../log/access-log.js'
 import { EventLog } from '../log/events.js'
 import { ClientConn, Host } from './connection.js'
-import { Endpoint, EndpointEvents } from './endpoint.js'
+import { Endpoint, EndpointEvents, peerAddress } from './endpoint.js'
 import type { FilterKind } from '../proxy/filter.js'
 
 export interface ServerOptions {
@@ -118,9 +118,8 @@ export class Server implements Host, EndpointEvents {
 
   handshakeFailed(err: Error, s: TLSSocket, ep: Endpoint): void {
     this.handshakeFailures++
-    const addr = s.remoteAddress ?? ''
     this.events.log('warn', 'tls handshake failed', {
-      listener: ep.label, client: addr.startsWith('::ffff:') ? addr.slice(7) : addr,
+      listener: ep.label, client: peerAddress(s),
       // OpenSSL errors carry their reason text ("unsupported protocol", "http request") apart.
       error: (err as NodeJS.ErrnoException).code ?? 'error', reason: (err as Error & { reason?: string }).reason ?? err.message,
     })
