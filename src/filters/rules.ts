@@ -117,6 +117,12 @@ function compileRule(r: Rule): Compiled {
   return { tests: tests(r.match), reply, location, status: r.status }
 }
 
+/** Every test holds (a loop: no closure per rule and request). */
+function holds(tests: readonly Test[], f: Facts): boolean {
+  for (let i = 0; i < tests.length; i++) if (!tests[i](f)) return false
+  return true
+}
+
 class Rules implements FilterFactory, Filter {
   readonly name = 'rules'
   readonly order = 30
@@ -131,7 +137,7 @@ class Rules implements FilterFactory, Filter {
   requestHead(x: Exchange): Reply | undefined {
     const facts = new Facts(x)
     for (const r of this.#rules) {
-      if (!r.tests.every((t) => t(facts))) continue
+      if (!holds(r.tests, facts)) continue
       if (r.location !== null) return new Reply(r.status, `Location: ${r.location(x)}\r\n`, null, 'LR')
       return r.reply ?? undefined
     }

@@ -7,20 +7,16 @@
  *   end of response ──▶ upstream socket back to the pool (if clean) ──▶ conn.exchangeDone
  *
  * Faults end here: `fail` maps them to one status (errors.ts), or closes the client when a response
- * is already under way. Before that, two kinds of retry, both only while no response byte has come
- * and nothing has gone to the client:
- * - a reused pooled socket that the peer had closed: once more on a fresh socket to the same peer, for
- *   an idempotent request without a body (RFC 9112 §9.3.1); the peer is not at fault;
- * - a failed connect, reset or close: up to `retries` more peers, never one already tried, within the
- *   group's retry budget, and only when the peer cannot have acted on the request (`#mayRetry`).
+ * is already under way. Before that, a retry, only while no response byte has come and nothing has
+ * gone to the client: on a fresh socket, or on another peer, as proxy/attempts.ts allows.
  */
 import { Step, methodName } from '../http/llhttp.js'
 import type { Head } from '../http/head.js'
-import { HEAD, isIdempotent } from '../http/methods.js'
+import { HEAD } from '../http/methods.js'
 import { Code, ProxyError, asProxyError, causeFor, statusFor } from '../errors.js'
 import type { UpstreamConn, UpstreamOwner } from '../upstream/upstream-conn.js'
-import type { Peer } from '../upstream/peer.js'
 import type { Group } from '../upstream/group.js'
+import type { Peer } from '../upstream/peer.js'
 import { RequestInfo, buildRequest } from './request-head.js'
 import type { Downstream } from './downstream.js'
 import { Framing, buildInterim, buildResponse, buildSwitch, framingFor, rawStart } from './response-head.js'
@@ -31,6 +27,7 @@ import type { FilterFactory, Filter } from './filter.js'
 import { Chain } from './chain.js'
 import type { HeadEdit } from './head-edit.js'
 import { realClient } from './client-ip.js'
+import { Attempts } from './attempts.js'
 
 const STATE_WAIT = 0
 const STATE_HEAD_SENT = 1
@@ -64,7 +61,6 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   user = ''
   /** Set by the headers filter with `request_id`: this request's ID, sent upstream, back, and logged. */
   requestId = ''
-  peer: Peer | null = null
   up: UpstreamConn | null = null
   started = false
   requestEnded = false
@@ -88,15 +84,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   /** The response on its way to the client, from its first head on (client-out.ts). */
   #out: ClientOut | null = null
   #close = false
-  #retried = false
-  /** The peers already tried, and the hash key to pick the next one with. */
-  #tried: Peer[] | null = null
-  #key: string | null = null
-  /** `peer.inflight` counts this exchange (from the pick to the end of the attempt). */
-  #counted = false
-  #headSent = false
-  /** Request body bytes written to the peer: once any have gone, no retry. */
-  #bodySent = 0
+  /** The peers this request goes to; null until it goes to one (and for a local answer). */
+  #tries: Attempts | null = null
   #finished = false
   #holding = false
 
@@ -117,6 +106,9 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     this.startWall = down.logging ? Date.now() : 0
     this.chain = filters.length === 0 ? null : new Chain(filters, this)
   }
+
+  /** The peer of the current attempt, or null. */
+  get peer(): Peer | null { return this.#tries === null ? null : this.#tries.peer }
 
   /**
    * The real client address (proxy/client-ip.ts): the connection's client, or, behind trusted
@@ -164,10 +156,9 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   #forward(): void {
     if (this.local !== 0) { this.#answer(this.local); return }
     const g = this.group!
-    if (g.keys !== null) this.#key = g.key(this.head, this.info.path, this.clientIp)
-    const peer = g.first(this.#key)
+    const tries = this.#tries = new Attempts(g, g.keys === null ? null : g.key(this.head, this.info.path, this.clientIp))
+    const peer = tries.first()
     if (peer === null) { this.fail(new ProxyError(Code.NO_PEER, `upstream "${g.name}" has no available peer`)); return }
-    this.#use(peer)
     const o = this.down.origin
     if (this.chain !== null) this.#upEdit = this.chain.upstream(this)
     // RFC 9110 §10.1.1: an HTTP/1.0 peer will not send 100 Continue; we do, and drop the Expect.
@@ -180,19 +171,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     this.#acquire(peer, false)
   }
 
-  /** `peer` serves the next attempt: it counts as in flight there until the attempt ends. */
-  #use(peer: Peer): void {
-    this.#leave()
-    this.peer = peer
-    peer.inflight++
-    peer.requests++
-    this.#counted = true
-  }
-
   #leave(): void {
-    if (!this.#counted) return
-    this.#counted = false
-    this.peer!.inflight--
+    this.#tries?.leave()
   }
 
   #acquire(peer: Peer, fresh: boolean): void {
@@ -210,7 +190,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
       if (r !== undefined) { this.#refuseBody(r); return }
     }
     if (this.up !== null && this.up.connected && this.#queue === null) {
-      this.#bodySent += b.length
+      this.#tries!.bodySent += b.length
       if (!this.up.socket.write(b)) { this.#hold(true); this.#watch(this.up) }
     } else {
       ;(this.#queue ??= []).push(b)
@@ -250,14 +230,14 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     if (this.down.logging) this.peerStart = performance.now()
     const s = c.socket
     let ok = true
-    this.#headSent = true
+    this.#tries!.headSent = true
     if (this.#queue === null) {
       s.write(this.#upHead!)
     } else {
       // One writev for the head and the body bytes that came with it.
       s.cork()
       s.write(this.#upHead!)
-      for (const b of this.#queue) { ok = s.write(b); this.#bodySent += b.length }
+      for (const b of this.#queue) { ok = s.write(b); this.#tries!.bodySent += b.length }
       this.#queue = null
       s.uncork()
     }
@@ -340,12 +320,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     const e = err ?? new ProxyError(Code.UPSTREAM_RESET, `${c.peer.label} closed the connection`)
     this.up = null
     const before = this.#state === STATE_WAIT && c.received === 0 && this.bytesOut === 0
-    if (before && c.reused && !this.#retried && isIdempotent(this.method) && !this.info.hasBody && e.retryable) {
-      // A pooled socket the peer had closed: try once more on a new one.
-      this.#retried = true
-      this.#acquire(c.peer, true)
-      return
-    }
+    // A pooled socket the peer had closed: try once more on a new one.
+    if (before && c.reused && e.retryable && this.#tries!.freshSocket(this.method, this.info.hasBody)) { this.#acquire(c.peer, true); return }
     // A reused socket that closes before any byte is most likely the idle-close race, not the peer's fault.
     if (e.retryable && !(c.reused && c.received === 0)) this.group!.failed(c.peer, e.code)
     if (before && e.retryable && this.#retry(c.peer)) return
@@ -354,23 +330,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
 
   /** Sends the request to another peer, if the rules allow one more attempt and a peer is left. */
   #retry(failed: Peer): boolean {
-    if (!this.#mayRetry()) return false
-    ;(this.#tried ??= []).push(failed)
-    const next = this.group!.retry(this.#key, this.#tried)
+    const next = this.#tries!.next(failed, this.method, this.info.hasBody)
     if (next === null) return false
     if (this.#rebuild) this.#upHead = buildRequest(this.head, this.info, this.down.origin, this.down.rt.via, next.label, false, this.#upEdit)
-    this.#use(next)
     this.#acquire(next, false)
     return true
-  }
-
-  /**
-   * The peer cannot have acted on the request: no body byte has gone to it, and either the method is
-   * idempotent (acting twice is harmless, RFC 9110 §9.2.2), or the request has a body the peer was
-   * still waiting for, or nothing of the request was sent at all.
-   */
-  #mayRetry(): boolean {
-    return this.#bodySent === 0 && (isIdempotent(this.method) || this.info.hasBody || !this.#headSent)
   }
 
   // ---- response ----
