@@ -1,6 +1,6 @@
 /**
  * The features a route (or `defaults:`) may turn on, each a key of the route: `headers`, `access`,
- * `auth`, `rules`, and the request limits `methods`, `max_body`, `max_headers`. Validated here into
+ * `auth`, `rules`, `rate_limit`, and the request limits `methods`, `max_body`, `max_headers`. Validated here into
  * plain data (it crosses the cluster's JSON channel whole); src/filters/ compiles each into a filter.
  *
  * A route's key replaces the default's key whole (`auth: false` turns a default off on one route).
@@ -12,6 +12,7 @@ import { access } from './access.js'
 import { auth } from './auth.js'
 import { rules } from './rules.js'
 import { Template, method } from './template.js'
+import { RateLimitConfig, rateLimit } from './rate-limit.js'
 
 /** `set`, `add` and `remove` of one side (request or response). Values are templates (config/template.ts). */
 export interface HeaderOps {
@@ -84,6 +85,8 @@ export interface Features {
   readonly access: AccessConfig | null
   readonly auth: AuthConfig | null
   readonly rules: readonly Rule[] | null
+  /** Limits on the rate and on requests in progress (config/rate-limit.ts). */
+  readonly rate_limit: RateLimitConfig | null
   /** Methods served; others get 405 with Allow (RFC 9110 §15.5.6). */
   readonly methods: readonly string[] | null
   /** Bytes of request content; more gets 413 (RFC 9110 §15.5.14). */
@@ -92,10 +95,10 @@ export interface Features {
   readonly max_headers: number | null
 }
 
-export const FEATURE_KEYS = ['headers', 'access', 'auth', 'rules', 'methods', 'max_body', 'max_headers'] as const
+export const FEATURE_KEYS = ['headers', 'access', 'auth', 'rules', 'rate_limit', 'methods', 'max_body', 'max_headers'] as const
 
 export const NO_FEATURES: Features = {
-  headers: null, access: null, auth: null, rules: null, methods: null, max_body: null, max_headers: null,
+  headers: null, access: null, auth: null, rules: null, rate_limit: null, methods: null, max_body: null, max_headers: null,
 }
 
 /** A byte size: a number, or "64k", "10m", "1g" (binary units). */
@@ -119,8 +122,11 @@ function methods(v: unknown, path: string): string[] {
 /** The feature keys a route sets itself (null: turned off there); the others come from `defaults`. */
 export type OwnFeatures = { -readonly [K in keyof Features]?: Features[K] }
 
-/** Validates the feature keys present in `o` (a route, or `defaults`). */
-export function features(o: Record<string, unknown>, path: string): OwnFeatures {
+/**
+ * Validates the feature keys present in `o` (a route, or `defaults`). `scope` names the route (its
+ * host and path) or "defaults": the namespace of its rate-limit counters.
+ */
+export function features(o: Record<string, unknown>, path: string, scope = path): OwnFeatures {
   const out: OwnFeatures = {}
   const read = <K extends keyof Features>(k: K, fn: (v: unknown, p: string) => NonNullable<Features[K]>): void => {
     if (o[k] !== undefined) out[k] = o[k] === false || o[k] === 'off' ? null : fn(o[k], join(path, k))
@@ -129,6 +135,7 @@ export function features(o: Record<string, unknown>, path: string): OwnFeatures 
   read('access', access)
   read('auth', auth)
   read('rules', rules)
+  read('rate_limit', (v, p) => rateLimit(v, p, scope))
   read('methods', methods)
   read('max_body', size)
   read('max_headers', (v, p) => int(v, p, 1, 10_000))

@@ -226,7 +226,7 @@ function route(v: unknown, path: string, upstreams: ReadonlyMap<string, Upstream
   if (!p.startsWith('/')) fail(join(path, 'path'), 'must start with "/"')
   const up = str(o.upstream, join(path, 'upstream'))
   if (!upstreams.has(up)) fail(join(path, 'upstream'), `unknown upstream "${up}"`)
-  return { host, path: p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p, upstream: up, ignore_case: o.ignore_case === undefined ? false : bool(o.ignore_case, join(path, 'ignore_case')), features: features(o, path) }
+  return { host, path: p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p, upstream: up, ignore_case: o.ignore_case === undefined ? false : bool(o.ignore_case, join(path, 'ignore_case')), features: features(o, path, `${host ?? '*'}${p}`) }
 }
 
 function logTarget(v: unknown, path: string, d: LogTarget): LogTarget {

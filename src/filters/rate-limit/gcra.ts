@@ -1,0 +1,81 @@
+/**
+ * The arithmetic of the limits, shared by the memory store and the cluster primary (the Redis store
+ * runs the same steps in Lua). A rate limit is a generic cell rate algorithm (GCRA, ITU-T I.371):
+ * its whole state is one number, the theoretical arrival time (TAT) of the next request, so it is
+ * exact to the millisecond and costs one Map entry per key. With an emission interval T (ms per
+ * request) and a tolerance τ = burst × T:
+ *
+ * - reject: a request at `now` conforms when now ≥ max(TAT, now) − τ (equivalently TAT − τ ≤ now);
+ *   admitted, TAT becomes max(TAT, now) + T. Refused, the next one conforms at TAT − τ.
+ * - delay: the request's turn is s = max(TAT, now); it waits s − now when that is at most τ (at most
+ *   `burst` requests wait before it), and TAT becomes s + T; a longer wait is refused.
+ *
+ * An inflight limit is a count of requests in progress.
+ */
+import type { Ask, Policy, Verdict } from './store.js'
+
+/** Where the counters live: the memory store's Maps, or the primary's. */
+export interface Cells {
+  /** The TAT of a rate key (ms on the store's clock), or undefined for a key at rest. */
+  tat(key: string): number | undefined
+  setTat(key: string, tat: number): void
+  inflight(key: string): number
+  setInflight(key: string, n: number): void
+}
+
+/** The verdict of one ask at `now`, and the state it would leave (NaN: no change). */
+function judge(c: Cells, a: Ask, now: number): [Verdict, number] {
+  const p = a.policy
+  if (p.kind === 'inflight') {
+    const n = c.inflight(a.key)
+    return n < p.max ? [{ ok: true, wait: 0, remaining: p.max - n - 1, reset: 0 }, n + 1] : [{ ok: false, wait: 1000, remaining: 0, reset: 0 }, NaN]
+  }
+  const T = p.interval
+  const tau = T * p.burst
+  const tat = Math.max(c.tat(a.key) ?? now, now)
+  const next = tat + T
+  if (p.delay ? tat - now > tau : tat - tau > now) {
+    // Refused: the next request conforms at TAT − τ (reject), or when the queue has room (delay).
+    return [{ ok: false, wait: Math.ceil(tat - tau - now), remaining: 0, reset: Math.ceil(tat - now) }, NaN]
+  }
+  return [{ ok: true, wait: p.delay ? tat - now : 0, remaining: remaining(p, next, now), reset: Math.ceil(next - now) }, next]
+}
+
+/** Requests that would conform at `now` after one that set TAT to `tat`. */
+function remaining(p: Policy & { kind: 'rate' }, tat: number, now: number): number {
+  return Math.max(0, Math.floor((now + p.interval * p.burst - tat) / p.interval) + 1)
+}
+
+/**
+ * Decides a request's asks at `now` (ms), atomically (store.ts), and writes what it admitted into `c`.
+ * An inflight ask's place is taken here and given back by `release`.
+ */
+export function take(c: Cells, asks: readonly Ask[], now: number): Verdict[] {
+  const out: Verdict[] = new Array(asks.length)
+  const next: number[] = new Array(asks.length)
+  let refused = false
+  for (let i = 0; i < asks.length; i++) {
+    const [v, s] = judge(c, asks[i], now)
+    out[i] = v
+    next[i] = s
+    if (!v.ok && !asks[i].dry) refused = true
+  }
+  for (let i = 0; i < asks.length; i++) {
+    const a = asks[i]
+    if (Number.isNaN(next[i]) || a.peek === true) continue
+    if (refused && !a.dry) {
+      // Admitted by its own limit but refused by another: nothing of it is spent.
+      out[i] = { ...out[i], remaining: out[i].remaining + 1 }
+      continue
+    }
+    if (a.policy.kind === 'inflight') c.setInflight(a.key, next[i])
+    else c.setTat(a.key, next[i])
+  }
+  return out
+}
+
+/** Gives back one place of an inflight key. */
+export function release(c: Cells, key: string): void {
+  const n = c.inflight(key)
+  if (n > 0) c.setInflight(key, n - 1)
+}
