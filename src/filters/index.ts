@@ -10,6 +10,7 @@ import { access } from './access.js'
 import { limits } from './limits.js'
 import { rules } from './rules.js'
 import { auth } from './auth.js'
+import { rateLimit } from './rate-limit.js'
 import { hsts } from './hsts.js'
 
-export const FILTERS: readonly FilterKind[] = [headers, access, limits, rules, auth, hsts]
+export const FILTERS: readonly FilterKind[] = [headers, access, limits, rules, auth, rateLimit, hsts]

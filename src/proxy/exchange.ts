@@ -61,6 +61,12 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   user = ''
   /** Set by the headers filter with `request_id`: this request's ID, sent upstream, back, and logged. */
   requestId = ''
+  /** Set by the rate_limit filter: the limits that refused (or, dry-run, would have), for the access log. */
+  limit = ''
+  /** Set by the rate_limit filter in delay mode: ms the request waited its turn. */
+  limitDelay = 0
+  /** The matched route, as "host/path" ("*" for any host); '' for a request no route matched. */
+  readonly routeLabel: string
   up: UpstreamConn | null = null
   started = false
   requestEnded = false
@@ -89,8 +95,9 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   #finished = false
   #holding = false
 
-  constructor(down: Downstream, head: Head, info: RequestInfo, group: Group | null, local: number, filters: readonly FilterFactory[]) {
+  constructor(down: Downstream, head: Head, info: RequestInfo, group: Group | null, local: number, filters: readonly FilterFactory[], routeLabel = '') {
     this.down = down
+    this.routeLabel = routeLabel
     this.head = head
     this.info = info
     this.group = group

@@ -17,7 +17,7 @@ export class Reply {
     /**
      * The access log's termination cause: `PR` refused by a filter (403, 405, 413, 431), `PA`
      * authentication required (401) or not checkable now (503), `LR` answered by a rule (a redirect,
-     * a fixed response), `--` otherwise.
+     * a fixed response), `PL` refused by a rate limit (429, or its `status`), `--` otherwise.
      */
     readonly cause = '--',
   ) {}

@@ -16,6 +16,8 @@ export interface CompiledRoute {
   readonly group: Group
   /** The route's filter chain, in order; empty for a route without features. */
   readonly filters: readonly FilterFactory[]
+  /** "host/path" as configured ("*" for any host): the route in rate-limit keys. */
+  readonly label: string
 }
 
 export class Router {
@@ -30,6 +32,7 @@ export class Router {
       ignoreCase: r.ignore_case,
       group: groups.get(r.upstream)!,
       filters: chain(r),
+      label: `${r.host ?? '*'}${r.path}`,
     }))
   }
 

@@ -204,7 +204,7 @@ export class ClientConn implements Downstream {
     const route = this.rt.router.match(info.host, info.route)
     this.#x = route === null
       ? new Exchange(this, h, info, null, 404, this.rt.unrouted)
-      : new Exchange(this, h, info, route.group, 0, route.filters)
+      : new Exchange(this, h, info, route.group, 0, route.filters, route.label)
     return true
   }
 
@@ -418,7 +418,7 @@ export class ClientConn implements Downstream {
       start: x.startWall, client: x.clientIp, method: x.methodText, target: x.target, status: x.status,
       bytesIn: x.bytesIn, bytesOut: x.bytesOut, ms: performance.now() - x.startedAt,
       peer: x.peer === null ? '' : x.peer.label, peerMs: x.peerMs, cause: x.cause, clientCert: this.clientSubject,
-      user: x.user, requestId: x.requestId, filter: x.filter,
+      user: x.user, requestId: x.requestId, filter: x.filter, limit: x.limit, delayMs: x.limitDelay,
     })
   }
 }
