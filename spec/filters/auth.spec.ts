@@ -203,4 +203,21 @@ t('a file with a hash we do not accept refuses the config, naming the file, the 
   bad({ users: { u: '$2y$13$' + 'a'.repeat(53) } }, /^routes\[0\]\.auth\.users\.u: bcrypt cost 13 is out of range/)
 })
 
+t('failed attempts are limited per client address: 10 at once, then 429 before any hash is checked', async () => {
+  const users = { ann: sshaOf('right') }
+  const px = track(await proxy({ realm: 'brute force', users }))
+  for (let i = 0; i < 10; i++) assert.equal(statuses((await raw(px.port, get(basic('ann', `guess${i}`)))).text), [401], `guess ${i}`)
+  const r = await raw(px.port, get(basic('ann', 'guess10')))
+  assert.equal(statuses(r.text), [429])
+  assert.match(r.text, /\r\nRetry-After: 6\r\n/, 'the next failure is allowed in 6 s (10/m)')
+  assert.equal(statuses((await raw(px.port, get(basic('ann', 'right')))).text), [429], 'even the right password waits: the guesser cannot tell')
+  const other = track(await proxy({ realm: 'brute force 2', users, failures: { rate: '1/h', burst: 0 } }))
+  assert.equal(statuses((await raw(other.port, get(basic('ann', 'right')))).text), [200], 'a success counts nothing')
+  assert.equal(statuses((await raw(other.port, get(basic('ann', 'right')))).text), [200])
+  assert.equal(statuses((await raw(other.port, get(basic('ann', 'x')))).text), [401])
+  assert.equal(statuses((await raw(other.port, get(basic('ann', 'y')))).text), [429])
+  const off = track(await proxy({ realm: 'brute force 3', users, failures: false }))
+  for (let i = 0; i < 12; i++) assert.equal(statuses((await raw(off.port, get(basic('ann', `g${i}`)))).text), [401], 'failures: false')
+})
+
 t.run()

@@ -46,6 +46,15 @@ export interface AuthConfig {
   readonly users: readonly (readonly [string, string])[]
   /** Keep Authorization on the request to the peer (default: removed). */
   readonly forward_credentials: boolean
+  /** Failed attempts allowed per client address (brute force), or null: not limited. */
+  readonly failures: AuthFailures | null
+}
+
+/** `count` failures per `per` ms, with `burst` more at once (filters/auth/failures.ts). */
+export interface AuthFailures {
+  readonly count: number
+  readonly per: number
+  readonly burst: number
 }
 
 /** How a header or query parameter is matched: present (true), absent (false), equal, or a regex. */

@@ -50,6 +50,8 @@ export interface Listener extends Address {
   readonly access?: AccessConfig
   /** Set: every connection starts with a PROXY protocol header (v1 or v2), taken only from these CIDRs. */
   readonly proxy_protocol?: readonly string[]
+  /** Open connections one client address (an IPv6 one by its /64) may hold; more are closed at accept. Per process. */
+  readonly max_connections_per_ip?: number
 }
 
 export interface UpstreamTls {
@@ -275,6 +277,8 @@ export const DEFAULTS = {
   auth: {
     /** RFC 7617 §2: the protection space clients are told to authenticate for. */
     realm: 'rawproxy',
+    /** Failed attempts per client address: ten at once, then one every 6 s (filters/auth/failures.ts). */
+    failures: { rate: { count: 10, per: 60_000 }, burst: 9 },
   },
   access_log: { path: 'stdout', format: 'json' },
   event_log: { path: 'stderr', format: 'text' },

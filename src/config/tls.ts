@@ -127,16 +127,17 @@ export function upstreamTls(v: unknown, path: string): UpstreamTls {
 
 /**
  * A `listen` entry: "host:port", or { address, tls | redirect_https, access, proxy_protocol,
- * proxy_protocol_from }. `trusted`: the top-level trusted_proxies, the default proxy_protocol_from.
+ * proxy_protocol_from, max_connections_per_ip }. `trusted`: the top-level trusted_proxies, the default proxy_protocol_from.
  */
 export function listener(v: unknown, path: string, trusted: readonly string[] = []): Listener {
   if (typeof v !== 'object' || v === null) return address(v, path, '::')
-  const o = object(v, path, ['address', 'tls', 'redirect_https', 'access', 'proxy_protocol', 'proxy_protocol_from'])
+  const o = object(v, path, ['address', 'tls', 'redirect_https', 'access', 'proxy_protocol', 'proxy_protocol_from', 'max_connections_per_ip'])
   const at = (k: string): string => join(path, k)
   const a: Listener = address(o.address, at('address'), '::')
   if (o.tls !== undefined && o.redirect_https !== undefined) fail(at('redirect_https'), 'is for a plain listener, not one with tls')
   const more: { -readonly [K in keyof Listener]?: Listener[K] } = {}
   if (o.access !== undefined) more.access = access(o.access, at('access'))
+  if (o.max_connections_per_ip !== undefined) more.max_connections_per_ip = int(o.max_connections_per_ip, at('max_connections_per_ip'), 1, 1_000_000)
   if (o.proxy_protocol !== undefined && typeof o.proxy_protocol !== 'boolean') fail(at('proxy_protocol'), 'must be true or false')
   if (o.proxy_protocol_from !== undefined && o.proxy_protocol !== true) fail(at('proxy_protocol_from'), 'needs proxy_protocol: true')
   if (o.proxy_protocol === true) {

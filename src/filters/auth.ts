@@ -8,7 +8,8 @@
  * queue whose overflow answers 503); a client that sends the same credentials again hits the cache of
  * verified ones (auth/cache.ts: a keyed SHA-256 and a Map lookup, under 1 µs). No client may fill the
  * queue alone (429), and a refusal takes the time of the costliest one (auth/admission.ts). An unknown
- * user is verified against a decoy credential, so it costs what a wrong password costs.
+ * user is verified against a decoy credential, so it costs what a wrong password costs. Failed
+ * attempts are rate limited per client address (auth/failures.ts: 429 once over `failures`).
  *
  * Order 40: after access, the limits and the rules (a redirect or a health answer asks no password).
  */
@@ -24,6 +25,9 @@ import { decodeBasic } from './auth/basic.js'
 import { CredentialCache } from './auth/cache.js'
 import { Verifier, VerifyResult } from './auth/verify.js'
 import { Admission, RefusalTime, clientKey } from './auth/admission.js'
+import { Failures } from './auth/failures.js'
+import { storeFor } from './rate-limit/stores.js'
+import { RATE_LIMIT_DEFAULTS } from '../config/rate-limit.js'
 
 const AUTHORIZATION = name('authorization')
 const DROP = new NameSet(['authorization'])
@@ -51,8 +55,9 @@ class Auth implements FilterFactory, Filter {
   readonly #verifier: Verifier
   readonly #admission: Admission
   readonly #refusal: RefusalTime
+  readonly #failures: Failures | null
 
-  constructor(cfg: AuthConfig, v: Verifier) {
+  constructor(cfg: AuthConfig, v: Verifier, failures: Failures | null) {
     // The hashes were checked at load (config/auth.ts): parsed again here, in this process.
     this.#users = new Map(cfg.users.map(([u, h]) => [u, parseHash(h, 'auth')]))
     this.#decoy = decoy(this.#users)
@@ -61,6 +66,7 @@ class Auth implements FilterFactory, Filter {
     this.#verifier = v
     this.#admission = admission ??= new Admission(v)
     this.#refusal = new RefusalTime(this.#decoy?.work ?? 0)
+    this.#failures = failures
   }
 
   attach(): Filter { return this }
@@ -77,14 +83,23 @@ class Auth implements FilterFactory, Filter {
     if (seen !== undefined && this.#users.get(seen.user)?.hash === seen.hash) { x.user = seen.user; return undefined }
     const c = decodeBasic(value)
     if (c === null) return this.#challenge
-    const cred = this.#users.get(c.user)
+    const client = clientKey(x.clientIp)
+    const f = this.#failures
+    if (f === null) return this.#verify(x, key, c.user, c.password, client)
+    const gate = f.check(client)
+    if (gate instanceof Promise) return gate.then((r) => r ?? (x.finished ? undefined : this.#verify(x, key, c.user, c.password, client)))
+    return gate ?? this.#verify(x, key, c.user, c.password, client)
+  }
+
+  #verify(x: Exchange, key: string, user: string, password: string, client: string): Reply | undefined | Promise<Reply | undefined> {
+    const cred = this.#users.get(user)
     const started = performance.now()
     const against = cred ?? this.#decoy
     // One check per value and stored hash: two routes with other files never share a verdict.
-    const r = this.#admission.admit(clientKey(x.clientIp), `${key}\u0000${against?.hash ?? ''}`, against?.work ?? 0, () => this.#check(c.password, cred))
+    const r = this.#admission.admit(client, `${key}\u0000${against?.hash ?? ''}`, against?.work ?? 0, () => this.#check(password, cred))
     if (r === null) return TOO_MANY
-    if (typeof r === 'string') return this.#verdict(x, key, c.user, cred, r, started)
-    return r.then((v) => this.#verdict(x, key, c.user, cred, v, started))
+    if (typeof r === 'string') return this.#verdict(x, key, user, cred, r, started, client)
+    return r.then((v) => this.#verdict(x, key, user, cred, v, started, client))
   }
 
   /** The password against the user's stored hash, or against the decoy for an unknown user. */
@@ -92,13 +107,14 @@ class Auth implements FilterFactory, Filter {
     return cred === undefined ? this.#verifier.verifyUnknown(password, this.#decoy) : this.#verifier.verify(password, cred)
   }
 
-  #verdict(x: Exchange, key: string, user: string, cred: Credential | undefined, r: VerifyResult, started: number): Reply | undefined | Promise<Reply | undefined> {
+  #verdict(x: Exchange, key: string, user: string, cred: Credential | undefined, r: VerifyResult, started: number, client: string): Reply | undefined | Promise<Reply | undefined> {
     if (r === 'busy') return BUSY
     if (r === 'ok' && cred !== undefined) {
       cache.add(key, user, cred.hash)
       x.user = user
       return undefined
     }
+    this.#failures?.failed(client)
     // A refusal: timed when it checked the decoy's format and cost, padded to that time when not.
     if (cred === undefined || cred.work === this.#decoy?.work) { this.#refusal.observe(performance.now() - started); return this.#challenge }
     return this.#refusal.pad(started, this.#challenge)
@@ -117,7 +133,10 @@ export const auth: FilterKind = {
   compile: (f, ctx) => {
     if (f.auth === null) return null
     let a = built.get(f.auth)
-    if (a === undefined) built.set(f.auth, a = new Auth(f.auth, verifierFor(ctx.events)))
+    if (a === undefined) {
+      const fl = f.auth.failures === null ? null : new Failures(f.auth.failures, storeFor({ memory: { max_keys: RATE_LIMIT_DEFAULTS.max_keys } }, ctx.events), f.auth.realm)
+      built.set(f.auth, a = new Auth(f.auth, verifierFor(ctx.events), fl))
+    }
     return a
   },
 }

@@ -61,3 +61,13 @@ function forwardedFor(element: string): string | null {
   }
   return null
 }
+
+/**
+ * The key a client is counted under (auth's admission and failures, rate limits, connections per
+ * address): its address, or the /64 of an IPv6 one (one host commonly holds a whole /64).
+ */
+export function clientKey(addr: string): string {
+  if (!addr.includes(':')) return addr
+  const ip = parseIp(addr)
+  return typeof ip === 'object' && ip !== null ? `${ip[0].toString(16)}:${ip[1].toString(16)}::/64` : addr
+}

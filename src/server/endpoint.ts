@@ -17,6 +17,7 @@ import { ConfigError } from '../config/validate.js'
 import { AccessTable } from '../proxy/access-table.js'
 import { CertStore, TlsTerminator } from './tls.js'
 import { acceptProxyHeader } from './proxy-accept.js'
+import { clientKey } from '../proxy/client-ip.js'
 
 /** What a connection reads of its listener (connection.ts). */
 export interface ListenerInfo {
@@ -55,6 +56,9 @@ export class Endpoint implements ListenerInfo {
   #access: AccessTable | null = null
   /** With `proxy_protocol`: the load balancers a header is taken from; null: no PROXY protocol. */
   #proxyFrom: CidrList | null = null
+  /** With `max_connections_per_ip`: the bound, and the open connections of each client (IPv6 by /64). */
+  #perIp = 0
+  readonly #open = new Map<string, number>()
   /** A TLS connection's client from its PROXY header, by raw socket, until the handshake is done. */
   readonly #clients = new WeakMap<Socket, string>()
 
@@ -101,6 +105,7 @@ export class Endpoint implements ListenerInfo {
   /** The access check on the client's address, then the connection is served (plain) or its handshake starts (TLS). */
   #admit(s: Socket, client: string): void {
     if (this.#access !== null && !this.#access.allows(client)) { this.#on.refuse(s, this, client, 'denied by the listener\'s access rules'); return }
+    if (this.#perIp !== 0 && !this.#hold(s, client)) { this.#on.refuse(s, this, client, 'max_connections_per_ip'); return }
     if (this.terminator === null) {
       this.#on.accept(s, this, client)
       // After a PROXY header the socket was paused to put the bytes after it back: reading goes on now.
@@ -109,6 +114,20 @@ export class Endpoint implements ListenerInfo {
     }
     if (client !== peerAddress(s)) this.#clients.set(s, client)
     this.terminator.server.emit('connection', s)
+  }
+
+  /** Counts `s` under its client until it closes; false when the client holds its share already. */
+  #hold(s: Socket, client: string): boolean {
+    const k = clientKey(client)
+    const n = this.#open.get(k) ?? 0
+    if (n >= this.#perIp) return false
+    this.#open.set(k, n + 1)
+    s.once('close', () => {
+      const left = this.#open.get(k)! - 1
+      if (left === 0) this.#open.delete(k)
+      else this.#open.set(k, left)
+    })
+    return true
   }
 
   /** The client of a TLS socket: its PROXY header's, or the socket's peer. */
@@ -142,6 +161,8 @@ export class Endpoint implements ListenerInfo {
     this.redirect = l.redirect_https ?? 0
     this.#access = l.access === undefined ? null : new AccessTable(l.access)
     this.#proxyFrom = l.proxy_protocol === undefined ? null : new CidrList(l.proxy_protocol)
+    // A reload may change the bound; the connections open now stay counted (the Map outlives it).
+    this.#perIp = l.max_connections_per_ip ?? 0
   }
 
   close(): void {

@@ -12,18 +12,11 @@
  *   time measured as checks of it complete), so the time never tells which users exist or which format
  *   their hash has.
  */
-import { parseIp } from '../../config/cidr.js'
+export { clientKey } from '../../proxy/client-ip.js'
 import type { Verifier, VerifyResult } from './verify.js'
 
 /** A client's share of the verifier's budget. */
 const SHARE = 4
-
-/** The key a client is counted under: its address, or the /64 of an IPv6 one. */
-export function clientKey(addr: string): string {
-  if (!addr.includes(':')) return addr
-  const ip = parseIp(addr)
-  return typeof ip === 'object' && ip !== null ? `${ip[0].toString(16)}:${ip[1].toString(16)}::/64` : addr
-}
 
 export class Admission {
   readonly #verifier: Verifier

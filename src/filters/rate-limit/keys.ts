@@ -8,7 +8,7 @@ import type { KeyPart } from '../../config/rate-limit.js'
 import { name } from '../../http/head.js'
 import type { Exchange } from '../../proxy/exchange.js'
 import { cookie } from '../../upstream/hash-key.js'
-import { clientKey } from '../auth/admission.js'
+import { clientKey } from '../../proxy/client-ip.js'
 
 /** Longer keys are stored as their SHA-256: max_keys then bounds memory whatever clients send. */
 const MAX_KEY = 64
