@@ -42,7 +42,7 @@ const RETRIES = env('BENCH_RETRIES', 2)
 const { loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU } = pinning()
 const PIN = LOAD_CPU !== null
 const COMPARE = process.env.BENCH_COMPARE ?? ''
-const DESIGNS = ['straight', 'rawproxy', 'rawproxy-filters', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy']
+const DESIGNS = ['straight', 'rawproxy', 'rawproxy-filters', 'rawproxy-ratelimit', 'rawproxy-redis', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy']
 
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-bench-'))
 const script = (name: string): string => join(ROOT, 'dist/bench/load', `${name}.js`)
@@ -84,6 +84,24 @@ function filtersConfig(): string[] {
   }
   return [`routes: [${JSON.stringify(route)}]`]
 }
+/**
+ * The `rawproxy-ratelimit` and `rawproxy-redis` rows: one limit per client address that never refuses
+ * at this load (a million a second), so every request pays one decision and nothing else changes:
+ * in the memory store, and in a Redis server on the load generator's CPU (one Lua call per request).
+ */
+function rateLimitConfig(store: string): string[] {
+  const rl = { limits: [{ name: 'bench', key: 'client_ip', rate: '1000000/s', burst: 1000 }], ...(store === '' ? {} : { store: { redis: { url: store } } }) }
+  return [`routes: [${JSON.stringify({ upstream: 'peer', rate_limit: rl })}]`]
+}
+
+/** A redis-server for the rawproxy-redis row (Debian's; installed by bench/peers/install.sh or .ci/run). */
+async function startRedis(): Promise<{ proc: Proc; port: number }> {
+  const port = await freePort()
+  const proc = start('redis', LOAD_CPU, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], join(tmp, 'redis.log'))
+  await ready(proc, port)
+  return { proc, port }
+}
+
 /** wrk's extra header lines per design. */
 const HEADERS: Record<string, string[]> = { 'rawproxy-filters': [AUTH_HEADER] }
 
@@ -137,10 +155,14 @@ async function runLoad(): Promise<void> {
   const raw = await startRawproxy(peer.port)
   const raw3 = await startRawproxy(peer.ports, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-3peers')
   const filtered = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-filters', filtersConfig())
+  const limited = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-ratelimit', rateLimitConfig(''))
+  const redis = await startRedis()
+  const redisLimited = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-redis', rateLimitConfig(`redis://127.0.0.1:${redis.port}`))
   const pipe = await startHelper('tcp-pipe', peer.port)
   const hp = await startHelper('http-proxy', peer.port)
   const under: Record<string, { port: number; proc: Proc }> = {
-    straight: peer, rawproxy: raw, 'rawproxy-filters': filtered, 'rawproxy-3peers': raw3, 'tcp-pipe': pipe, 'http-proxy': hp,
+    straight: peer, rawproxy: raw, 'rawproxy-filters': filtered, 'rawproxy-ratelimit': limited, 'rawproxy-redis': redisLimited,
+    'rawproxy-3peers': raw3, 'tcp-pipe': pipe, 'http-proxy': hp,
   }
   if (COMPARE !== '') under['rawproxy-b'] = await startRawproxy(peer.port, [], COMPARE, 'rawproxy-b')
   const ports = Object.fromEntries(Object.entries(under).map(([d, u]) => [d, u.port]))

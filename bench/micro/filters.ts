@@ -16,6 +16,7 @@ import { Runtime } from '../../src/proxy/runtime.js'
 import { validate } from '../../src/config/validate.js'
 import { FILTERS } from '../../src/filters/index.js'
 import { COUNT } from './requests.js'
+import { LocalStore } from '../../src/filters/rate-limit/local-store.js'
 import type { Case } from './parse.js'
 
 const PASSWORD = 'bench-password'
@@ -35,7 +36,11 @@ function features(): [string, Record<string, unknown>][] {
       { match: { headers: { 'x-debug': true } }, deny: 400 },
     ],
   }
-  return [['no filters', {}], ...Object.entries(all).map(([k, v]) => [k, { [k]: v }] as [string, Record<string, unknown>]), ['all four', all]]
+  // rate_limit is not in the load bench's filters row: it has rows of its own (rawproxy-ratelimit, -redis).
+  const limit = { name: 'bench', key: 'client_ip', rate: '1000000/s', burst: 1000 }
+  return [['no filters', {}], ...Object.entries(all).map(([k, v]) => [k, { [k]: v }] as [string, Record<string, unknown>]), ['all four', all],
+    ['rate_limit (memory store)', { rate_limit: { limits: [limit] } }],
+    ['rate_limit with headers: true', { rate_limit: { headers: true, limits: [limit] } }]]
 }
 
 function parsed(b: Buffer, kind: Kind): Parser {
@@ -82,5 +87,25 @@ export async function filterCases(): Promise<Case[]> {
     one()
     cases.push({ name: `route with ${name}`, run: () => { for (let i = 0; i < COUNT; i++) one() } })
   }
-  return cases
+  return [...cases, ...decisionCases()]
+}
+
+/**
+ * One decision of the memory store (filters/rate-limit/local-store.ts), without HTTP: the same key
+ * each time, and keys spread over 100,000 clients (a Map of that size: cache misses, and at the bound
+ * of a store of 50,000 keys, an eviction per decision).
+ */
+function decisionCases(): Case[] {
+  const policy = { kind: 'rate', interval: 0.001, burst: 1000, delay: false } as const
+  const one = new LocalStore(100_000)
+  const ask = [{ key: 'scope\u0000bench\u0000127.0.0.1', policy, dry: false }]
+  const keys = Array.from({ length: 100_000 }, (_, i) => [{ key: `scope\u0000bench\u000010.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, policy, dry: false }])
+  const many = new LocalStore(100_000)
+  const bounded = new LocalStore(50_000)
+  let k = 0
+  return [
+    { name: 'rate_limit decision, one key', run: () => { for (let i = 0; i < COUNT; i++) one.take(ask) } },
+    { name: 'rate_limit decision, 100k keys', run: () => { for (let i = 0; i < COUNT; i++) many.take(keys[k++ % keys.length]) } },
+    { name: 'rate_limit decision, 100k keys, bound 50k', run: () => { for (let i = 0; i < COUNT; i++) bounded.take(keys[k++ % keys.length]) } },
+  ]
 }
