@@ -51,6 +51,8 @@ export function demoConfig(): Config {
     defaults: { headers: { request_id: true, response: { set: { 'X-Content-Type-Options': 'nosniff' } } } },
     routes: [
       { path: '/b', upstream: 'only_b' },
+      // Five at once, then one a second per client; every answer tells how many are left.
+      { path: '/limited', upstream: 'both', rate_limit: { headers: true, limits: [{ name: 'demo', key: 'client_ip', rate: '1/s', burst: 4 }] } },
       { path: '/admin', upstream: 'only_b', auth: { realm: 'rawproxy demo', users: { demo: ssha('demo') } } },
       {
         path: '/', upstream: 'both', methods: ['GET', 'POST'], max_body: '1m',
@@ -71,6 +73,7 @@ rawproxy demo is running. Try:
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/b/hello     # route /b goes to upstream-b only
   curl -i -d 'hello' http://127.0.0.1:${DEMO_PORTS.proxy}/post
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/slow        # a 1 s answer
+  curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/limited     # RateLimit fields; the 6th in a second gets 429
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/admin       # 401; then: curl -i -u demo:demo ...
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/healthz     # answered by a rule; /old/x redirects, /x/.env is 404
   curl -i -X DELETE http://127.0.0.1:${DEMO_PORTS.proxy}/  # 405, with Allow
