@@ -164,6 +164,18 @@ t('max_inflight: requests in progress per key; a place comes back when its respo
   } finally { hold = false; for (const f of held) f(); held = [] }
 })
 
+t('a reload keeps the counters, and the debt a client ran up under the old rate', async () => {
+  const name = unique()
+  const cfg = (r: string) => validate({ listen: ['127.0.0.1:0'], access_log: 'off', event_log: 'off', upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } },
+    routes: [{ upstream: 'u', rate_limit: { limits: [{ name, key: 'global', rate: r }] } }] })
+  const px = track(await proxy({ limits: [{ name, key: 'global', rate: '1/h' }] }))
+  assert.equal((await series(px.port, 2)).codes, [200, 429])
+  await px.server.reload(cfg('1/h'))
+  assert.equal((await series(px.port, 1)).codes, [429], 'the same limit after the reload: still spent')
+  await px.server.reload(cfg('1000/s'))
+  assert.equal((await series(px.port, 1)).codes, [429], 'the TAT an hour ahead stays: the debt is kept')
+})
+
 t('status: a refusal may be 503 as nginx does', async () => {
   const name = unique()
   const px = track(await proxy({ status: 503, limits: [{ name, key: 'global', rate: '1/h' }] }))
