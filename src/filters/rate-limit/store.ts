@@ -8,7 +8,7 @@
  *   N workers keep one limit;
  * - redis (redis-store.ts): a Redis server, one Lua call per request, so a fleet keeps one limit.
  *
- * Each runs the same arithmetic (gcra.ts; its Lua twin in redis-store.ts).
+ * Each runs the same arithmetic (gcra.ts; its Lua twin in redis-script.ts).
  */
 
 /** One limit as a store applies it: the policy only, no names of HTTP things. */
@@ -48,14 +48,32 @@ export interface Verdict {
 }
 
 /**
- * The counters. `take` is atomic over its asks: the enforced ones are admitted together or not at
- * all (a refusal by one limit spends nothing of the others); a dry-run ask commits on its own. An
- * admitted inflight ask holds its place until `release` with the same key.
+ * What `take` answers: one Verdict per Ask, in the asks' order.
  *
- * A store that cannot answer (its server is away) resolves per its `on_error` setting; it never
- * rejects the Promise.
+ * `fault` is true when the verdicts come from the store's `on_error` setting, not from its counters:
+ * its server was down, did not answer within `timeout`, or its breaker is still open after such a
+ * failure (redis-store.ts). Then, by `on_error`:
+ * - allow: every ask is admitted (ok, wait 0, remaining 0, reset 0);
+ * - deny: every enforced ask is refused (wait 1000; a dry-run ask is admitted). The filter answers
+ *   503 (RFC 9110 §15.6.4: the server cannot decide, the client is not over a limit), not its `status`.
+ * Either way the numbers count nothing: send no RateLimit fields from them. `fault` is absent when
+ * the counters answered, and always from the memory stores.
+ */
+export type Verdicts = Verdict[] & { readonly fault?: boolean }
+
+/**
+ * The counters. `take` is atomic over its asks: the enforced ones are admitted together or not at
+ * all (a refusal by one limit spends nothing of the others); a dry-run ask commits on its own; a peek
+ * ask never commits. It returns the verdicts directly when it need not wait (the memory store, or a
+ * Redis store whose breaker is open), a Promise only when it asks a server. The Promise never rejects:
+ * a store that cannot answer resolves per its `on_error` setting, marked `fault` (Verdicts).
+ *
+ * An admitted inflight ask holds its place until `release` with the same key. Call `release` once for
+ * each inflight ask that took a place: ok, not peek, and either dry or in a take where every enforced
+ * ask was ok; this includes places admitted by `on_error` (the Redis store counts those apart, so
+ * their release frees nobody else's place).
  */
 export interface Store {
-  take(asks: readonly Ask[]): Verdict[] | Promise<Verdict[]>
+  take(asks: readonly Ask[]): Verdicts | Promise<Verdicts>
   release(key: string): void
 }
