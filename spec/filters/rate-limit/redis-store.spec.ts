@@ -47,6 +47,17 @@ async function store(srv: { url: string }, cfg: Partial<RedisConfig> = {}, opts:
   return s
 }
 
+/** A plain client for looking at the keys (ZCARD, PTTL, GET). */
+class RedisClient {
+  readonly c: Redis
+  constructor(url: string) {
+    this.c = new Redis(url)
+    this.c.on('error', () => {})
+  }
+
+  async close(): Promise<void> { this.c.disconnect() }
+}
+
 const rate = (interval: number, burst: number, delay = false): Policy => ({ kind: 'rate', interval, burst, delay })
 const ask = (key: string, policy: Policy, more: Partial<Ask> = {}): Ask => ({ key, policy, dry: false, ...more })
 
@@ -302,16 +313,5 @@ t('helpers: the password is redacted from the URL; the reconnect backoff grows t
   assert.ok(b[0] >= 90 && b[0] <= 110 && b[1] >= 180 && b[1] <= 220, `from 100 ms, doubling: ${b}`)
   for (const d of b.slice(5)) assert.ok(d >= 1800 && d <= 2200, `capped at about 2 s: ${d}`)
 })
-
-/** A plain client for looking at the keys (ZCARD, PTTL, GET). */
-class RedisClient {
-  readonly c: Redis
-  constructor(url: string) {
-    this.c = new Redis(url)
-    this.c.on('error', () => {})
-  }
-
-  async close(): Promise<void> { this.c.disconnect() }
-}
 
 t.run()
