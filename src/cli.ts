@@ -13,7 +13,7 @@ import { build } from './http/llhttp.js'
 import { demoConfig, startDemoUpstreams, DEMO_HELP } from './demo.js'
 import { runCluster } from './cluster/run.js'
 import { handleSignals } from './signals.js'
-import { FILTERS } from './filters/index.js'
+import { FILTERS, afterReload, closeFilters } from './filters/index.js'
 
 const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
@@ -84,9 +84,9 @@ async function main(): Promise<number> {
   if (args.demo) process.stdout.write(DEMO_HELP)
 
   handleSignals({
-    reload: (next) => server.reload(next),
+    reload: (next) => server.reload(next).then(() => afterReload(next)),
     stopping: () => ({ connections: server.connections }),
-    stop: () => server.close().then(() => ({})),
+    stop: () => server.close().then(closeFilters).then(() => ({})),
   }, events, args.config)
   return -1
 }

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js'
 import type { Runtime } from '../proxy/runtime.js'
 import { Server } from '../server/server.js'
 import { EventLog } from '../log/events.js'
-import { FILTERS } from '../filters/index.js'
+import { FILTERS, afterReload, closeFilters } from '../filters/index.js'
 import { countersOf, upstreamOpened, zero } from './counters.js'
 import { fromWire, isToWorker, peerKey, PeerState, ToPrimary, ToWorker } from './messages.js'
 
@@ -109,6 +109,7 @@ export class WorkerProcess {
       return
     }
     this.#retiredOpened += upstreamOpened(old)
+    await afterReload(config)
     // No replay here: the new Runtime took each peer's health over from the old one (Group.start),
     // and replaying older messages could undo that for a peer the config dropped and added back.
     this.#send({ type: 'reloaded', gen })
@@ -123,6 +124,7 @@ export class WorkerProcess {
       this.#events!.log('info', 'worker stopping', { pid: process.pid, connections: server.connections })
       await server.close()
     }
+    await closeFilters()
     const counters = server === null ? zero() : countersOf(server, this.#retiredOpened)
     // This worker's share of the primary's "stopped" line (how evenly the connections were spread).
     this.#events?.log('info', 'worker stopped', { pid: process.pid, ...counters })

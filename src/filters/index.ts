@@ -14,3 +14,5 @@ import { rateLimit } from './rate-limit.js'
 import { hsts } from './hsts.js'
 
 export const FILTERS: readonly FilterKind[] = [headers, access, limits, rules, auth, rateLimit, hsts]
+
+export { pruneStores as afterReload, closeStores as closeFilters } from './rate-limit/stores.js'

@@ -19,7 +19,7 @@ import { Reply } from '../proxy/reply.js'
 import { clientKey } from '../proxy/client-ip.js'
 import { keyOf } from './rate-limit/keys.js'
 import { policyItem, retryAfter, stateItem } from './rate-limit/fields.js'
-import type { Ask, Policy, Store, Verdict } from './rate-limit/store.js'
+import type { Ask, Policy, Store, Verdict, Verdicts } from './rate-limit/store.js'
 import { storeFor } from './rate-limit/stores.js'
 
 /** One limit of a route, compiled. */
@@ -37,6 +37,9 @@ function compile(cfg: RateLimitConfig, l: LimitConfig): Limit {
     : { kind: 'rate', interval: l.rate.per / l.rate.count, burst: l.burst, delay: l.mode === 'delay' }
   return { cfg: l, policy, prefix: `${cfg.scope}\u0000${l.name}\u0000`, key: keyOf(l.key) }
 }
+
+/** The store could not decide and its on_error is deny (RFC 9110 §15.6.4). */
+const STORE_DOWN = new Reply(503, 'Retry-After: 1\r\n', null, 'PL')
 
 class RateLimit implements FilterFactory {
   readonly name = 'rate_limit'
@@ -67,6 +70,8 @@ class Limited implements Filter {
   #applied: Limit[] = []
   #asks: Ask[] = []
   #verdicts: Verdict[] | null = null
+  /** The verdicts that decide which inflight places to give back (with a store fault, not #verdicts). */
+  #held: Verdict[] | null = null
   #refused = false
 
   constructor(f: RateLimit) {
@@ -88,8 +93,9 @@ class Limited implements Filter {
     return v instanceof Promise ? v.then((r) => this.#decide(x, r)) : this.#decide(x, v)
   }
 
-  #decide(x: Exchange, v: Verdict[]): Reply | undefined | Promise<Reply | undefined> {
-    this.#verdicts = v
+  #decide(x: Exchange, v: Verdicts): Reply | undefined | Promise<Reply | undefined> {
+    if (v.fault === true) return this.#fault(x, v)
+    this.#verdicts = this.#held = v
     let wait = 0
     let refusedBy = -1
     let note = ''
@@ -112,6 +118,18 @@ class Limited implements Filter {
     return new Promise((resolve) => setTimeout(resolve, wait, undefined))
   }
 
+  /**
+   * The store could not answer (Redis down or slow): its `on_error` decided. No RateLimit fields (the
+   * numbers count nothing). deny: 503, the server cannot decide (RFC 9110 §15.6.4), not the client's
+   * fault; allow: on as if unlimited. Places the store admitted are still given back in done().
+   */
+  #fault(x: Exchange, v: Verdicts): Reply | undefined {
+    this.#held = v
+    x.limit = 'store-down'
+    for (let i = 0; i < v.length; i++) if (!v[i].ok && !this.#asks[i].dry) { this.#refused = true; return STORE_DOWN }
+    return undefined
+  }
+
   responseHead(_x: Exchange, e: HeadEdit): void {
     const v = this.#verdicts
     if (v === null || !(this.#refused || this.#f.headers)) return
@@ -122,7 +140,7 @@ class Limited implements Filter {
 
   /** Places held under inflight limits go back (an enforced ask holds one only when the request was admitted). */
   done(): void {
-    const v = this.#verdicts
+    const v = this.#held
     if (v === null) return
     for (let i = 0; i < v.length; i++) {
       const a = this.#asks[i]

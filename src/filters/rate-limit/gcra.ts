@@ -43,7 +43,9 @@ function judge(c: Cells, a: Ask, now: number): [Verdict, number] {
 
 /** Requests that would conform at `now` after one that set TAT to `tat`. */
 function remaining(p: Policy & { kind: 'rate' }, tat: number, now: number): number {
-  return Math.max(0, Math.floor((now + p.interval * p.burst - tat) / p.interval) + 1)
+  // tat − now first: on a fractional clock, (now + τ − tat) loses the low bits of `now` and a fresh
+  // key could read one less than its burst (the Lua twin computes it the same way).
+  return Math.max(0, Math.floor((p.interval * p.burst - (tat - now)) / p.interval + 1e-9) + 1)
 }
 
 /**

@@ -7,14 +7,15 @@
  * workers keep one limit (cluster-store.ts). redis: a Redis server (redis-store.ts).
  */
 import cluster from 'node:cluster'
-import type { StoreConfig } from '../../config/rate-limit.js'
+import type { RateLimitConfig, StoreConfig } from '../../config/rate-limit.js'
+import type { Config } from '../../config/schema.js'
 import type { EventLog } from '../../log/events.js'
 import { LocalStore } from './local-store.js'
 import { ClusterStore } from './cluster-store.js'
 import { RedisStore } from './redis-store.js'
 import type { Store } from './store.js'
 
-const stores = new Map<string, Store>()
+const stores = new Map<string, RedisStore>()
 let local: LocalStore | null = null
 let shared: ClusterStore | null = null
 
@@ -34,4 +35,26 @@ export function storeFor(cfg: StoreConfig, events: EventLog | null): Store {
   let s = stores.get(id)
   if (s === undefined) stores.set(id, s = new RedisStore(cfg.redis, events))
   return s
+}
+
+/**
+ * After a reload: the Redis stores no rate_limit of `config` names any more are closed (their
+ * connections would otherwise stay open for good). Exchanges still in flight on the old config that
+ * ask one get its on_error answer.
+ */
+export function pruneStores(config: Config): Promise<void> {
+  const used = new Set<string>()
+  const see = (r: RateLimitConfig | null | undefined): void => { if (r != null && 'redis' in r.store) used.add(JSON.stringify(r.store.redis)) }
+  see(config.defaults.rate_limit)
+  for (const r of config.routes) see(r.features.rate_limit)
+  const drop = [...stores].filter(([id]) => !used.has(id))
+  for (const [id] of drop) stores.delete(id)
+  return Promise.all(drop.map(([, s]) => s.close())).then(() => {})
+}
+
+/** At shutdown: every Redis connection closed, so the process can end. */
+export function closeStores(): Promise<void> {
+  const all = [...stores.values()]
+  stores.clear()
+  return Promise.all(all.map((s) => s.close())).then(() => {})
 }
