@@ -9,9 +9,13 @@
  *   primary → reload → reloaded | reload-failed     (SIGHUP; `gen` pairs a reply with its request)
  *   primary → snapshot → snapshot   (counters and the peer states the worker holds)
  *   primary → stop → stopped        (graceful close done; the final counters; then it exits 0)
+ *   worker → rl → rl-v              (rate limits, any time: the takes and releases of one event-loop
+ *                                   turn; the verdicts of its takes, in one message; `n` pairs them.
+ *                                   On the hot path, so short names: filters/rate-limit/cluster-store.ts)
  */
 import type { Address, Config, Upstream } from '../config/schema.js'
 import type { Counters } from './counters.js'
+import type { AskBatch, VerdictBatch } from '../filters/rate-limit/cluster-store.js'
 
 /**
  * The health of one peer, decided once in the primary (its active health checks) and broadcast to every
@@ -44,6 +48,7 @@ export function fromWire(w: WireConfig): Config {
 }
 
 export type ToWorker =
+  | VerdictBatch
   | PeerState
   | { readonly type: 'start'; readonly config: WireConfig }
   | { readonly type: 'reload'; readonly gen: number; readonly config: WireConfig }
@@ -51,6 +56,7 @@ export type ToWorker =
   | { readonly type: 'stop' }
 
 export type ToPrimary =
+  | AskBatch
   | { readonly type: 'hello' }
   | { readonly type: 'ready'; readonly addresses: Address[] }
   | { readonly type: 'failed'; readonly error: string }
@@ -59,8 +65,8 @@ export type ToPrimary =
   | { readonly type: 'snapshot'; readonly gen: number; readonly counters: Counters; readonly peers: PeerState[] }
   | { readonly type: 'stopped'; readonly counters: Counters }
 
-const TO_WORKER = new Set(['peer-state', 'start', 'reload', 'snapshot', 'stop'])
-const TO_PRIMARY = new Set(['hello', 'ready', 'failed', 'reloaded', 'reload-failed', 'snapshot', 'stopped'])
+const TO_WORKER = new Set(['rl-v', 'peer-state', 'start', 'reload', 'snapshot', 'stop'])
+const TO_PRIMARY = new Set(['rl', 'hello', 'ready', 'failed', 'reloaded', 'reload-failed', 'snapshot', 'stopped'])
 
 function typed(m: unknown, types: Set<string>): boolean {
   return typeof m === 'object' && m !== null && types.has((m as { type?: unknown }).type as string)

@@ -2,7 +2,8 @@
  * The cluster primary (`workers` > 1): it holds the validated config, forks one worker per slot
  * (src/cluster/worker.ts, each a full proxy), and never serves a request itself. It restarts a worker
  * that dies (with backoff), sends every worker a new config on reload, replaces workers one at a time
- * on a rolling restart, broadcasts peer health states, and adds up the workers' counters.
+ * on a rolling restart, broadcasts peer health states, adds up the workers' counters, and keeps the
+ * rate-limit counters of every worker (rate-limits.ts).
  * Signals are wired by src/cluster/run.ts; this class is driven by calls, so a spec can drive it too.
  */
 import cluster, { Worker } from 'node:cluster'
@@ -12,6 +13,7 @@ import type { EventLog } from '../log/events.js'
 import { add, Counters, zero } from './counters.js'
 import { isToPrimary, peerKey, PeerState, toWire, ToPrimary, ToWorker } from './messages.js'
 import { Runtime } from '../proxy/runtime.js'
+import { RateLimits } from './rate-limits.js'
 
 const WORKER_EXEC = fileURLToPath(new URL('./worker.js', import.meta.url))
 /** A worker that ran this long before it died starts its backoff afresh. */
@@ -84,6 +86,8 @@ export class Primary {
   #stopping: Promise<Counters> | null = null
   /** Reloads and rolling restarts run one at a time. */
   #chain: Promise<unknown> = Promise.resolve()
+  /** The counters of the workers' memory-store rate limits: one owner, so N workers keep one limit. */
+  readonly #limits: RateLimits
 
   constructor(config: Config, events: EventLog) {
     this.#config = config
@@ -91,6 +95,7 @@ export class Primary {
     this.#slots = Array.from({ length: config.workers }, (_, i) => new Slot(i + 1))
     this.#retired = zero()
     this.#health = this.#checks(config, null)
+    this.#limits = new RateLimits(config)
     setup()
   }
 
@@ -153,6 +158,7 @@ export class Primary {
         old.retire()
         this.#health = this.#checks(config, old)
         this.#replayable()
+        this.#limits.reload(config)
         await this.#resize(config.workers)
         return
       }
@@ -251,7 +257,12 @@ export class Primary {
   }
 
   #onMessage(w: Worker, m: ToPrimary): void {
-    if (m.type === 'hello') {
+    if (m.type === 'rl') {
+      // A dead worker's batch read late: its places were given back at its exit, take none again.
+      if (w.isDead()) return
+      const reply = this.#limits.answer(w.id, m)
+      if (reply !== null) this.#send(w, reply)
+    } else if (m.type === 'hello') {
       this.#greeted.add(w)
       for (const s of this.#peerStates.values()) this.#send(w, s) // replayed before the worker starts
       this.#send(w, this.#stopping === null ? { type: 'start', config: toWire(this.#config) } : { type: 'stop' })
@@ -268,6 +279,7 @@ export class Primary {
 
   #onExit(slot: Slot, w: Worker, code: number | null, signal: string | null): void {
     this.#all.delete(w)
+    this.#limits.gone(w.id) // its exchanges are gone: they will never release their places
     // Asked to stop, replaced by a rolling restart, or a fork that never served: nothing to restart.
     if (slot.worker !== w || this.#stopping !== null) return
     slot.worker = null

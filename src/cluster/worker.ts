@@ -12,6 +12,7 @@ import { EventLog } from '../log/events.js'
 import { FILTERS, afterReload, closeFilters } from '../filters/index.js'
 import { countersOf, upstreamOpened, zero } from './counters.js'
 import { fromWire, isToWorker, peerKey, PeerState, ToPrimary, ToWorker } from './messages.js'
+import { fromPrimary } from '../filters/rate-limit/cluster-store.js'
 
 /**
  * Where a peer's health, decided once in the primary's active checks, meets this worker's balancer.
@@ -51,6 +52,8 @@ export class WorkerProcess {
 
   handle(m: ToWorker): void {
     switch (m.type) {
+      // The verdicts for this process's cluster store (the one stores.ts made), whatever the state.
+      case 'rl-v': fromPrimary(m); return
       case 'peer-state':
         this.#peers.set(peerKey(m), m)
         if (this.#server !== null) onPeerState(this.#server.rt, m)
