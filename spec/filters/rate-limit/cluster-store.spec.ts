@@ -105,6 +105,18 @@ t('a refusal is cached: later takes of the key are refused at once, without a me
   assert.ok((await later)[0].ok)
 })
 
+t('the cache is bounded: past 10,000 keys refused, the oldest is forgotten (and asked again)', async () => {
+  const { store } = pair()
+  const hour = rate(1 / 3600)
+  const keys = Array.from({ length: 10_001 }, (_, i) => [ask(`many${i}`, hour)])
+  await Promise.all(keys.map((k) => store.take(k)))
+  const refused = await Promise.all(keys.map((k) => store.take(k)))
+  assert.ok(refused.every((v) => !v[0].ok))
+  assert.instance(store.take(keys[0]), Promise, 'the first refused key went for room')
+  assert.ok(Array.isArray(store.take(keys[1])))
+  assert.ok(Array.isArray(store.take(keys[10_000])))
+})
+
 t('peeks, delay mode and dry runs are not cached', async () => {
   const { store } = pair()
   const one = rate(1)
