@@ -7,9 +7,12 @@
  * request only once TAT ≤ now, and sets TAT = now + T, so each admission loses the time between its
  * slot and the first request after it (gcra.ts). At 2000/s offered that is ~0.5 ms of every 5 ms:
  * measured here, 176 to 179 admitted/s for 200/s (one process's memory store fares worse: fewer
- * requests reach it). A burst of 1 or more keeps TAT ahead of now under a flood, so nothing is lost
- * (burst 5: 2003 admitted in 10 s). Hence two routes: the burst-5 one is held to ±5%, the burst-0 one
- * to "never more than the limit" (+5%), and at least half of it.
+ * requests reach it). A burst keeps TAT ahead of now under a flood, so nothing is lost as long as
+ * some request reaches the primary within τ: 2003 of 2006 in 10 s with burst 5, on an idle machine.
+ * But 7 busy processes on 2 cores (and a suite running beside) stall for tens of ms, and a stall
+ * longer than τ loses the rest (burst 5, τ = 25 ms: 360 to 400 of 406 then). Hence two routes: one
+ * with burst 20 (τ = 100 ms), held to ±5%; the burst-0 one to "never more than the limit" (+5%), and
+ * at least half of it.
  *
  * RL_ACCURACY_SECONDS sets how long (default 2, so the suite stays quick; 10 is the full run):
  *   npx tsc -p tsconfig.json && RL_ACCURACY_SECONDS=10 node dist/spec/cluster/rate-limit-accuracy.spec.js
@@ -24,6 +27,7 @@ const SECONDS = Number(process.env.RL_ACCURACY_SECONDS ?? 2)
 const LIMIT = 200 // per second
 const OFFERED = 2000 // per second, all clients together
 const CLIENTS = 16
+const BURST = 20
 
 const t = suite('cluster: rate-limit accuracy with 4 workers')
 const started = new Started()
@@ -37,6 +41,8 @@ class Offerer {
   #waiting: ((status: number) => void) | null = null
   readonly statuses = new Map<number, number>()
   sent = 0
+  /** performance.now() of the latest request sent. */
+  lastSent = 0
 
   private constructor(sock: Socket, path: string) {
     this.#sock = sock
@@ -68,6 +74,7 @@ class Offerer {
 
   #get(): Promise<number> {
     this.sent++
+    this.lastSent = performance.now()
     return new Promise((resolve) => {
       this.#waiting = resolve
       this.#sock.write(this.#request)
@@ -94,37 +101,40 @@ t.before(async () => {
   up = await httpUpstream((_req, res) => res.end('ok'))
   const limit = (burst: number): string => `{ limits: [{ name: all, key: global, rate: ${LIMIT}/s, burst: ${burst} }] }`
   port = await started.config(`workers: 4\nlisten: ["127.0.0.1:0"]\nupstreams:\n  main: { peers: ["127.0.0.1:${up.port}"] }\naccess_log: off\n` +
-    `routes:\n  - { path: /, upstream: main, rate_limit: ${limit(0)} }\n  - { path: /burst, upstream: main, rate_limit: ${limit(5)} }\n`).started()
+    `routes:\n  - { path: /, upstream: main, rate_limit: ${limit(0)} }\n  - { path: /burst, upstream: main, rate_limit: ${limit(BURST)} }\n`).started()
 })
 t.after(async () => { await started.stopAll(); await up.close() })
 
-/** Offers OFFERED/s on `path` for SECONDS from CLIENTS connections; the statuses seen. */
-async function offer(path: string): Promise<{ sent: number; admitted: number; refused: number }> {
+/**
+ * Offers OFFERED/s on `path` for SECONDS from CLIENTS connections: the statuses seen, and the seconds
+ * from the first request to the last (more than SECONDS when a loaded machine kept the clients late).
+ */
+async function offer(path: string): Promise<{ sent: number; admitted: number; refused: number; seconds: number }> {
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => Offerer.open(port, path)))
   await sleep(200) // every connection accepted by its worker before the clock starts
   const every = (1000 * CLIENTS) / OFFERED
   const start = performance.now() + 10
   const end = start + SECONDS * 1000
   await Promise.all(clients.map((c, i) => c.run(start + (i * every) / CLIENTS, every, end)))
-  const took = (performance.now() - start) / 1000
+  const seconds = (Math.max(...clients.map((c) => c.lastSent)) - start) / 1000
   for (const c of clients) c.close()
   const count = (status: number): number => clients.reduce((n, c) => n + (c.statuses.get(status) ?? 0), 0)
-  const r = { sent: clients.reduce((n, c) => n + c.sent, 0), admitted: count(200), refused: count(429) }
-  console.log(`  ${path}: offered ${r.sent} in ${took.toFixed(2)} s (${Math.round(r.sent / took)}/s): ${r.admitted} admitted, ${r.refused} refused`)
+  const r = { sent: clients.reduce((n, c) => n + c.sent, 0), admitted: count(200), refused: count(429), seconds }
+  console.log(`  ${path}: offered ${r.sent} in ${seconds.toFixed(2)} s (${Math.round(r.sent / seconds)}/s): ${r.admitted} admitted, ${r.refused} refused`)
   assert.is(r.admitted + r.refused, r.sent, 'every response is a 200 or a 429')
   assert.ok(r.sent >= OFFERED * SECONDS * 0.9, `the clients kept up the offered rate (${r.sent})`)
   return r
 }
 
-t(`burst 5: ${OFFERED}/s offered for ${SECONDS} s against ${LIMIT}/s: admitted within ±5% of ${LIMIT * SECONDS} + the burst`, async () => {
-  const { admitted } = await offer('/burst')
-  const expected = LIMIT * SECONDS + 5 + 1 // the burst and the first request at once, then one every 5 ms
+t(`burst ${BURST}: ${OFFERED}/s offered for ${SECONDS} s against ${LIMIT}/s: admitted within ±5% of ${LIMIT * SECONDS} + the burst`, async () => {
+  const { admitted, seconds } = await offer('/burst')
+  const expected = Math.round(LIMIT * seconds) + BURST + 1 // the burst and the first request at once, then one every 5 ms
   assert.ok(Math.abs(admitted - expected) <= expected * 0.05, `admitted ${admitted}, expected ${expected} ±5%`)
 })
 
 t(`burst 0: never more than ${LIMIT}/s in all (+5%), whatever the 4 workers`, async () => {
-  const { admitted } = await offer('/')
-  const expected = LIMIT * SECONDS + 1
+  const { admitted, seconds } = await offer('/')
+  const expected = Math.round(LIMIT * seconds) + 1
   assert.ok(admitted <= expected * 1.05, `admitted ${admitted}, at most ${expected} +5%`)
   assert.ok(admitted >= expected * 0.5, `admitted ${admitted}: the limit is reached, less what τ = 0 loses`)
 })
