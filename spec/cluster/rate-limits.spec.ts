@@ -89,28 +89,38 @@ t('the inflight places of a worker that crashes, or is replaced, are given back'
   await control.worker(2, w2.pid) // the replacement is up before the stop
 })
 
-t('fail open: while the primary does not answer, takes are admitted after 1 s and counted', async () => {
+t('fail open: while the primary does not answer, takes are admitted after 1 s, marked and counted', async () => {
   const p = await start()
   const w1 = await control.worker(1)
+  const w2 = await control.worker(2)
   const k = [ask('all\u0000global', rate(1))]
+  const one = [ask('uploads\u0000u1', { kind: 'inflight', max: 1 })]
   assert.equal(oks((await w1.take(k)).verdicts), [true])
   process.kill(p.child.pid!, 'SIGSTOP')
   let blind
   const began = Date.now()
   try {
-    blind = await w1.take(k, 2)
+    blind = await w1.take([...k, ...one], 2)
   } finally {
     process.kill(p.child.pid!, 'SIGCONT')
   }
   const took = Date.now() - began
   assert.ok(took >= 990 && took < 2000, `answered after ${took} ms`)
   assert.equal(oks(blind.verdicts), [true, true], 'admitted blind')
+  assert.equal(blind.fault, [true, true])
   assert.is(blind.faults, 2)
-  // The primary answers again; its late answer (two refusals) resolved nothing twice, cached nothing.
+  await sleep(100) // the primary's late answer, and the release it brings about
+  // The primary answers again. Its late answer (k refused; the place taken once, refused once)
+  // resolved nothing twice, cached nothing, and gave back the place it took for a blind request.
   const next = await w1.take(k)
   assert.equal(oks(next.verdicts), [false])
+  assert.equal(next.fault, [false])
   assert.is(next.sent, 1)
   assert.is(next.faults, 2)
+  assert.equal(oks((await w2.take(one)).verdicts), [true], 'the place is free')
+  // The two blind requests end: their releases stay in worker 1, and free nothing of worker 2's.
+  assert.is((await w1.release('uploads\u0000u1', 'uploads\u0000u1')).sent, 0)
+  assert.equal(oks((await w2.take(one)).verdicts), [false])
 })
 
 t('the counters survive a reload; max_keys follows the config', async () => {

@@ -12,7 +12,7 @@ import cluster from 'node:cluster'
 import { connect, createServer, AddressInfo, Server, Socket } from 'node:net'
 import { storeFor } from '../../src/filters/rate-limit/stores.js'
 import type { ClusterStore } from '../../src/filters/rate-limit/cluster-store.js'
-import type { Ask, Verdict } from '../../src/filters/rate-limit/store.js'
+import type { Ask, Verdict, Verdicts } from '../../src/filters/rate-limit/store.js'
 
 /** What the spec sends: `times` copies of `asks`, taken in one turn; or keys to release. */
 export interface Command { readonly id: number; readonly asks?: Ask[]; readonly times?: number; readonly release?: string[] }
@@ -21,6 +21,8 @@ export interface Answer {
   readonly id: number
   /** The verdicts of each take, in order. */
   readonly verdicts: Verdict[][]
+  /** Which takes were answered by a fault (fail open): their `fault` mark, lost to JSON otherwise. */
+  readonly fault: boolean[]
   /** How many takes were answered synchronously. */
   readonly sync: number
   /** Rate-limit messages this worker sent meanwhile. */
@@ -45,7 +47,8 @@ function main(port: number): void {
     const sync = takes.filter((x) => !(x instanceof Promise)).length
     const verdicts = await Promise.all(takes)
     await new Promise((r) => setImmediate(r)) // a turn of releases only is sent on the next check phase
-    return { id: c.id, verdicts, sync, sent: sent - before, faults: store.faults, cached: store.cached }
+    const fault = verdicts.map((v: Verdicts) => v.fault === true)
+    return { id: c.id, verdicts, fault, sync, sent: sent - before, faults: store.faults, cached: store.cached }
   }
 
   const sock = connect(port, '127.0.0.1')

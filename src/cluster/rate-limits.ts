@@ -13,7 +13,7 @@ import { RATE_LIMIT_DEFAULTS, RateLimitConfig } from '../config/rate-limit.js'
 import type { LocalStore } from '../filters/rate-limit/local-store.js'
 import { localStore } from '../filters/rate-limit/stores.js'
 import type { Ask, Verdict } from '../filters/rate-limit/store.js'
-import { AskBatch, decodeAsks, encodeVerdicts, VerdictBatch } from '../filters/rate-limit/cluster-store.js'
+import { AskBatch, decodeAsks, encodeVerdicts, holdsPlace, refusedTake, VerdictBatch } from '../filters/rate-limit/cluster-store.js'
 
 /**
  * The bound of the primary's store: the largest `memory.max_keys` of any rate_limit of the config (a
@@ -78,24 +78,16 @@ export class RateLimits {
     return this.#held.get(worker)?.get(key) ?? 0
   }
 
-  /**
-   * Notes the inflight places a take committed (gcra.ts: an ask admitted by its own limit commits
-   * unless it is a peek, or an enforced ask of a take another enforced ask refused).
-   */
+  /** Notes the inflight places a take committed (holdsPlace: the rule of gcra.ts). */
   #hold(worker: number, asks: readonly Ask[], out: readonly Verdict[]): void {
-    let refused = false
-    let inflight = false
+    let refused: boolean | null = null
     for (let i = 0; i < asks.length; i++) {
-      if (!asks[i].dry && !out[i].ok) refused = true
-      if (asks[i].policy.kind === 'inflight') inflight = true
-    }
-    if (!inflight) return
-    for (let i = 0; i < asks.length; i++) {
-      const a = asks[i]
-      if (a.policy.kind !== 'inflight' || !out[i].ok || a.peek === true || (refused && !a.dry)) continue
+      if (asks[i].policy.kind !== 'inflight') continue
+      refused ??= refusedTake(asks, out) // only for a take with an inflight ask: rate-only takes skip it
+      if (!holdsPlace(asks[i], out[i], refused)) continue
       let held = this.#held.get(worker)
       if (held === undefined) this.#held.set(worker, held = new Map())
-      held.set(a.key, (held.get(a.key) ?? 0) + 1)
+      held.set(asks[i].key, (held.get(asks[i].key) ?? 0) + 1)
     }
   }
 

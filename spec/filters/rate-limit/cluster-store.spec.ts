@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { AskBatch, ClusterStore, decodeAsks, encodeAsks, VerdictBatch } from '../../../src/filters/rate-limit/cluster-store.js'
 import { maxKeys, RateLimits } from '../../../src/cluster/rate-limits.js'
 import { validate } from '../../../src/config/validate.js'
-import type { Ask, Policy, Verdict } from '../../../src/filters/rate-limit/store.js'
+import type { Ask, Policy, Verdict, Verdicts } from '../../../src/filters/rate-limit/store.js'
 import { sleep } from '../../support/harness.js'
 
 const t = suite('rate limit: the cluster store over a channel')
@@ -144,12 +144,51 @@ t('fail open: a batch not answered in time resolves admitted and counted; a late
   assert.ok(took >= 99 && took < 200, `failed open after ${took} ms`)
   assert.equal(out, [[{ ok: true, wait: 0, remaining: 0, reset: 0 }], [{ ok: true, wait: 0, remaining: 0, reset: 0 }, { ok: true, wait: 0, remaining: 0, reset: 0 }]])
   assert.is(store.faults, 2)
+  assert.ok(out.every((v) => (v as Verdicts).fault === true), 'marked: the numbers count nothing')
   store.answer({ type: 'rl-v', n: sent[0].n, v: [0, 5000, 0, 5000, 0, 5000, 0, 5000, 0, 1000, 0, 0] })
   assert.instance(store.take([ask('a', rate(1))]), Promise, 'the late refusal was not cached')
 
   const closed = new ClusterStore(() => false, 100)
   assert.equal(await closed.take([ask('a', rate(1))]), [{ ok: true, wait: 0, remaining: 0, reset: 0 }], 'a closed channel fails open at once')
   assert.is(closed.faults, 1)
+  clearTimeout(alive)
+})
+
+t('an inflight place admitted blind: its release frees nothing; the place the primary took late is given back', async () => {
+  const limits = new RateLimits(config())
+  const held: AskBatch[] = []
+  let open = false
+  const deliver = (wire: AskBatch): void => {
+    setImmediate(() => {
+      const reply = limits.answer(1, wire)
+      if (reply !== null) setImmediate(() => store.answer(JSON.parse(JSON.stringify(reply)) as VerdictBatch))
+    })
+  }
+  const store: ClusterStore = new ClusterStore((m) => {
+    const wire = JSON.parse(JSON.stringify(m)) as AskBatch
+    if (open) deliver(wire)
+    else held.push(wire)
+    return true
+  }, 100)
+  const alive = setTimeout(() => {}, 1000)
+  const one = { kind: 'inflight', max: 1 } as const
+  const blind = await store.take([ask('up', one), ask('r', rate(1000))])
+  assert.is((blind as Verdicts).fault, true)
+  assert.ok(blind.every((v) => v.ok))
+  assert.is(limits.held(1, key('up')), 0, 'the primary has not seen it yet')
+
+  open = true
+  for (const m of held.splice(0)) deliver(m)
+  await sleep(10)
+  assert.is(limits.held(1, key('up')), 0, 'it took the place, and the late answer gave it back')
+  assert.is(limits.store.inflight(key('up')), 0)
+  store.release(key('up')) // the blind request ends: no message, nothing freed
+  const other = await store.take([ask('up', one)])
+  assert.ok(other[0].ok)
+  assert.is(limits.held(1, key('up')), 1)
+  store.release(key('up'))
+  await sleep(5)
+  assert.is(limits.held(1, key('up')), 0, 'a real place is released as ever')
   clearTimeout(alive)
 })
 

@@ -17,13 +17,15 @@
  *   costs the primary a message per key and worker per refusal period, not one per request. (Only a
  *   key the primary evicts for room, max_keys, stays refused here a little longer than there.)
  * - Fail open: a batch the primary has not answered within `timeout` (it is busy or gone) resolves
- *   its takes as admitted, counted in `faults`. A take never rejects, and no pending entry outlives
- *   its timeout; a late answer finds nothing to resolve.
+ *   its takes as admitted, marked `fault` (store.ts, Verdicts) and counted in `faults`. A take never
+ *   rejects, and no pending entry outlives its timeout. An inflight place admitted so holds none of
+ *   the primary's: its release frees nobody else's (as the Redis store's `on_error` places), and if
+ *   the primary's answer comes late, the places it took for that batch are given back then.
  *
  * Both ends of the wire format are here (encodeAsks, decodeAsks, encodeVerdicts), so it changes in
  * one file; the message types are part of cluster/messages.ts.
  */
-import type { Ask, Policy, Store, Verdict } from './store.js'
+import type { Ask, Policy, Store, Verdict, Verdicts } from './store.js'
 
 /** Worker → primary: the takes and the releases of one turn. */
 export interface AskBatch {
@@ -89,9 +91,22 @@ export function encodeVerdicts(vs: readonly Verdict[], into: number[]): void {
   for (const v of vs) into.push(v.ok ? 1 : 0, v.wait, v.remaining, v.reset)
 }
 
+/** A take another of its enforced asks refused: it spent nothing of its enforced asks (gcra.ts). */
+export function refusedTake(asks: readonly Ask[], out: readonly Verdict[]): boolean {
+  for (let i = 0; i < asks.length; i++) if (!asks[i].dry && !out[i].ok) return true
+  return false
+}
+
+/** Whether an ask holds an inflight place after its take: admitted, not a peek, and dry or in a take not refused. */
+export function holdsPlace(a: Ask, v: Verdict, refused: boolean): boolean {
+  return a.policy.kind === 'inflight' && v.ok && a.peek !== true && (a.dry || !refused)
+}
+
 /** Admitted without a judgement: a take the primary did not answer, or an ask a cached refusal spared. */
 const UNJUDGED: Verdict = Object.freeze({ ok: true, wait: 0, remaining: 0, reset: 0 })
 const TIMEOUT_MS = 1000
+/** A batch failed open waits this long for its late answer, to give back the places it took. */
+const LATE_MS = 60_000
 /** How often a batch is checked for its timeout: it fails open between `timeout` and 1.25 × it. */
 const TICKS_PER_TIMEOUT = 4
 /** Keys refused at once at most; past it the oldest entry goes (the cache only saves messages). */
@@ -112,9 +127,9 @@ function toPrimary(m: AskBatch): boolean {
 
 class Pending {
   readonly asks: readonly Ask[]
-  readonly resolve: (v: Verdict[]) => void
+  readonly resolve: (v: Verdicts) => void
 
-  constructor(asks: readonly Ask[], resolve: (v: Verdict[]) => void) {
+  constructor(asks: readonly Ask[], resolve: (v: Verdicts) => void) {
     this.asks = asks
     this.resolve = resolve
   }
@@ -166,6 +181,10 @@ export class ClusterStore implements Store {
   /** Batches sent and not answered yet, oldest first (Map order is the order of `n`). */
   readonly #pending = new Map<number, Batch>()
   readonly #refused = new Map<string, Refusal>()
+  /** Batches failed open that asked for inflight places, until their late answer (or LATE_MS). */
+  readonly #late = new Map<number, Batch>()
+  /** Key → inflight places admitted blind (fail open): their releases stay here. */
+  readonly #blind = new Map<string, number>()
   #timer: NodeJS.Timeout | null = null
   #armed = false
   readonly #flush: () => void
@@ -190,27 +209,32 @@ export class ClusterStore implements Store {
   }
 
   /** Synchronous when a cached refusal decides; else a Promise of the primary's verdicts. */
-  take(asks: readonly Ask[]): Verdict[] | Promise<Verdict[]> {
+  take(asks: readonly Ask[]): Verdicts | Promise<Verdicts> {
     if (this.#refused.size > 0) {
       const v = this.#fromCache(asks, clock())
       if (v !== null) return v
     }
-    return new Promise((resolve) => {
+    return new Promise<Verdicts>((resolve) => {
       this.#takes.push(new Pending(asks, resolve))
       this.#schedule()
     })
   }
 
-  /** Fire-and-forget, in the turn's batch. */
+  /** Fire-and-forget, in the turn's batch; a place admitted blind was never the primary's. */
   release(key: string): void {
-    this.#released.push(key)
-    this.#schedule()
+    const blind = this.#blind.get(key)
+    if (blind === undefined) this.#giveBack(key)
+    else if (blind === 1) this.#blind.delete(key)
+    else this.#blind.set(key, blind - 1)
   }
 
   /** The primary's verdicts for batch `m.n`. */
   answer(m: VerdictBatch): void {
     const b = this.#pending.get(m.n)
-    if (b === undefined) return // too late: its takes were admitted already (fail open)
+    if (b === undefined) {
+      this.#lateAnswer(m)
+      return
+    }
     this.#pending.delete(m.n)
     const v = m.v
     const now = clock()
@@ -223,6 +247,28 @@ export class ClusterStore implements Store {
         if (!verdict.ok) this.#remember(p.asks[i], verdict, b.sentAt, now)
       }
       p.resolve(out)
+    }
+  }
+
+  #giveBack(key: string): void {
+    this.#released.push(key)
+    this.#schedule()
+  }
+
+  /**
+   * Too late: its takes were admitted blind already. The places the primary took for them are no
+   * request's now: given back (the requests' own releases stay in #blind).
+   */
+  #lateAnswer(m: VerdictBatch): void {
+    const b = this.#late.get(m.n)
+    if (b === undefined) return
+    this.#late.delete(m.n)
+    let j = 0
+    for (const p of b.takes) {
+      const out: Verdict[] = new Array(p.asks.length)
+      for (let i = 0; i < out.length; i++, j += VERDICT_STRIDE) out[i] = { ok: m.v[j] === 1, wait: 0, remaining: 0, reset: 0 }
+      const refused = refusedTake(p.asks, out)
+      for (let i = 0; i < out.length; i++) if (holdsPlace(p.asks[i], out[i], refused)) this.#giveBack(p.asks[i].key)
     }
   }
 
@@ -299,9 +345,17 @@ export class ClusterStore implements Store {
     return out
   }
 
-  #failOpen(p: Pending): void {
+  /** Admitted blind: every ask ok, `fault` marked; its inflight places are counted here, apart. */
+  #failOpen(p: Pending): boolean {
     this.faults++
-    p.resolve(new Array<Verdict>(p.asks.length).fill(UNJUDGED))
+    let places = false
+    for (const a of p.asks) {
+      if (a.policy.kind !== 'inflight' || a.peek === true) continue
+      this.#blind.set(a.key, (this.#blind.get(a.key) ?? 0) + 1)
+      places = true
+    }
+    p.resolve(Object.assign(new Array<Verdict>(p.asks.length).fill(UNJUDGED), { fault: true }))
+    return places
   }
 
   /** One Timeout, re-armed with refresh() while batches wait: it ticks a few times per timeout. */
@@ -314,13 +368,20 @@ export class ClusterStore implements Store {
 
   #expireOld(): void {
     this.#armed = false
-    const oldest = clock() - this.#timeout
+    const now = clock()
     for (const [n, b] of this.#pending) {
-      if (b.sentAt > oldest) break
+      if (b.sentAt > now - this.#timeout) break
       this.#pending.delete(n)
-      for (const p of b.takes) this.#failOpen(p)
+      let places = false
+      for (const p of b.takes) places = this.#failOpen(p) || places
+      if (places) this.#late.set(n, b)
     }
-    if (this.#pending.size > 0) this.#arm()
+    // A primary that has not answered in a minute is gone: its worker will be too.
+    for (const [n, b] of this.#late) {
+      if (b.sentAt > now - LATE_MS) break
+      this.#late.delete(n)
+    }
+    if (this.#pending.size > 0 || this.#late.size > 0) this.#arm()
   }
 }
 
