@@ -15,7 +15,7 @@
  */
 import type { Address, Config, Upstream } from '../config/schema.js'
 import type { Counters } from './counters.js'
-import type { AskBatch, VerdictBatch } from '../filters/rate-limit/cluster-store.js'
+import type { AskBatch, VerdictBatch } from '../filters/rate-limit/cluster-wire.js'
 
 /**
  * The health of one peer, decided once in the primary (its active health checks) and broadcast to every

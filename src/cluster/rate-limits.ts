@@ -13,7 +13,7 @@ import { RATE_LIMIT_DEFAULTS, RateLimitConfig } from '../config/rate-limit.js'
 import type { LocalStore } from '../filters/rate-limit/local-store.js'
 import { localStore } from '../filters/rate-limit/stores.js'
 import type { Ask, Verdict } from '../filters/rate-limit/store.js'
-import { AskBatch, decodeAsks, encodeVerdicts, holdsPlace, refusedTake, VerdictBatch } from '../filters/rate-limit/cluster-store.js'
+import { AskBatch, decodeAsks, encodeVerdicts, holdsPlace, refusedTake, VerdictBatch } from '../filters/rate-limit/cluster-wire.js'
 
 /**
  * The bound of the primary's store: the largest `memory.max_keys` of any rate_limit of the config (a

@@ -19,7 +19,7 @@ import { Reply } from '../proxy/reply.js'
 import { clientKey } from '../proxy/client-ip.js'
 import { keyOf } from './rate-limit/keys.js'
 import { policyItem, retryAfter, stateItem } from './rate-limit/fields.js'
-import type { Ask, Policy, Store, Verdict, Verdicts } from './rate-limit/store.js'
+import { UNJUDGED, type Ask, type Policy, type Store, type Verdict, type Verdicts } from './rate-limit/store.js'
 import { storeFor } from './rate-limit/stores.js'
 
 /** One limit of a route, compiled. */
@@ -135,7 +135,9 @@ class Limited implements Filter {
     if (v === null || !(this.#refused || this.#f.headers)) return
     const all = this.#applied.length === this.#f.limits.length
     e.add('RateLimit-Policy', all ? this.#f.policy : this.#applied.map((l) => policyItem(l.cfg)).join(', '))
-    e.add('RateLimit', this.#applied.map((l, i) => stateItem(l.cfg, v[i])).join(', '))
+    let state = ''
+    for (let i = 0; i < v.length; i++) if (v[i] !== UNJUDGED) state += (state === '' ? '' : ', ') + stateItem(this.#applied[i].cfg, v[i])
+    e.add('RateLimit', state)
   }
 
   /** Places held under inflight limits go back (an enforced ask holds one only when the request was admitted). */

@@ -5,7 +5,8 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { AskBatch, ClusterStore, decodeAsks, encodeAsks, VerdictBatch } from '../../../src/filters/rate-limit/cluster-store.js'
+import { ClusterStore } from '../../../src/filters/rate-limit/cluster-store.js'
+import { AskBatch, decodeAsks, encodeAsks, VerdictBatch } from '../../../src/filters/rate-limit/cluster-wire.js'
 import { maxKeys, RateLimits } from '../../../src/cluster/rate-limits.js'
 import { validate } from '../../../src/config/validate.js'
 import type { Ask, Policy, Verdict, Verdicts } from '../../../src/filters/rate-limit/store.js'

@@ -62,9 +62,16 @@ export interface Verdict {
 export type Verdicts = Verdict[] & { readonly fault?: boolean }
 
 /**
+ * Admitted without a judgement: an ask of a take the primary did not answer, or one that a cached
+ * refusal of another ask spared (cluster-store.ts). Its numbers count nothing: the filter leaves it
+ * out of the RateLimit field.
+ */
+export const UNJUDGED: Verdict = Object.freeze({ ok: true, wait: 0, remaining: 0, reset: 0 })
+
+/**
  * The counters. `take` is atomic over its asks: the enforced ones are admitted together or not at
  * all (a refusal by one limit spends nothing of the others); a dry-run ask commits on its own; a peek
- * ask never commits. It returns the verdicts directly when it need not wait (the memory store, or a
+ * ask never commits. It returns the verdicts directly when it need not wait (the memory store, a cached refusal of the cluster store, or a
  * Redis store whose breaker is open), a Promise only when it asks a server. The Promise never rejects:
  * a store that cannot answer resolves per its `on_error` setting, marked `fault` (Verdicts).
  *
