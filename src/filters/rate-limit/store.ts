@@ -71,8 +71,9 @@ export const UNJUDGED: Verdict = Object.freeze({ ok: true, wait: 0, remaining: 0
 /**
  * The counters. `take` is atomic over its asks: the enforced ones are admitted together or not at
  * all (a refusal by one limit spends nothing of the others); a dry-run ask commits on its own; a peek
- * ask never commits. It returns the verdicts directly when it need not wait (the memory store, a cached refusal of the cluster store, or a
- * Redis store whose breaker is open), a Promise only when it asks a server. The Promise never rejects:
+ * ask never commits. It returns the verdicts directly when it need not wait (the memory store, a
+ * cached refusal of the cluster store, a Redis store whose breaker is open), a Promise only when it
+ * asks a server. The Promise never rejects:
  * a store that cannot answer resolves per its `on_error` setting, marked `fault` (Verdicts).
  *
  * An admitted inflight ask holds its place until `release` with the same key. Call `release` once for
