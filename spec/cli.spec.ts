@@ -128,7 +128,8 @@ t('the demo starts two upstreams behind the proxy', async () => {
     assert.match(await curl('http://127.0.0.1:8080/admin', '-u', 'demo:demo'), /^upstream-b: GET \/admin/)
     const hc = await curl('http://127.0.0.1:8080/healthz', '-i')
     assert.match(hc, /^HTTP\/1\.1 200 [^]*\r\nX-Request-ID: [0-9a-f-]{36}\r\n[^]*\r\nok\n$/)
-    assert.match(await curl('http://127.0.0.1:8080/limited', '-i'), /\r\nRateLimit: "demo";r=4;t=1\r\n/)
+    const limited = await curl('http://127.0.0.1:8080/limited', '-i')
+    assert.match(limited, /\r\nRateLimit: "demo";r=4;t=1\r\n/, limited)
   } finally {
     p.child.kill('SIGTERM')
     await p.exited

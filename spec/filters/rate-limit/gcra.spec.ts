@@ -26,6 +26,16 @@ t('reject: burst + 1 at once, then one per interval, to the millisecond', () => 
   assert.equal(at(10_000), { ok: true, wait: 0, remaining: 2, reset: 100 })
 })
 
+t('a fractional clock never turns a whole second into two, nor a burst into one less', () => {
+  // (now + 1000) − now is 1000.0000000000036 at this now: computed so, a reset of 1 s would round up to 2.
+  const now = 31788.11820874894
+  const s = new LocalStore(100)
+  const v = s.take([ask('k', rate(1000, 4))], now)[0]
+  assert.equal(v, { ok: true, wait: 0, remaining: 4, reset: 1000 })
+  const third = rate(1000 / 3, 2)
+  assert.is(s.take([ask('t', third)], 16276.198270131159)[0].remaining, 2)
+})
+
 t('reject with burst 0: one per interval exactly', () => {
   const s = new LocalStore(100)
   const p = rate(5, 0) // 200/s

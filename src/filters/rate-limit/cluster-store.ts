@@ -226,7 +226,8 @@ export class ClusterStore implements Store {
    * primary judged after `sentAt` and rounded its wait up by less than 1 ms, so `sentAt + wait − 1`
    * is never later than that: until then the primary refuses the key too. The Retry-After and reset
    * count from `now`, after the primary judged, so they are never less than the truth (store.ts).
-   * Delay mode and peeks are left to the primary, as are dry-run asks (never refused).
+   * Delay mode is left to the primary, as are dry-run asks (never refused); a refused peek is as
+   * exact as a take (auth/failures.ts checks so before each password).
    */
   #remember(a: Ask, v: Verdict, sentAt: number, now: number): void {
     const p = a.policy

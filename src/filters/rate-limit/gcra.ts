@@ -32,20 +32,19 @@ function judge(c: Cells, a: Ask, now: number): [Verdict, number] {
   }
   const T = p.interval
   const tau = T * p.burst
-  const tat = Math.max(c.tat(a.key) ?? now, now)
-  const next = tat + T
-  if (p.delay ? tat - now > tau : tat - tau > now) {
-    // Refused: the next request conforms at TAT − τ (reject), or when the queue has room (delay).
-    return [{ ok: false, wait: Math.ceil(tat - tau - now), remaining: 0, reset: Math.ceil(tat - now) }, NaN]
-  }
-  return [{ ok: true, wait: p.delay ? tat - now : 0, remaining: remaining(p, next, now), reset: Math.ceil(next - now) }, next]
+  // Relative to now: the clock's fractional ms would otherwise turn (now + 1000) − now into 1000.0001,
+  // and a reset of 1 s into 2 (the Lua twin works the same way).
+  const ahead = Math.max((c.tat(a.key) ?? now) - now, 0)
+  // Reject and delay refuse on the same condition: TAT − τ > now, i.e. more than `burst` ahead.
+  if (ahead > tau) return [{ ok: false, wait: Math.ceil(ahead - tau), remaining: 0, reset: Math.ceil(ahead) }, NaN]
+  const after = ahead + T
+  return [{ ok: true, wait: p.delay ? ahead : 0, remaining: remaining(p, after), reset: Math.ceil(after) }, now + after]
 }
 
-/** Requests that would conform at `now` after one that set TAT to `tat`. */
-function remaining(p: Policy & { kind: 'rate' }, tat: number, now: number): number {
-  // tat − now first: on a fractional clock, (now + τ − tat) loses the low bits of `now` and a fresh
-  // key could read one less than its burst (the Lua twin computes it the same way).
-  return Math.max(0, Math.floor((p.interval * p.burst - (tat - now)) / p.interval + 1e-9) + 1)
+/** Requests that would conform now after one that put the TAT `after` ms ahead of now. */
+function remaining(p: Policy & { kind: 'rate' }, after: number): number {
+  // + 1e-9: an interval such as 1000/3 must not lose a whole request to its last bit.
+  return Math.max(0, Math.floor((p.interval * p.burst - after) / p.interval + 1e-9) + 1)
 }
 
 /**
