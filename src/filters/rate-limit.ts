@@ -31,6 +31,11 @@ interface Limit {
   readonly key: (x: Exchange) => string | null
 }
 
+/** An ask that knows its limit (stores read only the Ask fields): no array of applied limits beside it. */
+interface LimitAsk extends Ask {
+  readonly limit: Limit
+}
+
 function compile(cfg: RateLimitConfig, l: LimitConfig): Limit {
   const policy: Policy = l.rate === null
     ? { kind: 'inflight', max: l.max_inflight }
@@ -41,111 +46,139 @@ function compile(cfg: RateLimitConfig, l: LimitConfig): Limit {
 /** The store could not decide and its on_error is deny (RFC 9110 §15.6.4). */
 const STORE_DOWN = new Reply(503, 'Retry-After: 1\r\n', null, 'PL')
 
-class RateLimit implements FilterFactory {
+/** The RateLimit-Policy and RateLimit values of these verdicts (UNJUDGED asks left out). */
+function fields(asks: readonly LimitAsk[], v: readonly Verdict[]): [string, string] {
+  let policy = ''
+  let state = ''
+  for (let i = 0; i < asks.length; i++) {
+    const l = asks[i].limit.cfg
+    policy += (i === 0 ? '' : ', ') + policyItem(l)
+    if (v[i] !== UNJUDGED) state += (state === '' ? '' : ', ') + stateItem(l, v[i])
+  }
+  return [policy, state]
+}
+
+/**
+ * The route's limits. Without `headers: true` and without inflight limits an exchange needs no state
+ * of its own (the refusal carries its fields), and this factory is the filter: nothing is allocated
+ * per request but the asks and the store's answer.
+ */
+class RateLimit implements FilterFactory, Filter {
   readonly name = 'rate_limit'
   readonly order = 50
   readonly limits: readonly Limit[]
   readonly store: Store
   readonly headers: boolean
   readonly status: number
-  /** RateLimit-Policy: the same for every response of the route. */
-  readonly policy: string
+  /** Some exchange state is needed: fields on every response, or inflight places to give back. */
+  readonly #stateful: boolean
 
   constructor(cfg: RateLimitConfig, store: Store) {
     this.limits = cfg.limits.map((l) => compile(cfg, l))
     this.store = store
     this.headers = cfg.headers
     this.status = cfg.status
-    this.policy = cfg.limits.map(policyItem).join(', ')
+    this.#stateful = cfg.headers || this.limits.some((l) => l.policy.kind === 'inflight')
   }
 
-  attach(): Filter { return new Limited(this) }
+  attach(): Filter { return this.#stateful ? new Limited(this) : this }
+
+  requestHead(x: Exchange): Reply | undefined | Promise<Reply | undefined> {
+    return this.run(x, null)
+  }
+
+  /** The asks of this request (a limit whose key is missing with `missing: skip` has none). */
+  asks(x: Exchange): LimitAsk[] {
+    const out: LimitAsk[] = []
+    for (const l of this.limits) {
+      let k = l.key(x)
+      if (k === null) {
+        if (l.cfg.missing === 'skip') continue
+        k = '\u0001' + clientKey(x.clientIp) // apart from any value the key itself could take
+      }
+      out.push({ key: l.prefix + k, policy: l.policy, dry: l.cfg.dry_run, limit: l })
+    }
+    return out
+  }
+
+  run(x: Exchange, state: Limited | null): Reply | undefined | Promise<Reply | undefined> {
+    const asks = this.asks(x)
+    if (asks.length === 0) return undefined
+    const v = this.store.take(asks)
+    return v instanceof Promise ? v.then((r) => this.decide(x, asks, r, state)) : this.decide(x, asks, v, state)
+  }
+
+  decide(x: Exchange, asks: readonly LimitAsk[], v: Verdicts, state: Limited | null): Reply | undefined | Promise<Reply | undefined> {
+    if (v.fault === true) {
+      // The store could not answer (Redis down or slow): its on_error decided. No fields (the numbers
+      // count nothing); deny is 503, the server cannot decide (RFC 9110 §15.6.4), not the client's fault.
+      state?.keep(asks, v, false, false)
+      x.limit = 'store-down'
+      for (let i = 0; i < v.length; i++) if (!v[i].ok && !asks[i].dry) { state?.keep(asks, v, true, false); return STORE_DOWN }
+      return undefined
+    }
+    let wait = 0
+    let after = -1
+    let note = ''
+    for (let i = 0; i < v.length; i++) {
+      const l = asks[i].limit.cfg
+      if (!v[i].ok) {
+        note += (note === '' ? '' : ',') + l.name + (l.dry_run ? '(dry)' : '')
+        if (!l.dry_run) after = Math.max(after, v[i].wait)
+      } else if (!l.dry_run && v[i].wait > wait) wait = v[i].wait
+    }
+    if (note !== '') x.limit = note
+    state?.keep(asks, v, after >= 0, true)
+    if (after >= 0) {
+      const [policy, now] = fields(asks, v)
+      return new Reply(this.status, `Retry-After: ${retryAfter(after)}\r\nRateLimit-Policy: ${policy}\r\nRateLimit: ${now}\r\n`, null, 'PL')
+    }
+    if (wait === 0) return undefined
+    x.limitDelay = wait
+    return new Promise((resolve) => setTimeout(resolve, wait, undefined))
+  }
 }
 
-/** One exchange under the route's limits: what the store said, and the places it holds. */
+/** One exchange under limits that need state: the fields for its response, the places it holds. */
 class Limited implements Filter {
   readonly name = 'rate_limit'
   readonly #f: RateLimit
-  /** The limits that applied (a limit whose key is missing with `missing: skip` does not), and their asks. */
-  #applied: Limit[] = []
-  #asks: Ask[] = []
-  #verdicts: Verdict[] | null = null
-  /** The verdicts that decide which inflight places to give back (with a store fault, not #verdicts). */
-  #held: Verdict[] | null = null
+  #asks: readonly LimitAsk[] | null = null
+  #verdicts: Verdicts | null = null
   #refused = false
+  /** The verdicts are the counters' (not a store fault's): the response may report them. */
+  #report = false
 
   constructor(f: RateLimit) {
     this.#f = f
   }
 
   requestHead(x: Exchange): Reply | undefined | Promise<Reply | undefined> {
-    for (const l of this.#f.limits) {
-      let k = l.key(x)
-      if (k === null) {
-        if (l.cfg.missing === 'skip') continue
-        k = '\u0001' + clientKey(x.clientIp) // apart from any value the key itself could take
-      }
-      this.#applied.push(l)
-      this.#asks.push({ key: l.prefix + k, policy: l.policy, dry: l.cfg.dry_run })
-    }
-    if (this.#asks.length === 0) return undefined
-    const v = this.#f.store.take(this.#asks)
-    return v instanceof Promise ? v.then((r) => this.#decide(x, r)) : this.#decide(x, v)
+    return this.#f.run(x, this)
   }
 
-  #decide(x: Exchange, v: Verdicts): Reply | undefined | Promise<Reply | undefined> {
-    if (v.fault === true) return this.#fault(x, v)
-    this.#verdicts = this.#held = v
-    let wait = 0
-    let refusedBy = -1
-    let note = ''
-    for (let i = 0; i < v.length; i++) {
-      const l = this.#applied[i].cfg
-      if (!v[i].ok) {
-        note += (note === '' ? '' : ',') + l.name + (l.dry_run ? '(dry)' : '')
-        if (!l.dry_run && refusedBy < 0) refusedBy = i
-      } else if (!l.dry_run && v[i].wait > wait) wait = v[i].wait
-    }
-    x.limit = note
-    if (refusedBy >= 0) {
-      this.#refused = true
-      let after = 0
-      for (let i = 0; i < v.length; i++) if (!v[i].ok && !this.#applied[i].cfg.dry_run) after = Math.max(after, v[i].wait)
-      return new Reply(this.#f.status, `Retry-After: ${retryAfter(after)}\r\n`, null, 'PL')
-    }
-    if (wait === 0) return undefined
-    x.limitDelay = wait
-    return new Promise((resolve) => setTimeout(resolve, wait, undefined))
+  keep(asks: readonly LimitAsk[], v: Verdicts, refused: boolean, report: boolean): void {
+    this.#asks = asks
+    this.#verdicts = v
+    this.#refused = refused
+    this.#report = report
   }
 
-  /**
-   * The store could not answer (Redis down or slow): its `on_error` decided. No RateLimit fields (the
-   * numbers count nothing). deny: 503, the server cannot decide (RFC 9110 §15.6.4), not the client's
-   * fault; allow: on as if unlimited. Places the store admitted are still given back in done().
-   */
-  #fault(x: Exchange, v: Verdicts): Reply | undefined {
-    this.#held = v
-    x.limit = 'store-down'
-    for (let i = 0; i < v.length; i++) if (!v[i].ok && !this.#asks[i].dry) { this.#refused = true; return STORE_DOWN }
-    return undefined
-  }
-
+  /** With `headers: true`: the fields on the response (a refusal carries them already). */
   responseHead(_x: Exchange, e: HeadEdit): void {
-    const v = this.#verdicts
-    if (v === null || !(this.#refused || this.#f.headers)) return
-    const all = this.#applied.length === this.#f.limits.length
-    e.add('RateLimit-Policy', all ? this.#f.policy : this.#applied.map((l) => policyItem(l.cfg)).join(', '))
-    let state = ''
-    for (let i = 0; i < v.length; i++) if (v[i] !== UNJUDGED) state += (state === '' ? '' : ', ') + stateItem(this.#applied[i].cfg, v[i])
-    e.add('RateLimit', state)
+    if (!this.#f.headers || !this.#report || this.#refused) return
+    const [policy, now] = fields(this.#asks!, this.#verdicts!)
+    e.add('RateLimit-Policy', policy)
+    e.add('RateLimit', now)
   }
 
-  /** Places held under inflight limits go back (an enforced ask holds one only when the request was admitted). */
+  /** Places held under inflight limits go back (store.ts says which hold one). */
   done(): void {
-    const v = this.#held
+    const v = this.#verdicts
     if (v === null) return
+    const asks = this.#asks!
     for (let i = 0; i < v.length; i++) {
-      const a = this.#asks[i]
+      const a = asks[i]
       if (a.policy.kind === 'inflight' && v[i].ok && (a.dry || !this.#refused)) this.#f.store.release(a.key)
     }
   }

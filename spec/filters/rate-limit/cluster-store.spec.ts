@@ -51,7 +51,7 @@ t('the asks cross the wire as they were', () => {
 
 t('one message per turn: every take and release of it, answered in order in one message', async () => {
   const { store, sent } = pair()
-  const p = rate(1000, 2)
+  const p = rate(10, 2) // 100 ms apart: the primary's clock moves between the four decisions
   const takes = [0, 1, 2, 3].map(() => store.take([ask('x', p), ask('y', { kind: 'inflight', max: 10 })]))
   store.release(key('y'))
   store.release(key('gone'))

@@ -91,17 +91,32 @@ t('inflight: max places, given back by release', () => {
   assert.is(s.take([ask('k', p)], 0)[0].remaining, 1, 'a release too many does not go below zero')
 })
 
-t('max_keys: the least recently admitted key goes first; evictions of live keys are counted', () => {
-  const s = new LocalStore(3)
+t('max_keys: keys least recently admitted go first, a generation at a time; evictions of live keys are counted', () => {
+  const s = new LocalStore(4) // two generations of two keys
   const p = rate(1_000_000, 0)
   const now = performance.now()
-  for (const k of ['a', 'b', 'c']) s.take([ask(k, p)], now)
-  s.take([ask('a', rate(1_000_000, 5))], now) // a admitted again: now the most recent
+  s.take([ask('a', p)], now)
+  s.take([ask('b', p)], now) // young {a, b} is full: it becomes the old generation
+  s.take([ask('c', p)], now)
+  s.take([ask('a', rate(1_000_000, 5))], now) // a, read from the old generation, admitted again: young {c, a}, full
+  assert.is(s.evicted, 1, 'b went with the old generation, its TAT still ahead')
   s.take([ask('d', p)], now)
   assert.is(s.size, 3)
-  assert.is(s.evicted, 1)
   assert.is(s.take([ask('c', p)], now)[0].ok, false, 'c is still there, its debt kept')
-  assert.is(s.take([ask('b', p)], now)[0].ok, true, 'b was evicted: it starts afresh')
+  assert.is(s.take([ask('a', p)], now)[0].ok, false, 'a too')
+  assert.is(s.take([ask('b', p)], now)[0].ok, true, 'b was dropped: it starts afresh')
+})
+
+t('max_keys bounds the keys whatever comes: 100,000 distinct keys through a bound of 1,000', () => {
+  const s = new LocalStore(1000)
+  const p = rate(10, 0)
+  let most = 0
+  for (let i = 0; i < 100_000; i++) {
+    s.take([ask(`k${i}`, p)], i / 100)
+    most = Math.max(most, s.size)
+  }
+  assert.ok(most <= 1000, `held ${most}`)
+  assert.ok(s.size >= 500, 'the young generation at least')
 })
 
 t.run()

@@ -23,12 +23,18 @@ export interface Cells {
   setInflight(key: string, n: number): void
 }
 
-/** The verdict of one ask at `now`, and the state it would leave (NaN: no change). */
-function judge(c: Cells, a: Ask, now: number): [Verdict, number] {
+/** The state judge() would leave for its ask (NaN: no change): a TAT, or an inflight count. */
+let nextState = NaN
+
+/** The verdict of one ask at `now`; the state it would leave in `nextState` (no tuple per ask). */
+function judge(c: Cells, a: Ask, now: number): Verdict {
   const p = a.policy
+  nextState = NaN
   if (p.kind === 'inflight') {
     const n = c.inflight(a.key)
-    return n < p.max ? [{ ok: true, wait: 0, remaining: p.max - n - 1, reset: 0 }, n + 1] : [{ ok: false, wait: 1000, remaining: 0, reset: 0 }, NaN]
+    if (n >= p.max) return { ok: false, wait: 1000, remaining: 0, reset: 0 }
+    nextState = n + 1
+    return { ok: true, wait: 0, remaining: p.max - n - 1, reset: 0 }
   }
   const T = p.interval
   const tau = T * p.burst
@@ -36,9 +42,10 @@ function judge(c: Cells, a: Ask, now: number): [Verdict, number] {
   // and a reset of 1 s into 2 (the Lua twin works the same way).
   const ahead = Math.max((c.tat(a.key) ?? now) - now, 0)
   // Reject and delay refuse on the same condition: TAT − τ > now, i.e. more than `burst` ahead.
-  if (ahead > tau) return [{ ok: false, wait: Math.ceil(ahead - tau), remaining: 0, reset: Math.ceil(ahead) }, NaN]
+  if (ahead > tau) return { ok: false, wait: Math.ceil(ahead - tau), remaining: 0, reset: Math.ceil(ahead) }
   const after = ahead + T
-  return [{ ok: true, wait: p.delay ? ahead : 0, remaining: remaining(p, after), reset: Math.ceil(after) }, now + after]
+  nextState = now + after
+  return { ok: true, wait: p.delay ? ahead : 0, remaining: remaining(p, after), reset: Math.ceil(after) }
 }
 
 /** Requests that would conform now after one that put the TAT `after` ms ahead of now. */
@@ -52,14 +59,20 @@ function remaining(p: Policy & { kind: 'rate' }, after: number): number {
  * An inflight ask's place is taken here and given back by `release`.
  */
 export function take(c: Cells, asks: readonly Ask[], now: number): Verdict[] {
+  if (asks.length === 1) {
+    // One limit (the usual route): no arrays beyond the answer.
+    const a = asks[0]
+    const v = judge(c, a, now)
+    if (!Number.isNaN(nextState) && a.peek !== true) commit(c, a, nextState)
+    return [v]
+  }
   const out: Verdict[] = new Array(asks.length)
   const next: number[] = new Array(asks.length)
   let refused = false
   for (let i = 0; i < asks.length; i++) {
-    const [v, s] = judge(c, asks[i], now)
-    out[i] = v
-    next[i] = s
-    if (!v.ok && !asks[i].dry) refused = true
+    out[i] = judge(c, asks[i], now)
+    next[i] = nextState
+    if (!out[i].ok && !asks[i].dry) refused = true
   }
   for (let i = 0; i < asks.length; i++) {
     const a = asks[i]
@@ -69,10 +82,14 @@ export function take(c: Cells, asks: readonly Ask[], now: number): Verdict[] {
       out[i] = { ...out[i], remaining: out[i].remaining + 1 }
       continue
     }
-    if (a.policy.kind === 'inflight') c.setInflight(a.key, next[i])
-    else c.setTat(a.key, next[i])
+    commit(c, a, next[i])
   }
   return out
+}
+
+function commit(c: Cells, a: Ask, state: number): void {
+  if (a.policy.kind === 'inflight') c.setInflight(a.key, state)
+  else c.setTat(a.key, state)
 }
 
 /** Gives back one place of an inflight key. */

@@ -1,9 +1,16 @@
 /**
  * The memory store: the counters of this process (or, with `workers: N`, of the cluster primary for
  * all its workers: cluster-store.ts). Synchronous, so a limited route stays on the hot path's plain
- * calls. Bounded: at most `maxKeys` rate keys; past it the least recently admitted key goes first (a
- * key at rest, whose TAT is past, holds nothing and goes the same way). A key evicted while its TAT is
- * still ahead forgets that client's debt: `evicted` counts those, for the operator to raise the bound.
+ * calls.
+ *
+ * Bounded by `maxKeys` rate keys, in two generations (as quick-lru does): a key admitted goes into
+ * the young Map; when that holds half the bound, the old Map is dropped whole and the young one
+ * becomes the old. A key read from the old generation and admitted again moves to the young one. So
+ * the keys least recently admitted go first, a generation at a time, at O(1) per decision: no
+ * per-key LRU list, and no eviction scan (a Map evicted key by key from its front makes every later
+ * eviction walk the holes left there: measured 33 µs a decision at 50,000 keys). A key at rest, whose
+ * TAT is past, holds nothing and goes the same way. A key dropped while its TAT is still ahead forgets
+ * that client's debt: `evicted` counts those, for the operator to raise the bound.
  */
 import { Cells, release, take } from './gcra.js'
 import type { Ask, Store, Verdict } from './store.js'
@@ -12,22 +19,29 @@ import type { Ask, Store, Verdict } from './store.js'
 const clock = (): number => performance.now()
 
 export class LocalStore implements Store, Cells {
-  /** Rate key → TAT. Map order is recency of admission: the first key is the one to evict. */
-  readonly #tats = new Map<string, number>()
+  #young = new Map<string, number>()
+  #old = new Map<string, number>()
   readonly #inflight = new Map<string, number>()
-  #maxKeys: number
-  /** Keys dropped for room while their TAT was still ahead of the clock. */
+  #max: number
+  /** A generation holds this many keys at most (half the bound). */
+  #half: number
+  /** Keys dropped while their TAT was still ahead of the clock. */
   evicted = 0
 
   constructor(maxKeys: number) {
-    this.#maxKeys = maxKeys
+    this.#max = maxKeys
+    this.#half = Math.max(1, Math.floor(maxKeys / 2))
   }
 
   /** A reload may change the bound; the counters stay. */
-  get maxKeys(): number { return this.#maxKeys }
-  set maxKeys(n: number) { this.#maxKeys = n }
+  get maxKeys(): number { return this.#max }
+  set maxKeys(n: number) {
+    this.#max = n
+    this.#half = Math.max(1, Math.floor(n / 2))
+  }
 
-  get size(): number { return this.#tats.size }
+  /** Rate keys held now (never more than maxKeys). */
+  get size(): number { return this.#young.size + this.#old.size }
 
   take(asks: readonly Ask[], now = clock()): Verdict[] {
     return take(this, asks, now)
@@ -38,23 +52,25 @@ export class LocalStore implements Store, Cells {
   }
 
   tat(key: string): number | undefined {
-    return this.#tats.get(key)
+    const t = this.#young.get(key)
+    return t !== undefined ? t : this.#old.get(key)
   }
 
   setTat(key: string, tat: number): void {
-    const m = this.#tats
-    // Delete first so the key moves to the end of the Map's order (most recent).
-    if (!m.delete(key) && m.size >= this.#maxKeys) this.#evict(m)
-    m.set(key, tat)
+    const y = this.#young
+    const before = y.size
+    y.set(key, tat)
+    if (y.size === before) return // was young already: updated in place
+    if (this.#old.size !== 0) this.#old.delete(key)
+    if (y.size >= this.#half) this.#turn()
   }
 
-  #evict(m: Map<string, number>): void {
+  /** The young generation is full: the old one goes, whole. O(half) once per half new keys. */
+  #turn(): void {
     const now = clock()
-    for (const [k, t] of m) {
-      m.delete(k)
-      if (t > now) this.evicted++
-      if (m.size < this.#maxKeys) return
-    }
+    for (const t of this.#old.values()) if (t > now) this.evicted++
+    this.#old = this.#young
+    this.#young = new Map()
   }
 
   inflight(key: string): number {
