@@ -132,16 +132,16 @@ t('the counters survive a reload; max_keys follows the config', async () => {
   const take = async (w: typeof w1, key: string): Promise<boolean> => (await w.take([ask(key, slow)])).verdicts[0][0].ok
   assert.ok(await take(w1, 'a'))
   assert.ok(await take(w1, 'b'))
-  assert.ok(await take(w1, 'c'), 'a third key: the oldest goes')
-  assert.ok(await take(w1, 'a'), 'a was forgotten: max_keys 2')
+  assert.ok(await take(w1, 'c'), 'a third key: the oldest generation goes')
+  assert.ok(await take(w1, 'a'), 'a was forgotten: max_keys 2 (two generations of one key)')
 
   writeFileSync(file, yaml(10))
   const from = p.err.length
   p.child.kill('SIGHUP')
   await p.line(/info reloaded/, 5000, from)
   for (const key of ['d', 'e', 'f']) assert.ok(await take(w1, key))
-  assert.not.ok(await take(w2, 'c'), 'c is still counted: the same store, now bound by 10')
-  assert.not.ok(await take(w2, 'a'))
+  assert.not.ok(await take(w2, 'a'), 'a is still counted: the same store, now bound by 10')
+  assert.not.ok(await take(w2, 'f'))
 })
 
 t.run()
