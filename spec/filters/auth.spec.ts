@@ -220,4 +220,20 @@ t('failed attempts are limited per client address: 10 at once, then 429 before a
   for (let i = 0; i < 12; i++) assert.equal(statuses((await raw(off.port, get(basic('ann', `g${i}`)))).text), [401], 'failures: false')
 })
 
+t('failed attempts sent in parallel cannot all pass: each check counts before it runs, a success gives it back', async () => {
+  const file = tempFile('users')
+  htpasswd('-cbB', '-C', '4', file, 'ann', 'right')
+  const px = track(await proxy({ realm: 'parallel guesses', htpasswd: file }))
+  const all = await Promise.all(Array.from({ length: 30 }, (_, i) => raw(px.port, get(basic('ann', `guess${i}`)))))
+  const codes = all.map((r) => statuses(r.text)[0])
+  assert.is(codes.filter((c) => c === 401).length, 10, `ten checked: ${codes}`)
+  assert.is(codes.filter((c) => c === 429).length, 20)
+  const ok = track(await proxy({ realm: 'parallel logins', htpasswd: file, failures: { rate: '1/h', burst: 1 } }))
+  for (let i = 0; i < 5; i++) {
+    // A new Authorization value each time (case of the scheme differs), so each is checked, not cached.
+    const value = `${'Basic'.slice(0, 5 - (i % 5))}${'BASIC'.slice(5 - (i % 5))} ${Buffer.from('ann:right').toString('base64')}`
+    assert.equal(statuses((await raw(ok.port, get(value))).text), [200], `login ${i}: a right password is given back`)
+  }
+})
+
 t.run()

@@ -2,6 +2,7 @@
 // one limit; Redis killed mid-run: with on_error allow no request fails, with deny every request
 // gets 503; Redis back: the limits resume. Counted on statuses, never on timings.
 import { suite } from 'uvu'
+import { connect } from 'node:net'
 import * as assert from 'uvu/assert'
 import { httpUpstream, HttpUpstream, tempFile, waitFor, sleep } from '../support/harness.js'
 import { Started, CliProc } from '../support/cluster.js'
@@ -82,6 +83,20 @@ t('Redis killed mid-run: deny answers 503 to every request; back, the limit resu
   await redis.restart()
   await p.line(/info rate limit store back/, 5000)
   assert.equal(await offer([port], 2, 2), [200, 429])
+})
+
+t('max_inflight with an asynchronous store: a client gone before the store answered gives its place back', async () => {
+  const cfg = `listen: ["127.0.0.1:0"]\nupstreams:\n  u: { peers: ["127.0.0.1:${up.port}"] }\naccess_log: off\n` +
+    `routes:\n  - upstream: u\n    rate_limit:\n      limits: [{ name: conc, key: global, max_inflight: 2 }]\n` +
+    `      store: { redis: { url: "${redis.url}", prefix: "leak:", timeout: 50ms } }\n`
+  const { port } = await proc(cfg)
+  for (let i = 0; i < 5; i++) {
+    const s = connect(port, '127.0.0.1')
+    s.on('error', () => {})
+    s.end('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n') // the head, then FIN: the body never comes
+  }
+  await sleep(300)
+  assert.equal(await offer([port], 1, 1), [200], 'no place was kept by a client that left')
 })
 
 t('SIGTERM ends a process whose Redis store is open (its connection is closed)', async () => {

@@ -85,7 +85,10 @@ t('keys: a header keeps its own count; without it the client address, or no limi
   assert.equal((await series(px.port, 2, 'X-Api-Key: one\r\n')).codes, [200, 429])
   assert.equal((await series(px.port, 2, 'X-Api-Key: two\r\n')).codes, [200, 429], 'another key, its own count')
   assert.equal((await series(px.port, 2)).codes, [200, 429], 'no key: counted under the client address')
-  assert.equal((await series(px.port, 1, 'X-Api-Key: one\r\nX-Api-Key: two\r\n')).codes, [200], 'two lines are one combined value, a key of its own')
+  assert.equal((await series(px.port, 1, 'X-Api-Key: three\r\nX-Api-Key: one\r\n')).codes, [429], 'two lines: counted under each, and "one" is spent')
+  assert.equal((await series(px.port, 1, 'X-Api-Key: four\r\n')).codes, [200])
+  assert.equal((await series(px.port, 1, 'X-Api-Key: five\r\nX-Api-Key: four\r\n')).codes, [429], 'a fresh first line does not hide a spent key')
+  assert.equal((await series(px.port, 1, 'X-Api-Key: four\r\nX-Api-Key: six\r\n')).codes, [429], 'nor a fresh last line')
   const b = unique()
   const skip = track(await proxy({ limits: [{ name: b, key: 'header:X-Api-Key', rate: '1/h', missing: 'skip' }] }))
   assert.equal((await series(skip.port, 3)).codes, [200, 200, 200])
@@ -98,6 +101,16 @@ t('keys: a cookie, and a list of parts joined', async () => {
   assert.equal((await series(px.port, 2, 'Cookie: x=1; sid=abc\r\nX-Tenant: t1\r\n')).codes, [200, 429])
   assert.equal((await series(px.port, 1, 'Cookie: sid=abc\r\nX-Tenant: t2\r\n')).codes, [200])
   assert.equal((await series(px.port, 1, 'Cookie: sid=abd\r\nX-Tenant: t1\r\n')).codes, [200])
+  // Spellings a peer reads as the same session are the same key: quoted, percent-encoded, named twice.
+  for (const c of ['sid="abc"', 'sid=%61bc', 'sid=a%62c', 'sid=zzz; sid=abc', 'sid=abc; sid=zzz']) {
+    assert.equal((await series(px.port, 1, `Cookie: ${c}\r\nX-Tenant: t1\r\n`)).codes, [429], c)
+  }
+})
+
+t('an empty header value is no key (not one key shared by everyone who sends it empty)', async () => {
+  const a = unique()
+  const px = track(await proxy({ limits: [{ name: a, key: 'header:X-Api-Key', rate: '1/h', missing: 'skip' }] }))
+  assert.equal((await series(px.port, 3, 'X-Api-Key: \r\n')).codes, [200, 200, 200])
 })
 
 t('keys: route counts each route apart under one limit from defaults; user comes from basic auth', async () => {
@@ -224,6 +237,9 @@ t('config: refused with the field path and the reason', () => {
   refusedBy(route({ limits: [{ name: 'a', key: 'global', rate: '1/s' }], store: { redis: { url: 'http://x' } } }), rx('routes[0].rate_limit.store.redis.url: must start with redis://'))
   refusedBy(route({ limits: [{ name: 'a', key: 'global', rate: '1/s' }], store: { redis: { url: 'redis://x', on_error: 'maybe' } } }), rx('routes[0].rate_limit.store.redis.on_error'))
   refusedBy(route({ limits: [{ name: 'a', key: 'header:bad key', rate: '1/s' }] }), rx('is not a field name'))
+  refusedBy(route({ limits: [{ name: 'a', key: 'cookie:a;b', rate: '1/s' }] }), rx('is not a cookie name'))
+  refusedBy(route({ limits: [{ name: 'a', key: 'global', rate: '1/s' }], status: 401 }), rx('routes[0].rate_limit.status: cannot be 401 or 407'))
+  refusedBy(route({ limits: [{ name: 'a', key: 'global', rate: '1/s' }], store: { redis: { url: 'redis://h:6379/abc' } } }), rx('is not a database number'))
 })
 
 t.run()

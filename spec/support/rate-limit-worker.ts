@@ -32,7 +32,7 @@ export interface Answer {
 }
 
 function main(port: number): void {
-  const store = storeFor({ memory: { max_keys: 100_000 } }, null) as ClusterStore
+  const store = storeFor({ memory: { max_keys: 100_000 } }, null, null!) as ClusterStore
   let sent = 0
   const send = process.send!.bind(process) as (...args: unknown[]) => boolean
   process.send = ((...args: unknown[]) => {

@@ -9,25 +9,10 @@
  * replaced gives them back: its exchanges will never release them.
  */
 import type { Config } from '../config/schema.js'
-import { RATE_LIMIT_DEFAULTS, RateLimitConfig } from '../config/rate-limit.js'
 import type { LocalStore } from '../filters/rate-limit/local-store.js'
-import { localStore } from '../filters/rate-limit/stores.js'
+import { localStore, maxKeys } from '../filters/rate-limit/stores.js'
 import type { Ask, Verdict } from '../filters/rate-limit/store.js'
 import { AskBatch, decodeAsks, encodeVerdicts, holdsPlace, refusedTake, VerdictBatch } from '../filters/rate-limit/cluster-wire.js'
-
-/**
- * The bound of the primary's store: the largest `memory.max_keys` of any rate_limit of the config (a
- * route's or the defaults'), as every worker's memory limits share this one store.
- */
-export function maxKeys(c: Config): number {
-  let n = 0
-  const see = (rl: RateLimitConfig | null | undefined): void => {
-    if (rl != null && 'memory' in rl.store) n = Math.max(n, rl.store.memory.max_keys)
-  }
-  see(c.defaults.rate_limit)
-  for (const r of c.routes) see(r.features.rate_limit)
-  return n === 0 ? RATE_LIMIT_DEFAULTS.max_keys : n
-}
 
 export class RateLimits {
   readonly #store: LocalStore

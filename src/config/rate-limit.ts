@@ -80,7 +80,8 @@ function keyPart(v: unknown, path: string): KeyPart {
   if (s === 'client_ip' || s === 'user' || s === 'route' || s === 'global') return { from: s }
   const m = /^(header|cookie):(.+)$/.exec(s)
   if (m === null) fail(path, 'must be client_ip, user, route, global, header:NAME or cookie:NAME')
-  if (m[1] === 'header' && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(m[2])) fail(path, `"${m[2]}" is not a field name (RFC 9110 §5.1)`)
+  // A field name is a token (RFC 9110 §5.1), and so is a cookie name (RFC 6265 §4.1.1): another name never matches.
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(m[2])) fail(path, `"${m[2]}" is not a ${m[1] === 'header' ? 'field name (RFC 9110 §5.1)' : 'cookie name (RFC 6265 §4.1.1)'}`)
   return m[1] === 'header' ? { from: 'header', name: m[2].toLowerCase() } : { from: 'cookie', name: m[2] }
 }
 
@@ -129,6 +130,8 @@ function store(v: unknown, path: string): StoreConfig {
   let u: URL
   try { u = new URL(url) } catch { fail(at('url'), 'must be a URL such as redis://127.0.0.1:6379') }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') fail(at('url'), 'must start with redis:// or rediss://')
+  // The path is the database number (redis://host:port/2); anything else would quietly mean db 0.
+  if (!/^\/?(\d{1,5})?$/.test(u.pathname)) fail(at('url'), `"${u.pathname}" is not a database number (redis://host:port/0)`)
   const onError = r.on_error === undefined ? d.redis.on_error : r.on_error
   if (onError !== 'allow' && onError !== 'deny') fail(at('on_error'), 'must be "allow" or "deny"')
   return {
@@ -153,5 +156,7 @@ export function rateLimit(v: unknown, path: string, scope: string): RateLimitCon
   })
   if (o.headers !== undefined && typeof o.headers !== 'boolean') fail(join(path, 'headers'), 'must be true or false')
   const status = o.status === undefined ? RATE_LIMIT_DEFAULTS.status : int(o.status, join(path, 'status'), 400, 599)
+  // A 401 or 407 must carry a challenge (RFC 9110 §15.5.2, §15.5.8), which a limit has not to give.
+  if (status === 401 || status === 407) fail(join(path, 'status'), 'cannot be 401 or 407 (they need an authentication challenge); 429 or 503')
   return { scope, limits, headers: o.headers === true, status, store: store(o.store, join(path, 'store')) }
 }

@@ -26,8 +26,7 @@ import { CredentialCache } from './auth/cache.js'
 import { Verifier, VerifyResult } from './auth/verify.js'
 import { Admission, RefusalTime, clientKey } from './auth/admission.js'
 import { Failures } from './auth/failures.js'
-import { storeFor } from './rate-limit/stores.js'
-import { RATE_LIMIT_DEFAULTS } from '../config/rate-limit.js'
+import { failureStore } from './rate-limit/stores.js'
 
 const AUTHORIZATION = name('authorization')
 const DROP = new NameSet(['authorization'])
@@ -97,7 +96,7 @@ class Auth implements FilterFactory, Filter {
     const against = cred ?? this.#decoy
     // One check per value and stored hash: two routes with other files never share a verdict.
     const r = this.#admission.admit(client, `${key}\u0000${against?.hash ?? ''}`, against?.work ?? 0, () => this.#check(password, cred))
-    if (r === null) return TOO_MANY
+    if (r === null) { this.#failures?.succeeded(client); return TOO_MANY } // no check ran: nothing failed
     if (typeof r === 'string') return this.#verdict(x, key, user, cred, r, started, client)
     return r.then((v) => this.#verdict(x, key, user, cred, v, started, client))
   }
@@ -108,13 +107,13 @@ class Auth implements FilterFactory, Filter {
   }
 
   #verdict(x: Exchange, key: string, user: string, cred: Credential | undefined, r: VerifyResult, started: number, client: string): Reply | undefined | Promise<Reply | undefined> {
-    if (r === 'busy') return BUSY
+    if (r === 'busy') { this.#failures?.succeeded(client); return BUSY }
     if (r === 'ok' && cred !== undefined) {
       cache.add(key, user, cred.hash)
       x.user = user
+      this.#failures?.succeeded(client)
       return undefined
     }
-    this.#failures?.failed(client)
     // A refusal: timed when it checked the decoy's format and cost, padded to that time when not.
     if (cred === undefined || cred.work === this.#decoy?.work) { this.#refusal.observe(performance.now() - started); return this.#challenge }
     return this.#refusal.pad(started, this.#challenge)
@@ -134,7 +133,7 @@ export const auth: FilterKind = {
     if (f.auth === null) return null
     let a = built.get(f.auth)
     if (a === undefined) {
-      const fl = f.auth.failures === null ? null : new Failures(f.auth.failures, storeFor({ memory: { max_keys: RATE_LIMIT_DEFAULTS.max_keys } }, ctx.events), f.auth.realm)
+      const fl = f.auth.failures === null ? null : new Failures(f.auth.failures, failureStore(), f.auth.realm)
       built.set(f.auth, a = new Auth(f.auth, verifierFor(ctx.events), fl))
     }
     return a

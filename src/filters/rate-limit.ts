@@ -28,7 +28,7 @@ interface Limit {
   readonly policy: Policy
   /** The counters' key prefix: the scope and the limit's name. */
   readonly prefix: string
-  readonly key: (x: Exchange) => string | null
+  readonly key: (x: Exchange) => string | string[] | null
 }
 
 /** An ask that knows its limit (stores read only the Ask fields): no array of applied limits beside it. */
@@ -52,6 +52,8 @@ function fields(asks: readonly LimitAsk[], v: readonly Verdict[]): [string, stri
   let state = ''
   for (let i = 0; i < asks.length; i++) {
     const l = asks[i].limit.cfg
+    // A key sent several times is several asks of one limit: the field names the limit once.
+    if (i > 0 && asks[i - 1].limit.cfg === l) continue
     policy += (i === 0 ? '' : ', ') + policyItem(l)
     if (v[i] !== UNJUDGED) state += (state === '' ? '' : ', ') + stateItem(l, v[i])
   }
@@ -87,7 +89,10 @@ class RateLimit implements FilterFactory, Filter {
     return this.run(x, null)
   }
 
-  /** The asks of this request (a limit whose key is missing with `missing: skip` has none). */
+  /**
+   * The asks of this request: one per limit, or one per value of a key sent several times (keys.ts);
+   * none for a limit whose key is missing with `missing: skip`.
+   */
   asks(x: Exchange): LimitAsk[] {
     const out: LimitAsk[] = []
     for (const l of this.limits) {
@@ -96,7 +101,8 @@ class RateLimit implements FilterFactory, Filter {
         if (l.cfg.missing === 'skip') continue
         k = '\u0001' + clientKey(x.clientIp) // apart from any value the key itself could take
       }
-      out.push({ key: l.prefix + k, policy: l.policy, dry: l.cfg.dry_run, limit: l })
+      if (typeof k === 'string') out.push({ key: l.prefix + k, policy: l.policy, dry: l.cfg.dry_run, limit: l })
+      else for (const one of k) out.push({ key: l.prefix + one, policy: l.policy, dry: l.cfg.dry_run, limit: l })
     }
     return out
   }
@@ -148,6 +154,8 @@ class Limited implements Filter {
   #refused = false
   /** The verdicts are the counters' (not a store fault's): the response may report them. */
   #report = false
+  /** done() ran: the exchange is over (a client that left while the store was asked, say). */
+  #over = false
 
   constructor(f: RateLimit) {
     this.#f = f
@@ -162,6 +170,8 @@ class Limited implements Filter {
     this.#verdicts = v
     this.#refused = refused
     this.#report = report
+    // The store answered after the exchange ended (the client left meanwhile): its places go back now.
+    if (this.#over) this.#release()
   }
 
   /** With `headers: true`: the fields on the response (a refusal carries them already). */
@@ -172,10 +182,16 @@ class Limited implements Filter {
     e.add('RateLimit', now)
   }
 
-  /** Places held under inflight limits go back (store.ts says which hold one). */
   done(): void {
+    this.#over = true
+    this.#release()
+  }
+
+  /** Places held under inflight limits go back, once (store.ts says which hold one). */
+  #release(): void {
     const v = this.#verdicts
     if (v === null) return
+    this.#verdicts = null
     const asks = this.#asks!
     for (let i = 0; i < v.length; i++) {
       const a = asks[i]
@@ -186,5 +202,5 @@ class Limited implements Filter {
 
 export const rateLimit: FilterKind = {
   name: 'rate_limit',
-  compile: (f, ctx) => f.rate_limit === null ? null : new RateLimit(f.rate_limit, storeFor(f.rate_limit.store, ctx.events)),
+  compile: (f, ctx) => f.rate_limit === null ? null : new RateLimit(f.rate_limit, storeFor(f.rate_limit.store, ctx.events, ctx.config)),
 }

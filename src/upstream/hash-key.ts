@@ -30,7 +30,7 @@ export class KeySource {
 }
 
 /** RFC 6265 §4.2.1: `Cookie: a=1; b=2`, possibly over several fields. */
-export function cookie(h: Head, want: string): string | null {
+function cookie(h: Head, want: string): string | null {
   for (let i = h.find(COOKIE); i >= 0; i = h.find(COOKIE, i + 1)) {
     for (const pair of h.value(i).split(';')) {
       const eq = pair.indexOf('=')

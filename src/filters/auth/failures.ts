@@ -1,14 +1,15 @@
 /**
  * Brute-force guard: failed basic-auth attempts are rate limited per client address (IPv6 by /64),
  * with the rate limiter's own machinery (rate-limit/gcra.ts and its stores, so with `workers: N`
- * the count is one for the whole process group). Before a password is checked, a client whose
- * failures are over the limit gets 429 with Retry-After (RFC 6585 §4), and no hash is computed;
- * each wrong password or unknown user counts one failure. A right password costs nothing here.
+ * the count is one for the whole process group). Each password check counts as a failure before it
+ * runs, so that guesses sent in parallel cannot all pass a check made before any of them failed; a
+ * client over the limit gets 429 with Retry-After (RFC 6585 §4), and no hash is computed. A right
+ * password gives its count back (a refund), so it costs nothing here.
  */
 import type { AuthFailures } from '../../config/features.js'
 import { Reply } from '../../proxy/reply.js'
 import { retryAfter } from '../rate-limit/fields.js'
-import type { Ask, Policy, Store, Verdict } from '../rate-limit/store.js'
+import type { Policy, Store, Verdict } from '../rate-limit/store.js'
 
 export class Failures {
   readonly #store: Store
@@ -22,19 +23,15 @@ export class Failures {
     this.#prefix = `auth\u0000${realm}\u0000`
   }
 
-  #ask(client: string, peek: boolean): Ask[] {
-    return [{ key: this.#prefix + client, policy: this.#policy, dry: false, peek }]
-  }
-
-  /** undefined: this client may try a password now; else the 429 (or a Promise of either). */
+  /** undefined: this client may try a password now (counted as a failure until it succeeds); else the 429. */
   check(client: string): Reply | undefined | Promise<Reply | undefined> {
-    const v = this.#store.take(this.#ask(client, true))
+    const v = this.#store.take([{ key: this.#prefix + client, policy: this.#policy, dry: false }])
     return v instanceof Promise ? v.then(refusal) : refusal(v)
   }
 
-  /** A wrong password or an unknown user from this client. */
-  failed(client: string): void {
-    const v = this.#store.take(this.#ask(client, false))
+  /** The password was right: the failure counted before the check is given back. */
+  succeeded(client: string): void {
+    const v = this.#store.take([{ key: this.#prefix + client, policy: this.#policy, dry: false, refund: true }])
     if (v instanceof Promise) v.catch(() => {})
   }
 }

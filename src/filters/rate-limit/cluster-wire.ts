@@ -31,6 +31,7 @@ const DRY = 1
 const PEEK = 2
 const DELAY = 4
 const INFLIGHT = 8
+const REFUND = 16
 
 /** A take's asks as the wire carries them: arrays of numbers, no field names (sent per request). */
 export function encodeAsks(asks: readonly Ask[]): (string | number)[] {
@@ -38,7 +39,7 @@ export function encodeAsks(asks: readonly Ask[]): (string | number)[] {
   for (let i = 0, j = 0; i < asks.length; i++, j += ASK_STRIDE) {
     const a = asks[i]
     const p = a.policy
-    const flags = (a.dry ? DRY : 0) | (a.peek === true ? PEEK : 0)
+    const flags = (a.dry ? DRY : 0) | (a.peek === true ? PEEK : 0) | (a.refund === true ? REFUND : 0)
     out[j] = a.key
     if (p.kind === 'rate') {
       out[j + 1] = flags | (p.delay ? DELAY : 0)
@@ -60,7 +61,7 @@ export function decodeAsks(t: readonly (string | number)[]): Ask[] {
     const policy: Policy = (f & INFLIGHT) !== 0
       ? { kind: 'inflight', max: t[j + 2] as number }
       : { kind: 'rate', interval: t[j + 2] as number, burst: t[j + 3] as number, delay: (f & DELAY) !== 0 }
-    out[i] = { key: t[j] as string, policy, dry: (f & DRY) !== 0, peek: (f & PEEK) !== 0 }
+    out[i] = { key: t[j] as string, policy, dry: (f & DRY) !== 0, peek: (f & PEEK) !== 0, refund: (f & REFUND) !== 0 }
   }
   return out
 }

@@ -22,7 +22,8 @@ export function policyItem(l: LimitConfig): string {
 /** One limit's RateLimit member now. */
 export function stateItem(l: LimitConfig, v: Verdict): string {
   if (l.rate === null) return `"${l.name}";r=${v.remaining}`
-  return `"${l.name}";r=${v.remaining};t=${Math.ceil(v.reset / 1000)}`
+  // An sf-integer has at most 15 digits (RFC 9651 §3.3.1): a limit of days under a huge burst could pass it.
+  return `"${l.name}";r=${v.remaining};t=${Math.min(Math.ceil(v.reset / 1000), 999_999_999_999_999)}`
 }
 
 /** Retry-After in whole seconds (RFC 9110 §10.2.3), rounded up: never before a request could pass. */

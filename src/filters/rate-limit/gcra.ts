@@ -19,6 +19,8 @@ export interface Cells {
   /** The TAT of a rate key (ms on the store's clock), or undefined for a key at rest. */
   tat(key: string): number | undefined
   setTat(key: string, tat: number): void
+  /** A refused key was asked again: it counts as used, so a client refused on and on keeps its debt. */
+  touch?(key: string): void
   inflight(key: string): number
   setInflight(key: string, n: number): void
 }
@@ -37,12 +39,20 @@ function judge(c: Cells, a: Ask, now: number): Verdict {
     return { ok: true, wait: 0, remaining: p.max - n - 1, reset: 0 }
   }
   const T = p.interval
+  if (a.refund === true) {
+    const tat = c.tat(a.key)
+    if (tat !== undefined && tat > now) nextState = Math.max(now, tat - T)
+    return { ok: true, wait: 0, remaining: 0, reset: 0 }
+  }
   const tau = T * p.burst
   // Relative to now: the clock's fractional ms would otherwise turn (now + 1000) − now into 1000.0001,
   // and a reset of 1 s into 2 (the Lua twin works the same way).
   const ahead = Math.max((c.tat(a.key) ?? now) - now, 0)
   // Reject and delay refuse on the same condition: TAT − τ > now, i.e. more than `burst` ahead.
-  if (ahead > tau) return { ok: false, wait: Math.ceil(ahead - tau), remaining: 0, reset: Math.ceil(ahead) }
+  if (ahead > tau) {
+    c.touch?.(a.key)
+    return { ok: false, wait: Math.ceil(ahead - tau), remaining: 0, reset: Math.ceil(ahead) }
+  }
   const after = ahead + T
   nextState = now + after
   return { ok: true, wait: p.delay ? ahead : 0, remaining: remaining(p, after), reset: Math.ceil(after) }

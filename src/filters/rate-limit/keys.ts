@@ -2,18 +2,65 @@
  * A limit's key, taken from the request as its `key` says: the real client address, the basic-auth
  * user, the route, one key for everyone, a header or a cookie, or several joined. null when the
  * request lacks a part (then the limit's `missing` decides).
+ *
+ * A header sent on several lines, or a cookie named twice, gives several values, and the request is
+ * counted under each of them: peers differ on which one they read (the first, the last, or all
+ * joined), so counting one of them, or the joined text, lets a client add lines of its choosing and
+ * be counted under a new key each time while the peer reads the real one.
  */
 import { createHash } from 'node:crypto'
 import type { KeyPart } from '../../config/rate-limit.js'
 import { name } from '../../http/head.js'
+import type { Head } from '../../http/head.js'
 import type { Exchange } from '../../proxy/exchange.js'
-import { cookie } from '../../upstream/hash-key.js'
 import { clientKey } from '../../proxy/client-ip.js'
 
 /** Longer keys are stored as their SHA-256: max_keys then bounds memory whatever clients send. */
 const MAX_KEY = 64
+/** Values of one part counted at most: the first and the last ones, where peers read. */
+const EDGE = 4
+const COOKIE = name('cookie')
 
-type Part = (x: Exchange) => string | null
+/** One part's value(s): a string, several (a repeated header or cookie), or null when missing. */
+type Part = (x: Exchange) => string | string[] | null
+
+/** Several values, or one, or none; past 2 × EDGE only the first and last EDGE are kept. */
+function values(all: string[]): string | string[] | null {
+  const distinct = [...new Set(all)]
+  if (distinct.length === 0) return null
+  if (distinct.length === 1) return distinct[0]
+  return distinct.length <= 2 * EDGE ? distinct : [...distinct.slice(0, EDGE), ...distinct.slice(-EDGE)]
+}
+
+/** The values of every line of the header (an empty value is no value). */
+function header(h: Head, field: Buffer): string[] {
+  const out: string[] = []
+  for (let i = h.find(field); i >= 0; i = h.find(field, i + 1)) {
+    const v = h.value(i)
+    if (v !== '') out.push(v)
+  }
+  return out
+}
+
+/**
+ * Every value of cookie `want` over all Cookie lines (RFC 6265 §4.2.1), each as peers decode it: the
+ * quotes of a quoted value removed, %XX decoded (as Express's `cookie` module does), so that another
+ * spelling of one session is the same key.
+ */
+function cookies(h: Head, want: string): string[] {
+  const out: string[] = []
+  for (let i = h.find(COOKIE); i >= 0; i = h.find(COOKIE, i + 1)) {
+    for (const pair of h.value(i).split(';')) {
+      const eq = pair.indexOf('=')
+      if (eq <= 0 || pair.slice(0, eq).trim() !== want) continue
+      let v = pair.slice(eq + 1).trim()
+      if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1)
+      if (v.includes('%')) try { v = decodeURIComponent(v) } catch { /* not percent-encoded: as sent */ }
+      if (v !== '') out.push(v)
+    }
+  }
+  return out
+}
 
 function part(k: KeyPart): Part {
   switch (k.from) {
@@ -22,38 +69,34 @@ function part(k: KeyPart): Part {
     case 'user': return (x) => x.user === '' ? null : x.user
     case 'route': return (x) => x.routeLabel
     case 'global': return () => ''
-    case 'cookie': { const n = k.name; return (x) => cookie(x.head, n) }
-    case 'header': {
-      const field = name(k.name)
-      // Every field line of that name, as one combined value (RFC 9110 §5.3): a client cannot be
-      // counted under a first line of its choosing while the peer reads a later one.
-      return (x) => {
-        const h = x.head
-        let i = h.find(field)
-        if (i < 0) return null
-        let v = h.value(i)
-        while ((i = h.find(field, i + 1)) >= 0) v += ', ' + h.value(i)
-        return v
-      }
-    }
+    case 'cookie': { const n = k.name; return (x) => values(cookies(x.head, n)) }
+    case 'header': { const field = name(k.name); return (x) => values(header(x.head, field)) }
   }
 }
 
-/** The key reader of a limit: its parts, joined by a byte no field value can hold. */
-export function keyOf(parts: readonly KeyPart[]): (x: Exchange) => string | null {
+function stored(v: string): string {
+  return v.length <= MAX_KEY ? v : '#' + createHash('sha256').update(v).digest('base64url')
+}
+
+/**
+ * The key reader of a limit: its parts joined by a byte no field value can hold; null when a part
+ * is missing, several keys when a part has several values (every combination, each counted).
+ */
+export function keyOf(parts: readonly KeyPart[]): (x: Exchange) => string | string[] | null {
   const fs = parts.map(part)
-  const one = fs.length === 1 ? fs[0] : null
   return (x) => {
-    let v: string | null
-    if (one !== null) v = one(x)
-    else {
-      v = ''
-      for (let i = 0; i < fs.length; i++) {
-        const p = fs[i](x)
-        if (p === null) return null
-        v += (i === 0 ? '' : '\u0000') + p
+    let keys: string | string[] = ''
+    for (let i = 0; i < fs.length; i++) {
+      const p = fs[i](x)
+      if (p === null) return null
+      const sep = i === 0 ? '' : '\u0000'
+      if (typeof p === 'string' && typeof keys === 'string') keys += sep + p
+      else {
+        const ps = typeof p === 'string' ? [p] : p
+        const ks: string[] = typeof keys === 'string' ? [keys] : keys
+        keys = ks.flatMap((k: string) => ps.map((v) => k + sep + v))
       }
     }
-    return v === null || v.length <= MAX_KEY ? v : '#' + createHash('sha256').update(v).digest('base64url')
+    return typeof keys === 'string' ? stored(keys) : keys.map(stored)
   }
 }

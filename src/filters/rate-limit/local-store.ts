@@ -65,6 +65,13 @@ export class LocalStore implements Store, Cells {
     if (y.size >= this.#half) this.#turn()
   }
 
+  /** A refused key read from the old generation moves to the young one (its debt is kept). */
+  touch(key: string): void {
+    if (this.#young.has(key)) return
+    const t = this.#old.get(key)
+    if (t !== undefined) this.setTat(key, t)
+  }
+
   /** The young generation is full: the old one goes, whole. O(half) once per half new keys. */
   #turn(): void {
     const now = clock()

@@ -28,8 +28,15 @@ export interface Ask {
   readonly policy: Policy
   /** Counted and reported, never refusing: it commits on its own verdict, apart from the others. */
   readonly dry: boolean
-  /** Judged, never committed: may a request go on now? (auth asks so before checking a password). */
+  /** Judged, never committed: may a request go on now? */
   readonly peek?: boolean
+  /**
+   * Gives one request's worth back to a rate key (its TAT moves back one interval, never before now),
+   * and is always ok: auth/failures.ts counts every password check as a failure before it runs, so
+   * that guesses in parallel cannot all pass, and refunds the ones that succeed. Memory and cluster
+   * stores only (auth's failures never go to Redis).
+   */
+  readonly refund?: boolean
 }
 
 /** What a store says of one Ask. */

@@ -7,7 +7,7 @@
  * workers keep one limit (cluster-store.ts). redis: a Redis server (redis-store.ts).
  */
 import cluster from 'node:cluster'
-import type { RateLimitConfig, StoreConfig } from '../../config/rate-limit.js'
+import { RATE_LIMIT_DEFAULTS, type RateLimitConfig, type StoreConfig } from '../../config/rate-limit.js'
 import type { Config } from '../../config/schema.js'
 import type { EventLog } from '../../log/events.js'
 import { LocalStore } from './local-store.js'
@@ -19,17 +19,33 @@ const stores = new Map<string, RedisStore>()
 let local: LocalStore | null = null
 let shared: ClusterStore | null = null
 
-/** This process's memory store (the cluster primary answers its workers from its own). */
-export function localStore(maxKeys: number): LocalStore {
-  if (local === null) local = new LocalStore(maxKeys)
-  else local.maxKeys = Math.max(maxKeys, local.maxKeys)
+/**
+ * The bound of the memory store: the largest `memory.max_keys` of any rate_limit of the config (a
+ * route's or the defaults'), as every memory-store limit of a process (or of a cluster, in the
+ * primary) shares one store.
+ */
+export function maxKeys(c: Config): number {
+  let n = 0
+  const see = (rl: RateLimitConfig | null | undefined): void => {
+    if (rl != null && 'memory' in rl.store) n = Math.max(n, rl.store.memory.max_keys)
+  }
+  see(c.defaults.rate_limit)
+  for (const r of c.routes) see(r.features.rate_limit)
+  return n === 0 ? RATE_LIMIT_DEFAULTS.max_keys : n
+}
+
+/** This process's memory store (the cluster primary answers its workers from its own), bound as set last. */
+export function localStore(bound: number): LocalStore {
+  if (local === null) local = new LocalStore(bound)
+  else local.maxKeys = bound
   return local
 }
 
-export function storeFor(cfg: StoreConfig, events: EventLog | null): Store {
+/** The store of a rate_limit's `store` setting, in a process serving `config` (each reload sets the bound anew). */
+export function storeFor(cfg: StoreConfig, events: EventLog | null, config: Config): Store {
   if ('memory' in cfg) {
     if (cluster.isWorker) return shared ??= new ClusterStore()
-    return localStore(cfg.memory.max_keys)
+    return localStore(maxKeys(config))
   }
   const id = JSON.stringify(cfg.redis)
   let s = stores.get(id)
@@ -57,4 +73,15 @@ export function closeStores(): Promise<void> {
   const all = [...stores.values()]
   stores.clear()
   return Promise.all(all.map((s) => s.close())).then(() => {})
+}
+
+let failures: Store | null = null
+
+/**
+ * The store of auth's failed attempts (auth/failures.ts): in a cluster worker the primary's, like
+ * every memory limit; in a single process one of its own, so auth does not move `max_keys`.
+ */
+export function failureStore(): Store {
+  if (cluster.isWorker) return shared ??= new ClusterStore()
+  return failures ??= new LocalStore(RATE_LIMIT_DEFAULTS.max_keys)
 }
