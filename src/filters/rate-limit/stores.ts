@@ -53,25 +53,36 @@ export function storeFor(cfg: StoreConfig, events: EventLog | null, config: Conf
   return s
 }
 
+/** Redis stores a reload dropped, open until their exchanges' leases have gone (below). */
+const retiring = new Set<RedisStore>()
+/** As long as a lease of the Redis store lives (redis-store.ts): no exchange of the old config can still hold one. */
+const RETIRE_MS = 300_000
+
 /**
- * After a reload: the Redis stores no rate_limit of `config` names any more are closed (their
- * connections would otherwise stay open for good). Exchanges still in flight on the old config that
- * ask one get its on_error answer.
+ * After a reload: the Redis stores no rate_limit of `config` names any more are closed, but only once
+ * every exchange that started under the old config is surely over: those still in flight give their
+ * inflight places back through the store they took them from (closed at once, the release would
+ * fail and the place be held for the lease's 300 s).
  */
 export function pruneStores(config: Config): Promise<void> {
   const used = new Set<string>()
   const see = (r: RateLimitConfig | null | undefined): void => { if (r != null && 'redis' in r.store) used.add(JSON.stringify(r.store.redis)) }
   see(config.defaults.rate_limit)
   for (const r of config.routes) see(r.features.rate_limit)
-  const drop = [...stores].filter(([id]) => !used.has(id))
-  for (const [id] of drop) stores.delete(id)
-  return Promise.all(drop.map(([, s]) => s.close())).then(() => {})
+  for (const [id, s] of [...stores]) {
+    if (used.has(id)) continue
+    stores.delete(id)
+    retiring.add(s)
+    setTimeout(() => { if (retiring.delete(s)) void s.close() }, RETIRE_MS).unref()
+  }
+  return Promise.resolve()
 }
 
 /** At shutdown: every Redis connection closed, so the process can end. */
 export function closeStores(): Promise<void> {
-  const all = [...stores.values()]
+  const all = [...stores.values(), ...retiring]
   stores.clear()
+  retiring.clear()
   return Promise.all(all.map((s) => s.close())).then(() => {})
 }
 
