@@ -69,5 +69,8 @@ function forwardedFor(element: string): string | null {
 export function clientKey(addr: string): string {
   if (!addr.includes(':')) return addr
   const ip = parseIp(addr)
-  return typeof ip === 'object' && ip !== null ? `${ip[0].toString(16)}:${ip[1].toString(16)}::/64` : addr
+  if (ip === null) return addr
+  // An IPv4-mapped address however written (::FFFF:1.2.3.4, 0:0:0:0:0:ffff:102:304) is its IPv4 one.
+  if (typeof ip === 'number') return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`
+  return `${ip[0].toString(16)}:${ip[1].toString(16)}::/64`
 }
