@@ -175,6 +175,79 @@ t('two stores (two proxies) on one Redis keep one limit: 50/s for 2 s', async ()
   assert.ok(Math.abs(admitted - expected) <= expected * 0.05, `admitted ${admitted}, expected ${expected} ±5%`)
 })
 
+/** A counter of INFO commandstats (`calls`, `failed_calls`...), 0 when the command never ran since the reset. */
+async function cmdstat(c: Redis, cmd: string, field = 'calls'): Promise<number> {
+  const m = new RegExp(`^cmdstat_${cmd}:.*\\b${field}=(\\d+)`, 'm').exec(await c.info('commandstats'))
+  return m === null ? 0 : Number(m[1])
+}
+
+t('the takes of one turn go as ONE script call (one EVALSHA), decided in order, each as the memory store decides it', async () => {
+  const srv = track(await RedisServer.start())
+  const raw = track(new RedisClient(srv.url))
+  const s = await store(srv, { prefix: 'turn:', timeout: 1000 })
+  await s.take([ask('warm', rate(1000, 0))]) // the connection's first call sends the script (EVAL); EVALSHA after
+  await raw.c.config('RESETSTAT')
+  const local = new LocalStore(100)
+  const r = rate(1000, 20)
+  // Four kinds in turn, 50 of each, over keys shared across takes, so each verdict depends on the
+  // takes before it in the call: a take, a peek, a take refused by a second limit (it spends nothing
+  // of the first), an inflight place with a dry-run ask (which commits alone).
+  const takes: Ask[][] = []
+  for (let i = 0; i < 200; i++) {
+    const k = i % 4
+    takes.push(k === 0 ? [ask('r', r)]
+      : k === 1 ? [ask('r', r, { peek: true })]
+      : k === 2 ? [ask('r', r), ask('tight', rate(1000, 0))]
+      : [ask('in', { kind: 'inflight', max: 3 }), ask('dry', rate(1000, 1), { dry: true })])
+  }
+  const calls = s.calls
+  const pending = takes.map((a) => s.take(a))
+  const now = Math.round(performance.now())
+  const want = takes.map((a) => local.take(a, now))
+  const got = await Promise.all(pending)
+  assert.is(s.calls - calls, 1, 'one call for the turn')
+  assert.is(await cmdstat(raw.c, 'evalsha'), 1, 'one EVALSHA reached redis')
+  assert.is(await cmdstat(raw.c, 'eval'), 0, 'and no EVAL')
+  for (let i = 0; i < takes.length; i++) {
+    const w = want[i]
+    const g = got[i]
+    assert.is(g.fault, undefined, `take ${i}: answered by redis`)
+    assert.equal(g.map((v) => [v.ok, v.remaining]), w.map((v) => [v.ok, v.remaining]), `take ${i}: ok and remaining`)
+    // Both at one now; the Lua's TAT goes through now + ahead, where a double keeps 1/4096 ms.
+    for (let j = 0; j < g.length; j++) assert.ok(Math.abs(g[j].wait - w[j].wait) <= 1 && Math.abs(g[j].reset - w[j].reset) <= 1, `take ${i}: times ${JSON.stringify(g[j])} vs ${JSON.stringify(w[j])}`)
+  }
+  // Read back in order: the rate key spent by kinds 0 and 2 until the second one met 'tight'.
+  assert.equal(got.slice(0, 8).map((v) => v.map((x) => x.remaining)), [[20], [19], [19, 0], [2, 1], [18], [17], [18, 0], [1, 0]])
+  assert.ok(got[76][0].ok && !got[80][0].ok, 'the burst of 21 spent by take 76 (takes 0, 2, then every 4th), take 80 refused')
+  assert.ok(await raw.c.get('turn:tight') !== null, 'tight spent by take 2')
+  assert.is(await raw.c.zcard('turn:in'), 3, 'three places leased, no more')
+  for (let i = 0; i < 3; i++) s.release('in')
+  await sleep(20)
+  assert.is(await raw.c.zcard('turn:in'), 0, 'the leases of a batch are released as any')
+  assert.is(s.faults, 0)
+})
+
+t('a turn beyond 256 takes or 512 keys goes in further calls, in order; a take of more keys goes alone', async () => {
+  const s = await store(shared, { prefix: 'big:', timeout: 1000 })
+  let calls = s.calls
+  const one = Array.from({ length: 600 }, () => s.take([ask('b', rate(1000, 999))]))
+  const v = await Promise.all(one)
+  assert.is(s.calls - calls, 3, '256 + 256 + 88')
+  assert.equal(v.map((x) => x[0].remaining), Array.from({ length: 600 }, (_, i) => 999 - i), 'each take saw the ones before it, across calls')
+  calls = s.calls
+  const wide = Array.from({ length: 12 }, (_, i) => ask(`w${i}`, rate(1000, 99)))
+  const many = await Promise.all(Array.from({ length: 100 }, () => s.take(wide)))
+  assert.is(s.calls - calls, 3, '42 takes of 12 keys a call (504), then 42, then 16')
+  assert.equal(many.map((x) => x[11].remaining), Array.from({ length: 100 }, (_, i) => 99 - i))
+  calls = s.calls
+  const huge = Array.from({ length: 700 }, (_, i) => ask(`h${i}`, rate(1000, 1)))
+  const [h1, h2, h3] = await Promise.all([s.take([ask('x', rate(1000, 1))]), s.take(huge), s.take([ask('x', rate(1000, 1))])])
+  assert.is(s.calls - calls, 3, 'the take of 700 keys alone, between the others')
+  assert.ok(h2.length === 700 && h2.every((x) => x.ok && x.remaining === 1))
+  assert.equal([h1[0].remaining, h3[0].remaining], [1, 0])
+  assert.is(s.faults, 0)
+})
+
 t('inflight: max 2, the third refused, release frees a place; an unreleased lease expires', async () => {
   const s = await store(shared, { prefix: 'inf:' }, { leaseMs: 300 })
   const raw = track(new RedisClient(shared.url))
@@ -283,15 +356,19 @@ t('a Redis that does not answer (SIGSTOP): the call resolves by on_error after t
   const srv = track(await RedisServer.start())
   track({ close: async () => srv.resume() })
   const ev = eventLog()
-  const deny = await store(srv, { on_error: 'deny', timeout: 80 }, { events: ev.log })
+  const deny = await store(srv, { on_error: 'deny', timeout: 80, prefix: 'stop:' }, { events: ev.log })
   assert.ok((await deny.take([ask('k', rate(10, 0))]))[0].ok)
   srv.pause()
   const t0 = performance.now()
-  const r = await deny.take([ask('k', rate(10, 0))])
+  // Three takes in one turn: one call, whose timeout answers each by on_error, each counted.
+  const [r, r2, r3] = await Promise.all([deny.take([ask('k', rate(10, 0))]), deny.take([ask('k', rate(10, 0))]), deny.take([ask('held', { kind: 'inflight', max: 5 })])])
   const took = performance.now() - t0
   assert.ok(took >= 75 && took < 200, `resolved after the timeout: ${took} ms`)
   assert.is(r.fault, true)
   assert.not.ok(r[0].ok)
+  assert.ok(r2.fault === true && r3.fault === true && !r2[0].ok && !r3[0].ok, 'every take of the call')
+  assert.is(deny.faults, 3, 'counted per take')
+  assert.is(deny.calls, 2)
   const next = deny.take([ask('k', rate(10, 0))])
   assert.not.instance(next, Promise, 'the breaker is open: no call until redis answers')
   assert.is((await ev.until('rate limit store down', 1))[0].error, 'no answer within 80 ms')
@@ -300,6 +377,11 @@ t('a Redis that does not answer (SIGSTOP): the call resolves by on_error after t
   await waitFor(() => deny.up, 3000, 'the probe to close the breaker')
   await sleep(20)
   assert.ok((await deny.take([ask('k2', rate(10, 0))]))[0].ok)
+  // The late call ran once Redis woke: the place it leased was given back at its reply.
+  const raw = track(new RedisClient(srv.url))
+  for (let i = 0; i < 100 && await cmdstat(raw.c, 'zrem') === 0; i++) await sleep(10)
+  assert.is(await cmdstat(raw.c, 'zrem'), 1, 'one ZREM, for the late lease')
+  assert.is(await raw.c.zcard('stop:held'), 0)
   assert.is((await ev.until('rate limit store back', 1)).length, 1)
   assert.is(ev.records('rate limit store down').length, 1)
   assert.is(deny.outages, 1)
