@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       const w = await wrk({ url: `http://127.0.0.1:${r.port}/`, seconds, connections: 50, cpu: null })
       const us = (cpuUs(r.pid) - before) / w.requests
       const made = await scriptCalls() - calls
-      const perCall = made === 0 ? '-' : (w.requests / made).toFixed(1)
+      const perCall = r.name.endsWith(' redis') ? (w.requests / made).toFixed(1) : '-'
       const line = `| ${round} | ${r.name} | ${Math.round(w.rps)} | ${w.p50.toFixed(2)} | ${w.p99.toFixed(2)} | ${us.toFixed(1)} | ${perCall} | ${w.errors} |`
       console.log(line)
       rows.push(line)

@@ -3,7 +3,7 @@
  * of one event-loop turn go as ONE Lua call (redis-script.ts, the twin of gcra.ts) on the server's
  * clock, which decides each in order and answers their verdicts flat. As the cluster store's IPC
  * (cluster-store.ts), the call goes on setImmediate, after the poll phase has run every socket
- * callback of the turn: one command, one promise and one reply parse per turn, not per request.
+ * callback of the turn: one command (with its promise) and one reply parse per turn, not per request.
  * ioredis sends it as EVALSHA, falling back to EVAL when the server forgot the script (NOSCRIPT,
  * after a restart). A turn's takes beyond MAX_TAKES takes or MAX_KEYS keys go in further calls.
  *
