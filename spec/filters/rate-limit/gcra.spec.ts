@@ -103,8 +103,18 @@ t('max_keys: keys least recently admitted go first, a generation at a time; evic
   s.take([ask('d', p)], now)
   assert.is(s.size, 3)
   assert.is(s.take([ask('c', p)], now)[0].ok, false, 'c is still there, its debt kept')
-  assert.is(s.take([ask('a', p)], now)[0].ok, false, 'a too')
   assert.is(s.take([ask('b', p)], now)[0].ok, true, 'b was dropped: it starts afresh')
+})
+
+t('a key refused on and on keeps its debt: a flood of new keys does not push it out', () => {
+  const s = new LocalStore(10)
+  const spent = rate(1_000_000, 0)
+  const now = performance.now()
+  assert.ok(s.take([ask('debtor', spent)], now)[0].ok)
+  for (let i = 0; i < 1000; i++) {
+    s.take([ask(`fresh${i}`, spent)], now)
+    assert.is(s.take([ask('debtor', spent)], now)[0].ok, false, `after ${i + 1} new keys`)
+  }
 })
 
 t('max_keys bounds the keys whatever comes: 100,000 distinct keys through a bound of 1,000', () => {

@@ -396,4 +396,19 @@ t('helpers: the password is redacted from the URL; the reconnect backoff grows t
   for (const d of b.slice(5)) assert.ok(d >= 1800 && d <= 2200, `capped at about 2 s: ${d}`)
 })
 
+t('a key of the other kind (a limit changed from a rate to max_inflight under one name) is started afresh, not a fault for everyone', async () => {
+  const s = await store(shared)
+  const raw = track(new RedisClient(shared.url))
+  const prefix = `spec${n}:`
+  await raw.c.set(`${prefix}conc`, '12345')
+  await raw.c.zadd(`${prefix}rate`, Date.now() + 60_000, 'someone')
+  const v = await s.take([ask('conc', { kind: 'inflight', max: 1 }), ask('rate', rate(1000, 0))])
+  assert.is((v as Verdicts).fault, undefined, 'answered by the counters')
+  assert.equal(v.map((x) => x.ok), [true, true])
+  assert.is(s.faults, 0)
+  assert.is(await raw.c.type(`${prefix}conc`), 'zset')
+  assert.is(await raw.c.type(`${prefix}rate`), 'string')
+  s.release('conc')
+})
+
 t.run()

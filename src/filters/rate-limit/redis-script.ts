@@ -115,6 +115,11 @@ local function take(k, a, n)
     a = a + 1
     if inflight[p] and not peek[i] then token[i] = ARGV[a]; a = a + 1 end
     local key = KEYS[k + i]
+    -- A key of the other kind (a limit that changed from a rate to max_inflight or back, under one
+    -- name and prefix) would fail this call with WRONGTYPE, and so every request of the turn: it is
+    -- that key's old state, dropped, and the limit starts afresh under it.
+    local kind = redis.call('TYPE', key).ok
+    if kind ~= 'none' and kind ~= (inflight[p] and 'zset' or 'string') then redis.call('DEL', key) end
     if inflight[p] then
       -- A lease past its expiry belongs to a process that died or forgot: it holds nothing.
       redis.call('ZREMRANGEBYSCORE', key, '-inf', now)

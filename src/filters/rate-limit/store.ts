@@ -6,7 +6,8 @@
  * - memory (local-store.ts): this process, synchronous, bounded by `max_keys`;
  * - cluster (cluster-store.ts): with `workers: N`, the memory store of the primary, over IPC, so the
  *   N workers keep one limit;
- * - redis (redis-store.ts): a Redis server, one Lua call per request, so a fleet keeps one limit.
+ * - redis (redis-store.ts): a Redis server, one Lua call per event-loop turn (every request of the
+ *   turn in it, each decided atomically), so a fleet keeps one limit.
  *
  * Each runs the same arithmetic (gcra.ts; its Lua twin in redis-script.ts).
  */
