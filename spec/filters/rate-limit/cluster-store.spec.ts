@@ -44,10 +44,10 @@ const ask = (k: string, policy: Policy, more: Partial<Ask> = {}): Ask => ({ key:
 t('the asks cross the wire as they were', () => {
   const asks: Ask[] = [
     ask('a', rate(10, 3)), ask('b', rate(0.5, 0, true), { dry: true }), ask('c', { kind: 'inflight', max: 4 }, { peek: true }),
-    ask('d', { kind: 'inflight', max: 1 }, { dry: true, peek: false }),
+    ask('d', { kind: 'inflight', max: 1 }, { dry: true, peek: false }), ask('e', rate(0.1, 9), { refund: true }),
   ]
   const back = decodeAsks(JSON.parse(JSON.stringify(encodeAsks(asks))) as (string | number)[])
-  assert.equal(back, asks.map((a) => ({ ...a, peek: a.peek === true })))
+  assert.equal(back, asks.map((a) => ({ ...a, peek: a.peek === true, refund: a.refund === true })))
 })
 
 t('one message per turn: every take and release of it, answered in order in one message', async () => {
