@@ -85,6 +85,17 @@ function keyPart(v: unknown, path: string): KeyPart {
   return m[1] === 'header' ? { from: 'header', name: m[2].toLowerCase() } : { from: 'cookie', name: m[2] }
 }
 
+/**
+ * What the rate lets through in 100 ms (200/s: 20; 10/s: 1; 1/s and slower: 0). With no tolerance at
+ * all a GCRA spaces requests exactly, and a request that arrives 1 ms after its slot opened loses that
+ * millisecond for good: measured, 200/s offered 2000/s in clumps (a worker's turn, a sender's timer)
+ * admitted 1751 in 10 s, not 2000. 100 ms of tolerance keeps the slots of late arrivals (2017 of
+ * 2021). `burst: 0` asks for strict spacing, as nginx's default does.
+ */
+function defaultBurst(r: { count: number; per: number } | null): number {
+  return r === null ? 0 : Math.min(1_000_000, Math.floor(r.count * 100 / r.per))
+}
+
 function limit(v: unknown, path: string): LimitConfig {
   const o = object(v, path, ['name', 'key', 'rate', 'burst', 'mode', 'max_inflight', 'dry_run', 'missing'])
   const at = (k: string): string => join(path, k)
@@ -107,7 +118,7 @@ function limit(v: unknown, path: string): LimitConfig {
     name,
     key,
     rate: r,
-    burst: o.burst === undefined ? 0 : int(o.burst, at('burst'), 0, 1_000_000),
+    burst: o.burst === undefined ? defaultBurst(r) : int(o.burst, at('burst'), 0, 1_000_000),
     mode,
     max_inflight: o.max_inflight === undefined ? 0 : int(o.max_inflight, at('max_inflight'), 1, 1_000_000),
     dry_run: o.dry_run === true,
