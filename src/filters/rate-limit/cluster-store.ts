@@ -25,7 +25,7 @@
  * The wire format, both ends of it, is in cluster-wire.ts; the message types are part of
  * cluster/messages.ts.
  */
-import { UNJUDGED, type Ask, type Policy, type Store, type Verdict, type Verdicts } from './store.js'
+import { Pending, UNJUDGED, type Ask, type Policy, type Store, type Verdict, type Verdicts } from './store.js'
 import { AskBatch, VERDICT_STRIDE, VerdictBatch, encodeAsks, holdsPlace, refusedTake } from './cluster-wire.js'
 
 const TIMEOUT_MS = 1000
@@ -49,15 +49,6 @@ function toPrimary(m: AskBatch): boolean {
   return true
 }
 
-class Pending {
-  readonly asks: readonly Ask[]
-  readonly resolve: (v: Verdicts) => void
-
-  constructor(asks: readonly Ask[], resolve: (v: Verdicts) => void) {
-    this.asks = asks
-    this.resolve = resolve
-  }
-}
 
 class Batch {
   readonly sentAt: number

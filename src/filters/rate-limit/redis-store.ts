@@ -24,7 +24,7 @@ import { Redis } from 'ioredis'
 import type { RedisConfig } from '../../config/rate-limit.js'
 import type { EventLog } from '../../log/events.js'
 import { CallArgs, REPLY_INTS, TAKE_LUA } from './redis-script.js'
-import type { Ask, Store, Verdict, Verdicts } from './store.js'
+import { Pending, type Ask, type Store, type Verdict, type Verdicts } from './store.js'
 
 /**
  * How long an inflight place lasts if never released: a proxy that dies (or loses Redis) while its
@@ -56,16 +56,6 @@ const REFUSE: Verdict = Object.freeze({ ok: false, wait: 1000, remaining: 0, res
 /** Its arrays are flattened into the command's arguments (ioredis flattens every array argument). */
 type Client = Redis & { rateLimitTake(keys: number, ...args: (string | number)[][]): Promise<unknown> }
 
-/** A take waiting for its turn's call. */
-class Pending {
-  readonly asks: readonly Ask[]
-  readonly resolve: (v: Verdicts) => void
-
-  constructor(asks: readonly Ask[], resolve: (v: Verdicts) => void) {
-    this.asks = asks
-    this.resolve = resolve
-  }
-}
 
 /** Reconnect forever: 100 ms doubling to 2 s, ±10% so a fleet that lost Redis does not come back in step. */
 export function backoff(times: number): number {

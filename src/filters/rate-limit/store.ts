@@ -93,3 +93,14 @@ export interface Store {
   take(asks: readonly Ask[]): Verdicts | Promise<Verdicts>
   release(key: string): void
 }
+
+/** A take queued for its turn's message or call (the cluster and Redis stores), and who waits for it. */
+export class Pending {
+  readonly asks: readonly Ask[]
+  readonly resolve: (v: Verdicts) => void
+
+  constructor(asks: readonly Ask[], resolve: (v: Verdicts) => void) {
+    this.asks = asks
+    this.resolve = resolve
+  }
+}
