@@ -107,6 +107,21 @@ t('keys: a cookie, and a list of parts joined', async () => {
   }
 })
 
+t('a comma-joined value is its members (RFC 9110 §5.3), as two lines are', async () => {
+  const a = unique()
+  const px = track(await proxy({ limits: [{ name: a, key: 'header:X-Api-Key', rate: '1/h' }] }))
+  assert.equal((await series(px.port, 1, 'X-Api-Key: K\r\n')).codes, [200])
+  for (const v of ['K, junk1', 'junk2, K', 'K,K']) assert.equal((await series(px.port, 1, `X-Api-Key: ${v}\r\n`)).codes, [429], v)
+})
+
+t('a decoded cookie cannot forge the key of a request without one (%01, %00 stay as sent)', async () => {
+  const a = unique()
+  const px = track(await proxy({ limits: [{ name: a, key: 'cookie:sid', rate: '1/h' }] }))
+  assert.equal((await series(px.port, 1, 'Cookie: sid=%01127.0.0.1\r\n')).codes, [200])
+  assert.equal((await series(px.port, 1)).codes, [200], 'no cookie: this address\'s own key, not the one the cookie spelled')
+  assert.equal((await series(px.port, 1, 'Cookie: sid=%01127.0.0.1\r\n')).codes, [429])
+})
+
 t('an empty header value is no key (not one key shared by everyone who sends it empty)', async () => {
   const a = unique()
   const px = track(await proxy({ limits: [{ name: a, key: 'header:X-Api-Key', rate: '1/h', missing: 'skip' }] }))

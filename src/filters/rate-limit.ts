@@ -118,10 +118,11 @@ class RateLimit implements FilterFactory, Filter {
     if (v.fault === true) {
       // The store could not answer (Redis down or slow): its on_error decided. No fields (the numbers
       // count nothing); deny is 503, the server cannot decide (RFC 9110 §15.6.4), not the client's fault.
-      state?.keep(asks, v, false, false)
       x.limit = 'store-down'
-      for (let i = 0; i < v.length; i++) if (!v[i].ok && !asks[i].dry) { state?.keep(asks, v, true, false); return STORE_DOWN }
-      return undefined
+      let refused = false
+      for (let i = 0; i < v.length; i++) if (!v[i].ok && !asks[i].dry) refused = true
+      state?.keep(asks, v, refused, false)
+      return refused ? STORE_DOWN : undefined
     }
     let wait = 0
     let after = -1

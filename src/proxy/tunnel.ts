@@ -5,9 +5,15 @@
  *
  * A clean end (FIN) on one side is passed on as an end on the other (pipe), so the last bytes are
  * delivered; when one side is gone, the other is flushed and closed. An error or the idle timeout
- * cuts both at once.
+ * cuts both at once. Once one side has ended, the other gets HALF_CLOSED_MS of silence, not the whole
+ * idle time, to end too (HAProxy's `timeout client-fin` / `server-fin`): a peer that never answers a
+ * FIN would otherwise hold the tunnel, and whatever the exchange holds (a max_inflight place), for
+ * `tunnel_idle` after the client left.
  */
 import type { Socket } from 'node:net'
+
+/** Silence allowed, once one side has sent its FIN, before both are cut (or the idle time, if shorter). */
+const HALF_CLOSED_MS = 10_000
 
 /** Hears once, when both sockets are closed, how many bytes went each way. */
 export interface TunnelOwner {
@@ -30,11 +36,14 @@ export class Tunnel {
     this.#down0 = client.bytesWritten
     const cut = (): void => this.#cut()
     const closed = (): void => this.#closed()
+    const half = Math.min(idleMs, HALF_CLOSED_MS)
+    const ended = (): void => { client.setTimeout(half); peer.setTimeout(half) }
     for (const s of [client, peer]) {
       s.setTimeout(idleMs)
       s.on('timeout', cut)
       s.on('error', cut)
       s.on('close', closed)
+      s.once('end', ended)
     }
     client.pipe(peer)
     peer.pipe(client)

@@ -242,4 +242,15 @@ t('max_keys of the primary: the largest of any memory-store rate_limit, defaults
   assert.is(limits.store.maxKeys, 100_000)
 })
 
+t('a refund is never answered from the refusal cache: it reaches the primary (auth\'s right password)', async () => {
+  const { store } = pair()
+  const p = rate(1 / 60)
+  assert.ok((await store.take([ask('r', p)]))[0].ok)
+  assert.not.ok((await store.take([ask('r', p)]))[0].ok) // cached now
+  assert.ok(Array.isArray(store.take([ask('r', p)])), 'a take is answered from the cache')
+  const refund = store.take([ask('r', p, { refund: true })])
+  assert.instance(refund, Promise, 'the refund goes to the primary')
+  assert.ok((await refund)[0].ok)
+})
+
 t.run()

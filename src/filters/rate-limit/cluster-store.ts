@@ -244,7 +244,8 @@ export class ClusterStore implements Store {
   #fromCache(asks: readonly Ask[], now: number): Verdict[] | null {
     let hit = false
     for (const a of asks) {
-      if (a.dry) return null
+      // A dry run is counted by the primary; a refund must reach it (auth's right password).
+      if (a.dry || a.refund === true) return null
       const r = this.#refused.get(a.key)
       if (r === undefined) continue
       if (r.until <= now) this.#refused.delete(a.key)

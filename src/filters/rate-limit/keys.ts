@@ -32,12 +32,17 @@ function values(all: string[]): string | string[] | null {
   return distinct.length <= 2 * EDGE ? distinct : [...distinct.slice(0, EDGE), ...distinct.slice(-EDGE)]
 }
 
-/** The values of every line of the header (an empty value is no value). */
+/**
+ * The members of every line of the header: lines and comma-separated members are one list (RFC 9110
+ * §5.3), so `K, junk` on one line is `K` and `junk` on two (an empty member is no value).
+ */
 function header(h: Head, field: Buffer): string[] {
   const out: string[] = []
   for (let i = h.find(field); i >= 0; i = h.find(field, i + 1)) {
-    const v = h.value(i)
-    if (v !== '') out.push(v)
+    for (const m of h.value(i).split(',')) {
+      const v = m.trim()
+      if (v !== '') out.push(v)
+    }
   }
   return out
 }
@@ -55,7 +60,9 @@ function cookies(h: Head, want: string): string[] {
       if (eq <= 0 || pair.slice(0, eq).trim() !== want) continue
       let v = pair.slice(eq + 1).trim()
       if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1)
-      if (v.includes('%')) try { v = decodeURIComponent(v) } catch { /* not percent-encoded: as sent */ }
+      // Decoded unless that makes a control character: %00 or %01 could forge the separators of a
+      // combined key or of the fallback key of a request without one (a value as sent holds neither).
+      if (v.includes('%')) try { const d = decodeURIComponent(v); if (!/[\x00-\x1f\x7f]/.test(d)) v = d } catch { /* not percent-encoded: as sent */ }
       if (v !== '') out.push(v)
     }
   }
@@ -80,7 +87,8 @@ function stored(v: string): string {
 
 /**
  * The key reader of a limit: its parts joined by a byte no field value can hold; null when a part
- * is missing, several keys when a part has several values (every combination, each counted).
+ * is missing, several keys when a part has several values (every combination, each counted, the
+ * first and last EDGE of them at most: a request costs a bounded number of decisions and keys).
  */
 export function keyOf(parts: readonly KeyPart[]): (x: Exchange) => string | string[] | null {
   const fs = parts.map(part)
@@ -97,6 +105,7 @@ export function keyOf(parts: readonly KeyPart[]): (x: Exchange) => string | stri
         keys = ks.flatMap((k: string) => ps.map((v) => k + sep + v))
       }
     }
-    return typeof keys === 'string' ? stored(keys) : keys.map(stored)
+    if (typeof keys === 'string') return stored(keys)
+    return (keys.length <= 2 * EDGE ? keys : [...keys.slice(0, EDGE), ...keys.slice(-EDGE)]).map(stored)
   }
 }
