@@ -26,6 +26,8 @@ import { storeFor } from './rate-limit/stores.js'
 interface Limit {
   readonly cfg: LimitConfig
   readonly policy: Policy
+  /** Its RateLimit-Policy member, fixed by the config (fields.ts). */
+  readonly item: string
   /** The counters' key prefix: the scope and the limit's name. */
   readonly prefix: string
   readonly key: (x: Exchange) => string | string[] | null
@@ -40,7 +42,7 @@ function compile(cfg: RateLimitConfig, l: LimitConfig): Limit {
   const policy: Policy = l.rate === null
     ? { kind: 'inflight', max: l.max_inflight }
     : { kind: 'rate', interval: l.rate.per / l.rate.count, burst: l.burst, delay: l.mode === 'delay' }
-  return { cfg: l, policy, prefix: `${cfg.scope}\u0000${l.name}\u0000`, key: keyOf(l.key) }
+  return { cfg: l, policy, item: policyItem(l), prefix: `${cfg.scope}\u0000${l.name}\u0000`, key: keyOf(l.key) }
 }
 
 /** The store could not decide and its on_error is deny (RFC 9110 §15.6.4). */
@@ -51,11 +53,11 @@ function fields(asks: readonly LimitAsk[], v: readonly Verdict[]): [string, stri
   let policy = ''
   let state = ''
   for (let i = 0; i < asks.length; i++) {
-    const l = asks[i].limit.cfg
+    const l = asks[i].limit
     // A key sent several times is several asks of one limit: the field names the limit once.
-    if (i > 0 && asks[i - 1].limit.cfg === l) continue
-    policy += (i === 0 ? '' : ', ') + policyItem(l)
-    if (v[i] !== UNJUDGED) state += (state === '' ? '' : ', ') + stateItem(l, v[i])
+    if (i > 0 && asks[i - 1].limit === l) continue
+    policy += (i === 0 ? '' : ', ') + l.item
+    if (v[i] !== UNJUDGED) state += (state === '' ? '' : ', ') + stateItem(l.cfg, v[i])
   }
   return [policy, state]
 }

@@ -77,7 +77,20 @@ function part(k: KeyPart): Part {
     case 'route': return (x) => x.routeLabel
     case 'global': return () => ''
     case 'cookie': { const n = k.name; return (x) => values(cookies(x.head, n)) }
-    case 'header': { const field = name(k.name); return (x) => values(header(x.head, field)) }
+    case 'header': {
+      const field = name(k.name)
+      return (x) => {
+        const h = x.head
+        const i = h.find(field)
+        if (i < 0) return null
+        // The usual request: one line, one value; no arrays, no Set.
+        if (h.find(field, i + 1) < 0) {
+          const v = h.value(i)
+          if (!v.includes(',')) return v.trim() === '' ? null : v.trim()
+        }
+        return values(header(h, field))
+      }
+    }
   }
 }
 
