@@ -562,9 +562,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     }
     this.#state = STATE_SERVING
     this.#close = close
-    if (!this.down.write(b)) this.clientFull()
     const end = r.length < 0 ? -1 : r.start + r.length
-    this.#reader = r.content!.read(new Served(this.down, this, unknown && !close), r.start, end)
+    const sink = new Served(this.down, this, b, unknown && !close)
+    const reader = r.content!.read(sink, r.start, end)
+    if (this.#state === STATE_SERVING) this.#reader = reader
+    sink.flushHead()
   }
 
   /** The stored body went out whole (Served). */
