@@ -412,6 +412,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   #dropResponse(c: UpstreamConn, chunk: Buffer): void {
     this.up = null
     const p = c.parser
+    // The parser stopped at the head (a filter that checks responses reads bodies apart, so no onePass).
     p.resume()
     const step = p.execute(chunk, p.pos)
     if (step === Step.END && p.pos === chunk.length && p.head.keepAlive && !p.untilClose && this.requestEnded && !this.upgrade) {
