@@ -6,6 +6,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
+import { connect } from 'node:net'
 import { startProxy, guard, sleep, waitFor, raw, ProxyHandle } from '../../support/harness.js'
 import { Origin, get } from './origin.js'
 import { MemoryStore, MAX_VARIANTS } from '../../../src/filters/cache/memory-store.js'
@@ -175,6 +176,40 @@ t('variants of one URL are capped', () => {
     f.end()
   }
   assert.is(s.lookup('k').length, MAX_VARIANTS)
+})
+
+/** Reads `path` on a raw socket: paused for `pauseMs` first, or cut after `cutAt` bytes. */
+function reader(port: number, path: string, opts: { cutAt?: number; pauseMs?: number }): Promise<number> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1', () => s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`))
+    let size = 0
+    if (opts.pauseMs !== undefined) { s.pause(); setTimeout(() => s.resume(), opts.pauseMs) }
+    s.on('data', (d: Buffer) => { size += d.length; if (opts.cutAt !== undefined && size >= opts.cutAt) s.destroy() })
+    s.on('close', () => resolve(size))
+    s.on('error', () => undefined)
+  })
+}
+
+t('clients reading along are neither cut when the first client leaves, nor held to its pace', async () => {
+  const p = fresh()
+  const body = 'b'.repeat(3 * 1024 * 1024)
+  origin.on(p, () => ({ headers: [['Cache-Control', 'max-age=60'], ['Content-Length', String(body.length)]], pieces: [body.slice(0, 65536), body.slice(65536)], gap: 200, delay: 100 }))
+  const leader = reader(px.port, p, { cutAt: 1000 })
+  await sleep(30)
+  const follower = get(px.port, p)
+  await leader
+  const r = await follower
+  assert.is(r.body.length, body.length)
+  assert.match((await get(px.port, p)).h['cache-status'], /hit/, 'the entry was completed')
+  const q = fresh()
+  origin.on(q, () => ({ headers: [['Cache-Control', 'max-age=60'], ['Content-Length', String(body.length)]], pieces: [body.slice(0, 65536), body.slice(65536)], gap: 100, delay: 100 }))
+  const slow = reader(px.port, q, { pauseMs: 3000 })
+  await sleep(30)
+  const started = Date.now()
+  const fast = await get(px.port, q)
+  assert.is(fast.body.length, body.length)
+  assert.ok(Date.now() - started < 2500, `the reader along took ${Date.now() - started} ms`)
+  await slow
 })
 
 t.run()

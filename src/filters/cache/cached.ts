@@ -316,6 +316,9 @@ export class Cached implements Filter {
     const fill = r.store.begin(e)
     if (fill === null) { this.o.detail = 'too-large'; return }
     this.#fill = fill
+    // Clients reading this entry as it arrives are not held to this client's pace, nor cut if it
+    // leaves: the peer is read on (what that holds is the entry, within max_object_size).
+    if (length >= 0) x.othersReading = () => fill.readers > 0 && !fill.done
     this.o.stored = true
     this.o.ttl = Math.floor(e.ttl(Date.now()) / 1000)
     x.tapResponseBody(this)

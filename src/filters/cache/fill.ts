@@ -38,6 +38,8 @@ export class Fill implements Content {
   }
 
   get done(): boolean { return this.#done }
+  /** Exchanges reading the content as it arrives (besides the one it comes through). */
+  get readers(): number { return this.#readers.size }
   get failed(): boolean { return this.#failed }
 
   /** A slice of the content (a view of the socket's chunk: copied). False: the fill gave up. */
