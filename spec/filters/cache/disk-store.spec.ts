@@ -8,6 +8,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, truncateSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { DiskStore } from '../../../src/filters/cache/disk-store.js'
 import { Entry } from '../../../src/filters/cache/entry.js'
@@ -15,7 +16,7 @@ import { headOf, fieldsOf } from '../../../src/filters/cache/stored-head.js'
 import { keyHash } from '../../../src/filters/cache/disk-format.js'
 import { name } from '../../../src/http/head.js'
 import type { Content } from '../../../src/proxy/content.js'
-import { sleep } from '../../support/harness.js'
+import { httpUpstream, sleep, startProxy } from '../../support/harness.js'
 
 const t = suite('cache: the disk store')
 const H = { percent: 10, max: 86_400_000 }
@@ -40,8 +41,10 @@ t.after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
+/** An entry fresh for 600 s, unless `fields` has a Last-Modified: then a heuristic lifetime (RFC 9111 §4.2.2). */
 function entry(key: string, length: number, variant = '', fields: [string, string][] = []): Entry {
-  const head = headOf(200, 'OK', [['Cache-Control', 'max-age=600'], ['Content-Type', 'text/plain'], ...fields])
+  const cc: [string, string][] = fields.some(([n]) => n === 'Last-Modified') ? [] : [['Cache-Control', 'max-age=600']]
+  const head = headOf(200, 'OK', [...cc, ['Content-Type', 'text/plain'], ...fields])
   const now = Date.now()
   const e = new Entry(key, head, variant === '' ? [] : ['accept-language'], variant, now - 5, now, H, length)
   e.request = variant === '' ? [] : [['accept-language', variant]]
@@ -64,21 +67,28 @@ async function put(s: DiskStore, key: string, data: Buffer, opts: { variant?: st
   return e
 }
 
-/** Reads a content through a sink that refuses more every `every` chunks, resuming a turn later. */
-function read(c: Content, start = 0, end = -1, every = 0): Promise<{ data: Buffer; aborted: string | null; pauses: number }> {
+/**
+ * Reads a content through a sink that refuses more every `every` chunks and resumes a little later;
+ * `early` counts the bytes pushed while it was full (backpressure not honoured).
+ */
+function read(c: Content, start = 0, end = -1, every = 0): Promise<{ data: Buffer; aborted: string | null; pauses: number; early: number }> {
   return new Promise((done) => {
     const parts: Buffer[] = []
     let pauses = 0
+    let full = false
+    let early = 0
     const r = c.read({
       data: (b) => {
+        if (full) early += b.length
         parts.push(Buffer.from(b))
         if (every === 0 || parts.length % every !== 0) return true
         pauses++
-        setTimeout(() => r.resume(), 2)
+        full = true
+        setTimeout(() => { full = false; r.resume() }, 2)
         return false
       },
-      end: () => done({ data: Buffer.concat(parts), aborted: null, pauses }),
-      abort: (reason) => done({ data: Buffer.concat(parts), aborted: reason, pauses }),
+      end: () => done({ data: Buffer.concat(parts), aborted: null, pauses, early }),
+      abort: (reason) => done({ data: Buffer.concat(parts), aborted: reason, pauses, early }),
     }, start, end)
   })
 }
@@ -103,6 +113,7 @@ t('a fill is written as it arrives, renamed into place, and read back from the f
   const slow = await read(s.content(e), 0, -1, 1)
   assert.ok(slow.data.equals(data))
   assert.is(slow.pauses, 4, 'one pause per 64 KiB read, each resumed')
+  assert.is(slow.early, 0, 'nothing read while the client was full')
   assert.ok((await read(s.content(e), 70_000, 70_010)).data.equals(data.subarray(70_000, 70_010)))
   assert.ok((await read(s.content(e), 199_990, -1)).data.equals(data.subarray(199_990)))
   assert.is((await read(s.content(e), 5, 5)).data.length, 0)
@@ -114,6 +125,9 @@ t('a new store on the same path (a restart) finds the entry, with the same head 
   const s = store(d)
   const a = await put(s, 'http://a.test/a', body(1000), { fields: [['ETag', '"v1"']] })
   await put(s, 'http://a.test/chunked', body(70_000, 3), { chunked: true })
+  const old = new Date(Date.now() - 100_000_000).toUTCString()
+  const h = await put(s, 'http://a.test/h', body(10), { fields: [['Last-Modified', old]] })
+  assert.ok(h.lifetime > 9_000_000, 'a tenth of the time since Last-Modified')
   s.close()
   const again = store(d)
   const [e] = await again.lookup('http://a.test/a')
@@ -126,8 +140,9 @@ t('a new store on the same path (a restart) finds the entry, with the same head 
   const [c] = await again.lookup('http://a.test/chunked')
   assert.is(c.length, 70_000)
   assert.ok((await read(again.content(c))).data.equals(body(70_000, 3)))
+  assert.is((await again.lookup('http://a.test/h'))[0].lifetime, h.lifetime, 'the lifetime it was given, not one computed again')
   await again.idle()
-  assert.is(again.stats().entries, 2, 'the scan counts both')
+  assert.is(again.stats().entries, 3, 'the scan counts them all')
 })
 
 t('a variant replaces the stored one of the same variant once complete; another variant is kept beside it', async () => {
@@ -163,6 +178,10 @@ t('an entry another store (another worker) writes, replaces or removes is seen a
   await sleep(20)
   assert.equal(await b.lookup('http://a.test/w'), [])
   assert.is(b.stats().entries, 0)
+  await put(b, 'http://a.test/other', body(10))
+  assert.is(a.removeKey('http://a.test/other'), 0, 'not known to this store')
+  await sleep(20)
+  assert.equal(files(d), [], 'but its file is removed')
 })
 
 t('removeKey and removePrefix remove the files; a new store finds nothing', async () => {
@@ -300,6 +319,7 @@ t('a 304 rewrites the head; the content is kept; a new store reads the new head'
   e.refresh(headOf(200, 'OK', [['Cache-Control', 'max-age=900'], ['ETag', '"1"'], ['X-New', 'yes']]), Date.now(), Date.now(), 0, H)
   s.update(e)
   await s.idle()
+  await sleep(20)
   assert.is(files(d).length, 1)
   assert.ok((await read(s.content(e))).data.equals(body(90_000)))
   const other = store(d)
@@ -310,3 +330,54 @@ t('a 304 rewrites the head; the content is kept; a new store reads the new head'
 })
 
 t.run()
+
+const e2e = suite('cache: the disk store behind a proxy')
+
+e2e('a GET is stored on disk, the next is a hit with the same body, and a restarted proxy on the path serves it as a hit', async () => {
+  const d = dir()
+  const payload = body(100_000, 9).toString('base64')
+  const up = await httpUpstream((_req, res) => { res.setHeader('Cache-Control', 'max-age=600'); res.end(payload) })
+  const proxy = (zone: string): ReturnType<typeof startProxy> => startProxy({
+    upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } },
+    routes: [{ upstream: 'u', cache: { zone, store: { disk: { path: d, max_size: '16m' } } } }],
+  })
+  // One Host for both proxies (their ports differ): the key is scheme, host, path and query.
+  const get = (port: number): Promise<{ status: string; text: string }> => new Promise((done, fail) => {
+    request({ port, host: '127.0.0.1', path: '/page?x=1', headers: { host: 'a.test' } }, (res) => {
+      let text = ''
+      res.setEncoding('latin1')
+      res.on('data', (c: string) => { text += c })
+      res.on('end', () => done({ status: String(res.headers['cache-status'] ?? ''), text }))
+    }).on('error', fail).end()
+  })
+  const a = await proxy('disk-e2e-a')
+  try {
+    const first = await get(a.port)
+    assert.match(first.status, /fwd=uri-miss/)
+    assert.match(first.status, /stored/)
+    assert.is(first.text, payload)
+    await waitFiles(d, 1)
+    const second = await get(a.port)
+    assert.match(second.status, /hit/)
+    assert.is(second.text, payload)
+  } finally {
+    await a.close()
+  }
+  // Another zone: a store of its own on the same path, as after a restart or in another worker.
+  const b = await proxy('disk-e2e-b')
+  try {
+    const third = await get(b.port)
+    assert.match(third.status, /hit/)
+    assert.is(third.text, payload)
+    assert.is(up.requests.length, 1)
+  } finally {
+    await b.close()
+    await up.close()
+  }
+})
+
+async function waitFiles(d: string, n: number): Promise<void> {
+  for (let i = 0; i < 100 && files(d).filter((f) => !f.includes('.tmp.')).length < n; i++) await sleep(5)
+}
+
+e2e.run()
