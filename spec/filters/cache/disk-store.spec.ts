@@ -238,6 +238,19 @@ t('over max_size, the least recently used entries go first; a restart orders by 
   assert.is(small.stats().evicted, 1)
 })
 
+t('what a restarted store scans is older than what it stores meanwhile: evicted first', async () => {
+  const d = dir()
+  const s = store(d)
+  await put(s, 'http://a.test/o1', body(1200))
+  await put(s, 'http://a.test/o2', body(1200))
+  s.close()
+  const again = store(d, 4000, 2000)
+  await put(again, 'http://a.test/new', body(1200))
+  assert.is(again.stats().evicted, 1)
+  assert.is((await again.lookup('http://a.test/new')).length, 1)
+  assert.is((await again.lookup('http://a.test/o1')).length + (await again.lookup('http://a.test/o2')).length, 1)
+})
+
 t('a damaged file (bad magic, bad meta, short content) is a miss, counted, and removed', async () => {
   const d = dir()
   const s = store(d)

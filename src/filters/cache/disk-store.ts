@@ -25,57 +25,23 @@ import { dirOf, encodeHead, fileName, keyHash, parseName, pathOf } from './disk-
 import { DiskFill, WriteOwner, ignore, rewrite } from './disk-write.js'
 import { FileContent, ReadOwner } from './disk-read.js'
 import { Found, ScanOwner, readFound, scan } from './disk-scan.js'
+import { DiskIndex, Rec, State } from './disk-index.js'
 
-const enum State { FILLING, WRITING, STORED }
 /** Serving refreshes a file's mtime (its age in the scan's LRU order) at most this often. */
 const TOUCH_EVERY = 60_000
-
-/** One entry this process knows of: being written by it, or a file on disk. */
-class Rec {
-  /** The file's name; a new one when the head is rewritten (update). */
-  name: string
-  readonly key: string
-  readonly vh: string
-  state: State
-  /** Null for a file known from the scan only (its head is read at its first lookup). */
-  entry: Entry | null
-  fill: DiskFill | null
-  size = 0
-  bodyStart = 0
-  used: number
-  /** The lookup sequence when this name went on disk (a listing begun before may not show it). */
-  since = 0
-  /** The head changed while the file was being written: it is written again once in place. */
-  stale = false
-
-  constructor(name: string, key: string, state: State, entry: Entry | null, used: number) {
-    this.name = name
-    this.key = key
-    this.vh = parseName(name)!.vh
-    this.state = state
-    this.entry = entry
-    this.fill = null
-    this.used = used
-  }
-}
 
 interface Purge { readonly target: string; readonly prefix: boolean; readonly at: number }
 
 export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, ScanOwner {
   readonly settings: string
-  /** Least recently used first. */
-  readonly #recs = new Map<string, Rec>()
-  readonly #byKey = new Map<string, Rec[]>()
+  readonly #index = new DiskIndex()
   /** Never cleared: an entry dropped from the index still names its (perhaps removed) file. */
   readonly #of = new WeakMap<Entry, Rec>()
   /** Heads being read, by file name, so that lookups at once read each only once. */
   readonly #reading = new Map<string, Promise<void>>()
-  #bytes = 0
-  #entries = 0
   #evicted = 0
   #faults = 0
-  #seq = 0
-  #writes = 0
+  #inFlight = 0
   #waiters: (() => void)[] = []
   closed = false
   /** While the start-up scan runs: what it must not bring back (removed or purged meanwhile). */
@@ -93,7 +59,7 @@ export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, 
 
   async #lookup(key: string): Promise<readonly Entry[]> {
     const kh = keyHash(key)
-    const seq = this.#seq
+    const seq = this.#index.seq
     let names: string[] = []
     try { names = await readdir(dirOf(this.path, kh)) } catch (err) { if (code(err) !== 'ENOENT') throw err }
     const newest = new Map<string, string>()
@@ -107,33 +73,33 @@ export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, 
     }
     const onDisk = new Set(newest.values())
     // Gone from the directory: replaced or removed by another process.
-    for (const r of [...this.#byKey.get(key) ?? []]) if (r.state === State.STORED && r.since <= seq && !onDisk.has(r.name)) this.#drop(r, false)
+    for (const r of [...this.#index.under(key)]) if (r.state === State.STORED && r.since <= seq && !onDisk.has(r.name)) this.#drop(r, false)
     await Promise.all([...onDisk].map((n) => this.#know(n)))
     return this.#entriesOf(key)
   }
 
   #entriesOf(key: string): Entry[] {
     const out: Entry[] = []
-    for (const r of this.#byKey.get(key) ?? []) if (r.entry !== null && !r.entry.gone) out.push(r.entry)
+    for (const r of this.#index.under(key)) if (r.entry !== null && !r.entry.gone) out.push(r.entry)
     return out
   }
 
   /** Reads the head of a file not parsed yet (found by another's write, or by the scan). */
   #know(name: string): Promise<void> {
-    const r = this.#recs.get(name)
+    const r = this.#index.get(name)
     if (r !== undefined && r.entry !== null) return Promise.resolve()
     let p = this.#reading.get(name)
     if (p === undefined) {
       p = readFound(pathOf(this.path, name), this).then((f) => {
         this.#reading.delete(name)
         if (f === null) return
-        const known = this.#recs.get(name)
+        const known = this.#index.get(name)
         const r = known ?? new Rec(name, f.entry.key, State.STORED, null, f.mtime)
         r.entry = f.entry
         r.bodyStart = f.bodyStart
         f.entry.size = f.size
         this.#of.set(f.entry, r)
-        if (known === undefined) { r.size = f.size; this.#add(r); this.#stored(r) }
+        if (known === undefined) { this.#index.add(r); this.#index.stored(r, f.size) }
       })
       this.#reading.set(name, p)
     }
@@ -145,14 +111,14 @@ export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, 
     const r = new Rec(fileName(e.key, e.variant), e.key, State.FILLING, e, Date.now())
     r.fill = new DiskFill(e, this, this.maxObject, pathOf(this.path, r.name), encodeHead(e))
     this.#of.set(e, r)
-    this.#add(r)
-    this.#writes++
+    this.#index.add(r)
+    this.#inFlight++
     return r.fill
   }
 
   filled(e: Entry): void {
     const r = this.#of.get(e)!
-    if (this.#recs.get(r.name) !== r) return
+    if (!this.#index.holds(r)) return
     r.state = State.WRITING
     r.fill!.finish()
   }
@@ -162,28 +128,32 @@ export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, 
   }
 
   written(f: DiskFill, size: number): void {
+    this.#inPlace(f, size)
+    // Last: what it started (removals of the replaced variant) is in flight by now.
+    this.#settled()
+  }
+
+  #inPlace(f: DiskFill, size: number): void {
     const e = f.entry
     const r = this.#of.get(e)!
-    this.#wrote()
     // Removed (purged, replaced) while it was being written.
-    if (this.#recs.get(r.name) !== r || e.gone) { this.#unlink(basename(f.path)); return }
-    r.state = State.STORED
+    if (!this.#index.holds(r) || e.gone) { this.#unlink(basename(f.path)); return }
     r.fill = null
-    r.size = e.size = size
+    e.size = size
     r.bodyStart = size - e.length
     // In place: the content is read from the file from now on, not held in memory.
     e.body = null
-    this.#stored(r)
-    for (const o of [...this.#byKey.get(r.key)!]) if (o !== r && o.vh === r.vh && o.state === State.STORED) this.#drop(o, true)
+    this.#index.stored(r, size)
+    for (const o of [...this.#index.under(r.key)]) if (o !== r && o.vh === r.vh && o.state === State.STORED) this.#drop(o, true)
     if (r.stale) { r.stale = false; this.update(e) }
     this.#evict()
   }
 
   notWritten(f: DiskFill, err: unknown): void {
-    this.#wrote()
     const r = this.#of.get(f.entry)!
-    if (this.#recs.get(r.name) === r) this.#drop(r, false)
+    if (this.#index.holds(r)) this.#drop(r, false)
     if (err !== null) this.#fault(err)
+    this.#settled()
   }
 
   content(e: Entry): Content {
@@ -194,7 +164,7 @@ export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, 
   }
 
   readFailed(path: string, err: unknown): void {
-    const r = this.#recs.get(basename(path))
+    const r = this.#index.get(basename(path))
     // Removed by another process between the lookup and the read: a miss next time, not a fault.
     if (code(err) === 'ENOENT') { if (r !== undefined) this.#drop(r, false); return }
     this.#fault(err)
@@ -208,9 +178,8 @@ export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, 
 
   touch(e: Entry): void {
     const r = this.#of.get(e)
-    if (r === undefined || r.state !== State.STORED || this.#recs.get(r.name) !== r) return
-    this.#recs.delete(r.name)
-    this.#recs.set(r.name, r)
+    if (r === undefined || r.state !== State.STORED || !this.#index.holds(r)) return
+    this.#index.use(r)
     const now = Date.now()
     if (now - r.used < TOUCH_EVERY) return
     r.used = now
@@ -224,39 +193,34 @@ export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, 
    */
   update(e: Entry): void {
     const r = this.#of.get(e)
-    if (r === undefined || this.#recs.get(r.name) !== r) return
+    if (r === undefined || !this.#index.holds(r)) return
     if (r.state !== State.STORED) { r.stale = true; return }
     const old = r.name
     const name = fileName(e.key, e.variant)
-    this.#writes++
+    this.#inFlight++
     rewrite(pathOf(this.path, name), encodeHead(e), e.body, pathOf(this.path, old), r.bodyStart, e.length).then((size) => {
-      if (this.#recs.get(old) !== r || e.gone) { this.#unlink(name); return }
-      this.#recs.delete(old)
+      if (r.name !== old || !this.#index.holds(r) || e.gone) { this.#unlink(name); return }
+      this.#index.renamed(r, name, size)
       this.#unlink(old)
-      r.name = name
-      this.#bytes += size - r.size
-      r.size = e.size = size
+      e.size = size
       r.bodyStart = size - e.length
-      r.since = ++this.#seq
-      this.#recs.set(name, r)
-    }, (err) => this.#fault(err)).finally(() => this.#wrote())
+    }, (err) => this.#fault(err)).finally(() => this.#settled())
   }
 
   remove(e: Entry): void {
     e.gone = true
     const r = this.#of.get(e)
-    if (r !== undefined && this.#recs.get(r.name) === r) this.#drop(r, true)
+    if (r !== undefined && this.#index.holds(r)) this.#drop(r, true)
   }
 
   /** §4.4, purge: what the index holds, and every file of the key on disk (others' writes too). */
   removeKey(key: string): number {
-    const list = this.#byKey.get(key) ?? []
-    const n = list.length
-    for (const r of [...list]) this.#drop(r, true)
+    const list = [...this.#index.under(key)]
+    for (const r of list) this.#drop(r, true)
     this.#scanning?.purges.push({ target: key, prefix: false, at: purgeTime() })
     const kh = keyHash(key)
     readdir(dirOf(this.path, kh)).then((names) => { for (const n of names) if (parseName(n)?.kh === kh) this.#unlink(n) }, ignore)
-    return n
+    return list.length
   }
 
   /**
@@ -265,13 +229,13 @@ export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, 
    */
   removePrefix(prefix: string): number {
     let n = 0
-    for (const key of [...this.#byKey.keys()]) if (key.startsWith(prefix)) n += this.removeKey(key)
+    for (const key of this.#index.keys()) if (key.startsWith(prefix)) n += this.removeKey(key)
     this.#scanning?.purges.push({ target: prefix, prefix: true, at: purgeTime() })
     return n
   }
 
   stats(): StoreStats {
-    return { entries: this.#entries, bytes: this.#bytes, evicted: this.#evicted, faults: this.#faults }
+    return { entries: this.#index.entries, bytes: this.#index.bytes, evicted: this.#evicted, faults: this.#faults }
   }
 
   /** Entries stay on disk for the next store on this path; writes in flight still complete. */
@@ -279,84 +243,61 @@ export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, 
     this.closed = true
   }
 
-  /** Resolves when the start-up scan is merged and no file is being written (specs, shutdown). */
+  /** Resolves when the start-up scan is merged and no file is being written or removed (specs, shutdown). */
   idle(): Promise<void> {
-    if (this.#scanning === null && this.#writes === 0) return Promise.resolve()
+    if (this.#scanning === null && this.#inFlight === 0) return Promise.resolve()
     return new Promise((done) => this.#waiters.push(done))
   }
 
-  #wrote(): void {
-    this.#writes--
+  #settled(): void {
+    this.#inFlight--
     this.#wake()
   }
 
   #wake(): void {
-    if (this.#scanning !== null || this.#writes > 0) return
+    if (this.#scanning !== null || this.#inFlight > 0) return
     for (const w of this.#waiters.splice(0)) w()
-  }
-
-  #add(r: Rec): void {
-    this.#recs.set(r.name, r)
-    let list = this.#byKey.get(r.key)
-    if (list === undefined) this.#byKey.set(r.key, list = [])
-    list.push(r)
-  }
-
-  /** `r`'s file is in place: counted in the budget. */
-  #stored(r: Rec): void {
-    r.state = State.STORED
-    r.since = ++this.#seq
-    this.#bytes += r.size
-    this.#entries++
   }
 
   /** Out of the index; its file removed (`unlinkFile`), or its write given up. */
   #drop(r: Rec, unlinkFile: boolean): void {
-    this.#recs.delete(r.name)
-    const list = this.#byKey.get(r.key)
-    if (list !== undefined) {
-      list.splice(list.indexOf(r), 1)
-      if (list.length === 0) this.#byKey.delete(r.key)
-    }
+    this.#index.delete(r)
     this.#scanning?.dropped.add(r.name)
     if (r.entry !== null) r.entry.gone = true
-    if (r.state !== State.STORED) { r.fill?.abandon(); return }
-    this.#bytes -= r.size
-    this.#entries--
-    if (unlinkFile) this.#unlink(r.name)
+    if (r.state !== State.STORED) r.fill?.abandon()
+    else if (unlinkFile) this.#unlink(r.name)
   }
 
   /** Least recently used first, until the budget holds (the removals themselves run in the background). */
   #evict(): void {
-    for (const r of this.#recs.values()) {
-      if (this.#bytes <= this.maxSize) return
-      if (r.state !== State.STORED) continue
+    for (const r of this.#index.coldest()) {
+      if (this.#index.bytes <= this.maxSize) return
       this.#drop(r, true)
       this.#evicted++
     }
   }
 
-  /** The scan's files go before (older than) everything this process has seen since it began. */
+  /** The scan's files, less what was removed or purged meanwhile, go in older than all seen since. */
   #merge(found: Found[]): void {
     const s = this.#scanning!
-    const seen = [...this.#recs.values()]
-    const names = new Set(this.#recs.keys())
-    this.#recs.clear()
+    const names = this.#index.names()
+    const older: Rec[] = []
     for (const f of found) {
       if (names.has(f.name) || s.dropped.has(f.name)) continue
       if (s.purges.some((p) => f.mtime <= p.at && (p.prefix ? f.key.startsWith(p.target) : f.key === p.target))) { this.#unlink(f.name); continue }
       const r = new Rec(f.name, f.key, State.STORED, null, f.mtime)
-      r.size = f.size
       r.bodyStart = f.bodyStart
-      this.#add(r)
-      this.#stored(r)
+      r.size = f.size
+      older.push(r)
     }
-    for (const r of seen) this.#recs.set(r.name, r)
+    this.#index.prepend(older)
+    for (const r of older) this.#index.stored(r, r.size)
     this.#evict()
   }
 
   #unlink(name: string): void {
-    unlink(pathOf(this.path, name)).catch((err) => { if (code(err) !== 'ENOENT') this.#fault(err) })
+    this.#inFlight++
+    unlink(pathOf(this.path, name)).catch((err) => { if (code(err) !== 'ENOENT') this.#fault(err) }).finally(() => this.#settled())
   }
 
   #fault(_err: unknown): void {
