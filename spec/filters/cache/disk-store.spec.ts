@@ -46,9 +46,7 @@ function entry(key: string, length: number, variant = '', fields: [string, strin
   const cc: [string, string][] = fields.some(([n]) => n === 'Last-Modified') ? [] : [['Cache-Control', 'max-age=600']]
   const head = headOf(200, 'OK', [...cc, ['Content-Type', 'text/plain'], ...fields])
   const now = Date.now()
-  const e = new Entry(key, head, variant === '' ? [] : ['accept-language'], variant, now - 5, now, H, length)
-  e.request = variant === '' ? [] : [['accept-language', variant]]
-  return e
+  return new Entry(key, head, variant === '' ? [] : ['accept-language'], variant, now - 5, now, H, length, 0)
 }
 
 function body(n: number, seed = 0): Buffer {

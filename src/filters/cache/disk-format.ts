@@ -66,7 +66,6 @@ interface Meta {
   key: string
   variant: string
   vary: string[]
-  request: [string, string][]
   status: number
   reason: string
   fields: Field[]
@@ -80,7 +79,7 @@ interface Meta {
 /** The header and meta of `e`'s file; the content length is -1 (unknown) until setLength. */
 export function encodeHead(e: Entry): Buffer {
   const meta: Meta = {
-    key: e.key, variant: e.variant, vary: [...e.vary], request: e.request.map(([n, v]) => [n, v]),
+    key: e.key, variant: e.variant, vary: [...e.vary],
     status: e.status, reason: e.head.line(), fields: fieldsOf(e.head),
     requestTime: e.requestTime, responseTime: e.responseTime, ageValue: e.ageValue, lifetime: e.lifetime, invalid: e.invalid,
   }
@@ -135,9 +134,7 @@ function entryOf(json: Buffer, length: number): Entry {
   let m: Meta
   try { m = JSON.parse(json.toString()) as Meta } catch { throw new Corrupt('meta is not JSON') }
   if (!isMeta(m)) throw new Corrupt('meta is not an entry')
-  const e = new Entry(m.key, headOf(m.status, m.reason, m.fields), m.vary, m.variant, m.requestTime, m.responseTime, NO_HEURISTIC, length)
-  e.request = m.request
-  e.ageValue = m.ageValue
+  const e = new Entry(m.key, headOf(m.status, m.reason, m.fields), m.vary, m.variant, m.requestTime, m.responseTime, NO_HEURISTIC, length, m.ageValue)
   e.lifetime = m.lifetime
   e.invalid = m.invalid
   return e
@@ -146,7 +143,7 @@ function entryOf(json: Buffer, length: number): Entry {
 function isMeta(m: Meta): boolean {
   const strings = (a: unknown, n: number): boolean => Array.isArray(a) && a.every((p) => Array.isArray(p) && p.length === n && p.every((s) => typeof s === 'string'))
   return typeof m === 'object' && m !== null && typeof m.key === 'string' && typeof m.variant === 'string' &&
-    Array.isArray(m.vary) && m.vary.every((v) => typeof v === 'string') && strings(m.request, 2) && strings(m.fields, 2) &&
+    Array.isArray(m.vary) && m.vary.every((v) => typeof v === 'string') && strings(m.fields, 2) &&
     Number.isInteger(m.status) && m.status >= 100 && m.status <= 999 && typeof m.reason === 'string' &&
     [m.requestTime, m.responseTime, m.ageValue, m.lifetime].every((n) => typeof n === 'number' && Number.isFinite(n)) && typeof m.invalid === 'boolean'
 }
