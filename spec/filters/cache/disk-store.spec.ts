@@ -17,6 +17,9 @@ import { keyHash } from '../../../src/filters/cache/disk-format.js'
 import { name } from '../../../src/http/head.js'
 import type { Content } from '../../../src/proxy/content.js'
 import { httpUpstream, sleep, startProxy } from '../../support/harness.js'
+import { EventLog } from '../../../src/log/events.js'
+import { validate } from '../../../src/config/validate.js'
+import { storeFor } from '../../../src/filters/cache/stores.js'
 
 const t = suite('cache: the disk store')
 const H = { percent: 10, max: 86_400_000 }
@@ -311,6 +314,8 @@ t('a path that cannot be written (its parent is a file: refused even to root) is
   const d = dir()
   writeFileSync(join(d, 'file'), 'x')
   const s = store(join(d, 'file', 'cache'))
+  const told: unknown[] = []
+  s.onFault = (err) => told.push(err)
   const e = entry('http://a.test/x', 10)
   const f = s.begin(e)!
   const reader = read(f)
@@ -320,7 +325,29 @@ t('a path that cannot be written (its parent is a file: refused even to root) is
   await s.idle()
   assert.equal(await s.lookup('http://a.test/x'), [])
   assert.ok(s.stats().faults >= 2, 'the scan, the write and the lookup')
+  assert.is(told.length, s.stats().faults, 'each fault is told to the zone registry, which logs one line per outage')
   assert.is(s.stats().entries, 0)
+})
+
+t('a zone on a disk that fails logs one line for the outage, not one per fault', async () => {
+  const d = dir()
+  writeFileSync(join(d, 'file'), 'x')
+  const logFile = join(d, 'events.log')
+  const events = new EventLog({ path: logFile, format: 'text' })
+  const cfg = validate({ listen: ['127.0.0.1:0'], upstreams: { u: { peers: ['127.0.0.1:1'] } }, routes: [{ upstream: 'u', cache: { zone: 'spec-disk-fault', store: { disk: { path: join(d, 'file', 'cache') } } } }] })
+  const s = storeFor(cfg.routes[0].features.cache!, events) as DiskStore
+  stores.push(s)
+  for (let i = 0; i < 3; i++) {
+    const f = s.begin(entry(`http://a.test/${i}`, 10))!
+    f.write(body(10))
+    f.end()
+  }
+  await s.idle()
+  events.flushSync()
+  const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => /cache store fault/.test(l))
+  assert.is(lines.length, 1)
+  assert.match(lines[0], /zone=spec-disk-fault/)
+  assert.ok(s.stats().faults >= 3)
 })
 
 t('a 304 rewrites the head; the content is kept; a new store reads the new head', async () => {

@@ -300,8 +300,12 @@ export class DiskStore implements CacheStore, FillOwner, WriteOwner, ReadOwner, 
     unlink(pathOf(this.path, name)).catch((err) => { if (code(err) !== 'ENOENT') this.#fault(err) }).finally(() => this.#settled())
   }
 
-  #fault(_err: unknown): void {
+  /** Set by the zone registry: told of each fault (it logs one line per outage). */
+  onFault: ((err: unknown) => void) | null = null
+
+  #fault(err: unknown): void {
     this.#faults++
+    this.onFault?.(err)
   }
 }
 
