@@ -36,7 +36,7 @@ import { groupCpu, rssSampler } from './group.js'
 import { DESIGNS } from './designs.js'
 import { Cell, QUICK, Result, Results, cellLabel, fullMatrix, parseCells } from './matrix.js'
 import { CACHE_NAMES, CACHE_ROWS, cacheSection } from './cache.js'
-import { markdown } from './report.js'
+import { cacheRatios, markdown } from './report.js'
 import { chart } from './chart.js'
 
 const env = envNumber
@@ -216,6 +216,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(base), { recursive: true })
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 1)}\n`)
   render(base, results)
+  if (cache !== undefined) console.log(`\n${cacheRatios(cache).join('\n')}`)
   console.log(`\nwritten: ${base}.md, .json, .svg`)
   if (failed.length > 0) throw new Error(`${failed.join(', ')} failed to start, exited or failed a cache check (see above); cells are missing`)
 }
