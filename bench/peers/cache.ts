@@ -48,19 +48,28 @@ export function probe(port: number, path: string): Promise<Answer> {
 
 const wanted = (row: CacheRow, design: string): CacheVerdict => (row.kind === 'hit' ? 'hit' : design === 'rawproxy' ? 'none' : 'miss')
 
-/** Why `design` does not answer `row` as it must (null: it does); `warm` asks once before, to store it. */
-export async function verify(d: CacheDesign, port: number, row: CacheRow, warm: boolean): Promise<string | null> {
+/** The cache fields of an answer, as the report shows them: `cache-status: ...; age: 0`, or `no cache fields`. */
+function fields(a: Answer): string {
+  const shown = ['cache-status', 'x-cache', 'age', 'x-varnish'].filter((h) => a.headers[h] !== undefined).map((h) => `${h}: ${String(a.headers[h])}`)
+  return shown.length === 0 ? 'no cache fields' : shown.join('; ')
+}
+
+/**
+ * Whether `design` answers `row` as it must: `why` is null when it does, else the reason; `seen` is
+ * the cache fields of the answer judged. `warm` asks once before, to store the entry.
+ */
+export async function verify(d: CacheDesign, port: number, row: CacheRow, warm: boolean): Promise<{ why: string | null; seen: string }> {
   try {
     if (warm) await probe(port, row.path)
     const a = await probe(port, row.path)
-    const shown = ['cache-status', 'x-cache', 'age', 'x-varnish'].filter((h) => a.headers[h] !== undefined).map((h) => `${h}: ${String(a.headers[h])}`).join('; ')
-    if (a.status !== 200 || a.bytes !== row.size) return `GET ${row.path} got ${a.status} with ${a.bytes} body bytes, want 200 with ${row.size}`
+    const seen = fields(a)
+    if (a.status !== 200 || a.bytes !== row.size) return { why: `GET ${row.path} got ${a.status} with ${a.bytes} body bytes, want 200 with ${row.size}`, seen }
     const v = d.verdict(a.headers)
     const want = wanted(row, d.name)
-    if (v !== want) return `GET ${row.path}${warm ? ' (the second)' : ''} was a ${v === 'none' ? 'response with no cache field' : v}, want ${want === 'none' ? 'no cache field' : `a ${want}`} (${shown === '' ? 'no cache fields' : shown})`
-    return null
+    if (v === want) return { why: null, seen }
+    return { why: `GET ${row.path}${warm ? ' (the second)' : ''} was a ${v === 'none' ? 'response with no cache field' : v}, want ${want === 'none' ? 'no cache field' : `a ${want}`} (${seen})`, seen }
   } catch (err) {
-    return `GET ${row.path}: ${(err as Error).message}`
+    return { why: `GET ${row.path}: ${(err as Error).message}`, seen: '' }
   }
 }
 
@@ -115,10 +124,13 @@ export async function cacheSection(h: CacheHooks): Promise<{ results: CacheResul
       const names = row.designs.filter((n) => live.has(n))
       console.log(`\n[cache ${i + 1}/${CACHE_ROWS.length}] ${cacheRowLabel(row)} · GET ${row.path} · ${CACHE_CONNECTIONS} conn · keep-alive`)
       const refused: Record<string, string> = {}
+      const seen: Record<string, string> = {}
       const checked: string[] = []
       for (const n of names) {
         const d = CACHE_DESIGNS.find((x) => x.name === n)!
-        const why = await verify(d, live.get(n)!.port, row, true)
+        const v = await verify(d, live.get(n)!.port, row, true)
+        seen[n] = v.seen
+        const why = v.why
         if (why === null) { checked.push(n); continue }
         refused[n] = why
         fail(n)
@@ -138,7 +150,7 @@ export async function cacheSection(h: CacheHooks): Promise<{ results: CacheResul
           }
           runs.get(n)!.push(await h.measure(n, row.path, CACHE_CONNECTIONS, u))
           // Still a hit (or still forwarded) after the load: the run measured what the row says.
-          const why = await verify(CACHE_DESIGNS.find((x) => x.name === n)!, u.port, row, false)
+          const { why } = await verify(CACHE_DESIGNS.find((x) => x.name === n)!, u.port, row, false)
           if (why !== null) {
             refused[n] = `after the measured run: ${why}`
             fail(n)
@@ -148,7 +160,7 @@ export async function cacheSection(h: CacheHooks): Promise<{ results: CacheResul
       }
       const results: Record<string, Result> = {}
       for (const [n, rs] of runs) if (rs.length > 0 && refused[n] === undefined) results[n] = h.summarise(n, rs)
-      rows.push({ row, results, refused })
+      rows.push({ row, results, refused, seen })
     }
     return { results: { connections: CACHE_CONNECTIONS, designs, rows }, failed }
   } finally {

@@ -96,6 +96,8 @@ export interface CacheResults {
     results: Record<string, Result>
     /** Designs whose hit (or miss) check failed before or after the measured run: not reported, and why. */
     refused: Record<string, string>
+    /** The cache fields of each design's checked answer before its run (`x-cache: HIT; age: 0`), to show what was checked. */
+    seen?: Record<string, string>
   }[]
 }
 

@@ -113,6 +113,8 @@ export function cacheSection(c: CacheResults, maxOther: number): string[] {
       }
     }
   }
+  const seen = c.rows.flatMap(({ row, seen: s }) => Object.entries(s ?? {}).filter(([, v]) => v !== '').map(([n, v]) => `- ${cacheRowLabel(row)}, ${n}: \`${v}\``))
+  if (seen.length > 0) out.push('', 'The checked answer before each run (its cache fields):', '', ...seen)
   out.push('', ...cacheRatios(c))
   const refusals = c.rows.flatMap(({ row, refused }) => Object.entries(refused).map(([n, why]) => `- ${cacheRowLabel(row)}: **${n}** refused: ${why}`))
   if (refusals.length > 0) out.push('', 'Refused (the check before or after the run failed; no figure is reported):', '', ...refusals)

@@ -166,16 +166,16 @@ t('the hit check: warmed, the second answer must say hit with the whole body; a 
     const nginx = CACHE_DESIGNS.find((d) => d.name === 'nginx-cache')!
     const plain = CACHE_DESIGNS.find((d) => d.name === 'rawproxy')!
     const [hit1k, hit64k, miss] = CACHE_ROWS
-    assert.is(await verify(nginx, up.port, hit1k, true), null)
+    assert.equal(await verify(nginx, up.port, hit1k, true), { why: null, seen: 'x-cache: HIT' })
     assert.is(seen.get('/cache/1024'), 2)
-    assert.match((await verify(nginx, up.port, hit64k, true))!, /got 200 with 10 body bytes, want 200 with 65536/)
-    assert.is(await verify(nginx, up.port, miss, true), null)
+    assert.match((await verify(nginx, up.port, hit64k, true)).why!, /got 200 with 10 body bytes, want 200 with 65536/)
+    assert.is((await verify(nginx, up.port, miss, true)).why, null)
     const noCache = await verify(nginx, up.port, { ...hit1k, path: '/nostore/1024' }, true)
-    assert.match(noCache!, /was a miss, want a hit \(x-cache: MISS\)/)
+    assert.match(noCache.why!, /was a miss, want a hit \(x-cache: MISS\)/)
     // The plain proxy must carry no cache field at all in the miss row; this one has X-Cache but
     // no Cache-Status, which is what rawproxy reads.
-    assert.is(await verify(plain, up.port, miss, true), null)
-    assert.match((await verify(plain, await deadPort(), miss, false))!, /GET \/nostore\/1024: connect ECONNREFUSED/)
+    assert.is((await verify(plain, up.port, miss, true)).why, null)
+    assert.match((await verify(plain, await deadPort(), miss, false)).why!, /GET \/nostore\/1024: connect ECONNREFUSED/)
   } finally {
     await up.close()
   }
@@ -237,7 +237,8 @@ const cache: CacheResults = {
     { name: 'varnish', about: 'Varnish', skipped: 'varnishd is not installed' },
   ],
   rows: [
-    { row: CACHE_ROWS[0], results: { 'rawproxy-cache': result('rawproxy-cache', 60_000, 2, 15), 'nginx-cache': result('nginx-cache', 50_000, 2.5, 20) }, refused: {} },
+    { row: CACHE_ROWS[0], results: { 'rawproxy-cache': result('rawproxy-cache', 60_000, 2, 15), 'nginx-cache': result('nginx-cache', 50_000, 2.5, 20) }, refused: {},
+      seen: { 'rawproxy-cache': 'cache-status: rawproxy; hit; ttl=3599; age: 0', 'nginx-cache': 'x-cache: HIT' } },
     { row: CACHE_ROWS[1], results: { 'nginx-cache': result('nginx-cache', 30_000, 3, 30) }, refused: { 'rawproxy-cache': 'GET /cache/65536 (the second) was a miss, want a hit' } },
     { row: CACHE_ROWS[2], results: { rawproxy: result('rawproxy', 40_000, 3, 25), 'rawproxy-cache': result('rawproxy-cache', 34_000, 3.3, 29) }, refused: {} },
   ],
@@ -252,6 +253,7 @@ t('the Cache part of the report: every row, the ratios against issue 11\'s targe
   assert.match(md, /\| hit · 1 KiB: rawproxy-cache \/ nginx-cache \| 1\.20× \| 0\.80× \| 0\.75× \| req\/s ≥ 1\.00×, p99 ≤ 1\.00× \| met \|/)
   assert.match(md, /\| hit · 64 KiB: rawproxy-cache \/ nginx-cache \| – \| – \| – \| [^|]+ \| not measured \|/)
   assert.match(md, /\| miss · 1 KiB: rawproxy-cache \/ rawproxy \| 0\.85× \| 1\.10× \| 1\.16× \| req\/s ≥ 0\.90× \| \*\*missed\*\* \|/)
+  assert.match(md, /- hit · 1 KiB, rawproxy-cache: `cache-status: rawproxy; hit; ttl=3599; age: 0`/)
   assert.match(md, /- hit · 64 KiB: \*\*rawproxy-cache\*\* refused: GET \/cache\/65536 \(the second\) was a miss/)
   const whole = markdown({ ...results, cache })
   assert.ok(whole.includes(md), 'the full report ends with the cache part')
