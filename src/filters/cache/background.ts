@@ -1,0 +1,74 @@
+/**
+ * Revalidation behind the client's back (RFC 5861 §3, stale-while-revalidate): a request of our own
+ * for the stale entry's URL, with the fields it was selected by, sent through the same Exchange as a
+ * client's (so pooling, balancing, retries and timeouts are the route's), with the cache as its only
+ * filter and a downstream that discards the answer. The cache's hooks do the rest: a 304 freshens the
+ * entry, a 200 replaces it. One at a time per entry.
+ */
+import type { Socket } from 'node:net'
+import { Kind, Parser, Step } from '../../http/llhttp.js'
+import { Exchange } from '../../proxy/exchange.js'
+import type { Downstream } from '../../proxy/downstream.js'
+import type { FilterFactory, Filter } from '../../proxy/filter.js'
+import { Origin, inspect } from '../../proxy/request-head.js'
+import type { Runtime } from '../../proxy/runtime.js'
+import type { Entry } from './entry.js'
+import type { CacheRoute } from './route.js'
+import { Cached, Mode } from './cached.js'
+
+const running = new WeakSet<Entry>()
+
+export function revalidateInBackground(r: CacheRoute, x: Exchange, e: Entry): void {
+  if (running.has(e) || x.group === null) return
+  let text = `GET ${x.info.path} HTTP/1.1\r\nHost: ${x.info.authority ?? x.info.host}\r\n`
+  for (const [n, v] of e.request) text += `${n}: ${v}\r\n`
+  const p = new Parser(Kind.REQUEST, x.down.rt.limits)
+  const step = p.execute(Buffer.from(text + '\r\n', 'latin1'), 0)
+  const info = step === Step.HEAD ? inspect(p.head) : null
+  if (info === null || !('path' in info)) { p.destroy(); return }
+  running.add(e)
+  const down = new Background(x.down.rt, x.down.proto, () => { running.delete(e); p.destroy() })
+  const bg = new Exchange(down, p.head, info, x.group, 0, [new Revalidation(r, e)], x.routeLabel)
+  bg.endRequest()
+  bg.start()
+}
+
+/** The one filter of a background revalidation. */
+class Revalidation implements FilterFactory {
+  readonly name = 'cache'
+  readonly order = 70
+  constructor(readonly route: CacheRoute, readonly entry: Entry) {}
+  attach(): Filter { return new Cached(this.route, Mode.BACKGROUND, this.entry) }
+}
+
+/** A client that takes whatever it is sent and is never slow: the answer only matters to the cache. */
+class Background implements Downstream {
+  readonly remote = '127.0.0.1'
+  readonly clientSubject = ''
+  readonly sni = ''
+  readonly hsts = null
+  readonly bodyReceived = 0
+  readonly logging = false
+  readonly closing = false
+  readonly origin: Origin
+  #end: (() => void) | null
+
+  constructor(readonly rt: Runtime, readonly proto: 'http' | 'https', end: () => void) {
+    this.origin = new Origin('127.0.0.1', proto, false)
+    this.#end = end
+  }
+
+  write(): boolean { return true }
+  cork(): void {}
+  uncork(): void {}
+  holdBody(): void {}
+  exchangeDone(): void {}
+  destroy(): void {}
+  takeSocket(): Socket { throw new Error('a background revalidation cannot become a tunnel') }
+  /** Every way an exchange ends goes through its log: the entry may be revalidated again. */
+  log(): void {
+    const f = this.#end
+    this.#end = null
+    f?.()
+  }
+}
