@@ -169,8 +169,9 @@ async function main(): Promise<void> {
   const names = designs.filter((d) => d.skipped === null).map((d) => d.name)
   // No design of the matrix wanted (BENCH_CACHE=only, or BENCH_DESIGNS names cache designs only): no cells.
   const matrix = WANTED.length > 0 ? CELLS : []
-  console.log(`peers: ${matrix.length} cells x ${names.length} designs (${names.join(', ')}), ${ROUNDS} round(s), ` +
-    `${WARMUP} s warm-up + ${SECONDS} s each; ${PIN ? `wrk+peer on CPU ${LOAD_CPU}, proxy on CPU ${PROXY_CPU}` : 'NOT pinned (fewer than 2 CPUs)'}`)
+  const pinned = PIN ? `wrk+peer on CPU ${LOAD_CPU}, proxy on CPU ${PROXY_CPU}` : 'NOT pinned (fewer than 2 CPUs)'
+  if (matrix.length > 0) console.log(`peers: ${matrix.length} cells x ${names.length} designs (${names.join(', ')}), ${ROUNDS} round(s), ${WARMUP} s warm-up + ${SECONDS} s each; ${pinned}`)
+  else console.log(`peers: no matrix (BENCH_CACHE=only, or BENCH_DESIGNS names no design of it); ${pinned}`)
 
   const cells: Results['cells'] = []
   for (const [i, cell] of matrix.entries()) {
