@@ -130,6 +130,8 @@ t('the demo starts two upstreams behind the proxy', async () => {
     assert.match(hc, /^HTTP\/1\.1 200 [^]*\r\nX-Request-ID: [0-9a-f-]{36}\r\n[^]*\r\nok\n$/)
     const limited = await curl('http://127.0.0.1:8080/limited', '-i')
     assert.match(limited, /\r\nRateLimit: "demo";r=4;t=1\r\n/, limited)
+    assert.match(await curl('http://127.0.0.1:8080/cached', '-i'), /\r\nCache-Status: rawproxy; fwd=uri-miss; fwd-status=200; ttl=\d+; stored\r\n/)
+    assert.match(await curl('http://127.0.0.1:8080/cached', '-i'), /\r\nAge: \d+\r\n[^]*Cache-Status: rawproxy; hit; ttl=\d+\r\n/)
   } finally {
     p.child.kill('SIGTERM')
     await p.exited

@@ -412,6 +412,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   #dropResponse(c: UpstreamConn, chunk: Buffer): void {
     this.up = null
     const p = c.parser
+    // The parser stopped at the head (a filter that checks responses reads bodies apart, so no onePass).
     p.resume()
     const step = p.execute(chunk, p.pos)
     if (step === Step.END && p.pos === chunk.length && p.head.keepAlive && !p.untilClose && this.requestEnded && !this.upgrade) {
@@ -562,9 +563,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     }
     this.#state = STATE_SERVING
     this.#close = close
-    if (!this.down.write(b)) this.clientFull()
     const end = r.length < 0 ? -1 : r.start + r.length
-    this.#reader = r.content!.read(new Served(this.down, this, unknown && !close), r.start, end)
+    const sink = new Served(this.down, this, b, unknown && !close)
+    const reader = r.content!.read(sink, r.start, end)
+    if (this.#state === STATE_SERVING) this.#reader = reader
+    sink.flushHead()
   }
 
   /** The stored body went out whole (Served). */

@@ -23,8 +23,9 @@ export function revalidateInBackground(r: CacheRoute, x: Exchange, e: Entry): vo
   let text = `GET ${x.info.path} HTTP/1.1\r\nHost: ${x.info.authority ?? x.info.host}\r\n`
   for (const [n, v] of e.request) text += `${n}: ${v}\r\n`
   const p = new Parser(Kind.REQUEST, x.down.rt.limits)
+  // A head without a body parses to its end in one step.
   const step = p.execute(Buffer.from(text + '\r\n', 'latin1'), 0)
-  const info = step === Step.HEAD ? inspect(p.head) : null
+  const info = step !== Step.ERROR && p.headDone ? inspect(p.head) : null
   if (info === null || !('path' in info)) { p.destroy(); return }
   running.add(e)
   const down = new Background(x.down.rt, x.down.proto, () => { running.delete(e); p.destroy() })

@@ -67,6 +67,8 @@ export class Cached implements Filter {
     // Preconditions for the origin server (RFC 9111 §4.3.2): sent on, and nothing is stored.
     if (x.head.find(IF_MATCH) >= 0 || x.head.find(IF_UNMODIFIED_SINCE) >= 0) { this.o.fwd = 'bypass'; return undefined }
     this.#req = directives(x.head, true)
+    // §5.2.1.5: nothing of this exchange is stored; like browsers and the major CDNs, nothing stored is used either.
+    if (this.#req.noStore) { this.o.fwd = 'request'; return undefined }
     const found = this.#route.store.lookup(this.#key)
     if (found instanceof Promise) return found.then((list) => this.#choose(x, list, true), () => this.#choose(x, NONE, true))
     return this.#choose(x, found, true)
@@ -255,7 +257,7 @@ export class Cached implements Filter {
       if (l.length > 0) { out.push(...l); got.set(lower, []) }
     }
     for (const l of got.values()) out.push(...l)
-    e.refresh(headOf(e.status, e.head.line(), out), this.#requestTime, Date.now(), h.find(AGE) >= 0 ? ageOf(h.get(AGE)) : 0, this.#route.heuristic)
+    e.refresh(headOf(e.status, e.head.line(), out), this.#requestTime, Date.now(), ageOf(h.get(AGE)), this.#route.heuristic)
     this.#route.store.update(e)
   }
 
@@ -287,7 +289,7 @@ export class Cached implements Filter {
     // RFC 9110 §6.6.1: a cache that stores a response without Date gives it one.
     if (h.find(DATE) < 0) fields.push(['Date', new Date(this.#requestTime).toUTCString()])
     const length = x.method === HEAD || h.status === 204 ? 0 : h.contentLength >= 0 ? Number(h.value(h.find(CONTENT_LENGTH))) : -1
-    const e = new Entry(this.#key, headOf(h.status, h.line(), fields), names, variantOf(x.head, names, r.config.key_cookies), this.#requestTime, Date.now(), r.heuristic, length)
+    const e = new Entry(this.#key, headOf(h.status, h.line(), fields), names, variantOf(x.head, names, r.config.key_cookies), this.#requestTime, Date.now(), r.heuristic, length, ageOf(h.get(AGE)))
     e.request = requestFields(x.head, names, r.config.key_cookies.length > 0)
     // Of no use: never fresh, nothing to validate it with, no stale use allowed.
     if (e.lifetime === 0 && e.etag === null && e.lastModified === null && e.cc.staleIfError < 0 && e.cc.staleWhileRevalidate < 0) return

@@ -13,7 +13,6 @@ const DATE = name('date')
 const EXPIRES = name('expires')
 const LAST_MODIFIED = name('last-modified')
 const ETAG = name('etag')
-const AGE = name('age')
 
 /** RFC 9110 §15.1: the statuses a cache may give a heuristic lifetime (RFC 9111 §4.2.2). */
 export const HEURISTIC = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501])
@@ -61,7 +60,8 @@ export class Entry {
   prev: Entry | null = null
   next: Entry | null = null
 
-  constructor(key: string, head: Head, vary: readonly string[], variant: string, requestTime: number, responseTime: number, h: Heuristic, length: number) {
+  /** `ageValue`: the Age the response came with (§5.1; never stored in the head, we send our own). */
+  constructor(key: string, head: Head, vary: readonly string[], variant: string, requestTime: number, responseTime: number, h: Heuristic, length: number, ageValue: number) {
     this.key = key
     this.head = head
     this.status = head.status
@@ -72,7 +72,7 @@ export class Entry {
     this.length = length
     this.cc = directives(head, false)
     this.dateValue = 0
-    this.ageValue = 0
+    this.ageValue = ageValue
     this.lifetime = 0
     this.etag = null
     this.lastModified = null
@@ -85,7 +85,6 @@ export class Entry {
     this.cc = directives(head, false)
     const date = parseDate(head.get(DATE))
     this.dateValue = date < 0 ? this.responseTime : date
-    this.ageValue = ageOf(head.get(AGE))
     this.etag = head.get(ETAG) ?? null
     this.lastModified = head.get(LAST_MODIFIED) ?? null
     this.lifetime = lifetime(head, this.cc, this.dateValue, this.status, h)
@@ -97,7 +96,7 @@ export class Entry {
     this.requestTime = requestTime
     this.responseTime = responseTime
     this.#read(h)
-    if (ageValue >= 0) this.ageValue = ageValue
+    this.ageValue = ageValue
     this.invalid = false
   }
 
@@ -133,7 +132,8 @@ export class Entry {
 export function lifetime(head: Head, cc: Directives, dateValue: number, status: number, h: Heuristic): number {
   if (cc.sMaxage !== ABSENT) return cc.sMaxage === INVALID ? 0 : cc.sMaxage * 1000
   if (cc.maxAge !== ABSENT) return cc.maxAge === INVALID ? 0 : cc.maxAge * 1000
-  const i = head.find(EXPIRES)
+  // RFC 9213 §2.2: a targeted field stands alone: Expires is ignored with it.
+  const i = cc.targeted ? -1 : head.find(EXPIRES)
   if (i >= 0) {
     // §5.3: an invalid date, "0" included, means already expired; so do two Expires (§4.2.1).
     const t = head.find(EXPIRES, i + 1) >= 0 ? -1 : parseDate(head.value(i))
@@ -155,9 +155,4 @@ export function ageOf(v: string | undefined): number {
   while (end < v.length && v[end] !== ',' && v[end] !== ';') end++
   const m = v.slice(0, end).trim()
   return /^\d+$/.test(m) ? Math.min(Number(m), 2147483648) : 0
-}
-
-/** §4.2.1 explicit freshness: a lifetime set by the origin (rather than a heuristic one). */
-export function explicit(head: Head, cc: Directives): boolean {
-  return cc.sMaxage !== ABSENT || cc.maxAge !== ABSENT || head.find(EXPIRES) >= 0
 }
