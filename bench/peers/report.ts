@@ -115,7 +115,9 @@ export function cacheSection(c: CacheResults, maxOther: number): string[] {
   }
   const seen = c.rows.flatMap(({ row, seen: s }) => Object.entries(s ?? {}).filter(([, v]) => v !== '').map(([n, v]) => `- ${cacheRowLabel(row)}, ${n}: \`${v}\``))
   if (seen.length > 0) out.push('', 'The checked answer before each run (its cache fields):', '', ...seen)
-  out.push('', ...cacheRatios(c))
+  out.push('', ...cacheRatios(c, maxOther), '',
+    '"~" after req/s, and "noisy" after a verdict: other processes used more than the noise limit of a CPU during that run ' +
+      'even after the retries; its req/s and p99 are then unreliable, and CPU per request is the figure to compare.')
   const refusals = c.rows.flatMap(({ row, refused }) => Object.entries(refused).map(([n, why]) => `- ${cacheRowLabel(row)}: **${n}** refused: ${why}`))
   if (refusals.length > 0) out.push('', 'Refused (the check before or after the run failed; no figure is reported):', '', ...refusals)
   out.push('')
@@ -123,7 +125,7 @@ export function cacheSection(c: CacheResults, maxOther: number): string[] {
 }
 
 /** The ratios of the cache section against issue 11's targets, as a Markdown table (run.ts prints it too). */
-export function cacheRatios(c: CacheResults): string[] {
+export function cacheRatios(c: CacheResults, maxOther: number): string[] {
   const out = [line(['ratio', 'req/s', 'p99', 'CPU/req', 'target (issue 11)', '']), '|---|---:|---:|---:|---|---|']
   for (const q of CACHE_RATIOS) {
     const res = c.rows.find((x) => x.row.kind === q.kind && x.row.size === q.size)?.results
@@ -133,7 +135,8 @@ export function cacheRatios(c: CacheResults): string[] {
     if (a === undefined || b === undefined) { out.push(line([label, '–', '–', '–', q.goal, 'not measured'])); continue }
     const rps = a.rps / b.rps
     const p99 = a.p99 / b.p99
-    out.push(line([label, `${num(rps, 2)}×`, `${num(p99, 2)}×`, `${num(a.cpuUs / b.cpuUs, 2)}×`, q.goal, q.goal === '(info)' ? '' : q.met(rps, p99) ? 'met' : '**missed**']))
+    const noisy = a.other > maxOther || b.other > maxOther ? ' (noisy)' : ''
+    out.push(line([label, `${num(rps, 2)}×`, `${num(p99, 2)}×`, `${num(a.cpuUs / b.cpuUs, 2)}×`, q.goal, ((q.goal === '(info)' ? '' : q.met(rps, p99) ? 'met' : '**missed**') + noisy).trim()]))
   }
   return out
 }

@@ -217,7 +217,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(base), { recursive: true })
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 1)}\n`)
   render(base, results)
-  if (cache !== undefined) console.log(`\n${cacheRatios(cache).join('\n')}`)
+  if (cache !== undefined) console.log(`\n${cacheRatios(cache, MAX_OTHER).join('\n')}`)
   console.log(`\nwritten: ${base}.md, .json, .svg`)
   if (failed.length > 0) throw new Error(`${failed.join(', ')} failed to start, exited or failed a cache check (see above); cells are missing`)
 }
