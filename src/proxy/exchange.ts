@@ -104,6 +104,14 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   #reads = false
   /** A stored response's body on its way (STATE_SERVING). */
   #reader: ContentReader | null = null
+  /**
+   * Set by a filter that tees the response (the cache) while others read its copy as it arrives:
+   * true means the peer is read at its own pace, not this client's, and read to its end if this
+   * client leaves. Bounded by what the filter holds anyway (a stored object's size).
+   */
+  othersReading: (() => boolean) | null = null
+  /** The client left while others read the response's copy: the peer is read to its end, unwritten. */
+  #orphan = false
 
   constructor(down: Downstream, head: Head, info: RequestInfo, group: Group | null, local: number, filters: readonly FilterFactory[], routeLabel = '') {
     this.down = down
@@ -439,7 +447,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
 
   /** The client's buffer is full (OutOwner): stop reading the peer until it drains. */
   clientFull(): void {
-    if (this.up !== null) this.up.socket.pause()
+    if (this.up !== null && (this.othersReading === null || !this.othersReading())) this.up.socket.pause()
   }
 
   /** The client drained: let the peer send again. */
@@ -450,6 +458,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
 
   #responseEnd(c: UpstreamConn, extra: boolean): void {
     if (this.#reads) this.chain!.responseBody(this, null)
+    if (this.#orphan) { this.#orphanEnd(c, extra); return }
     // Before #finish: the next pipelined request may write its own answer at once.
     this.#out!.end()
     if (this.down.logging) this.peerMs = performance.now() - this.peerStart
@@ -462,6 +471,18 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     if (c.parser.head.keepAlive && !extra && !c.parser.untilClose && this.requestEnded && !this.upgrade) c.peer.pool.release(c)
     else c.destroy()
     this.#finish(this.#close)
+  }
+
+  /** The peer's response, read on after its client left, is complete: the socket goes back, the line is logged. */
+  #orphanEnd(c: UpstreamConn, extra: boolean): void {
+    this.#state = STATE_DONE
+    this.up = null
+    c.quiet()
+    if (c.parser.head.keepAlive && !extra && !c.parser.untilClose) c.peer.pool.release(c)
+    else c.destroy()
+    this.#finished = true
+    this.#leave()
+    this.#log()
   }
 
   #openTunnel(c: UpstreamConn, rest: Buffer): void {
@@ -526,8 +547,15 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
 
   /** The client went away: the peer socket cannot be reused (it holds a half-done exchange). */
   abort(err: ProxyError): void {
-    if (this.#finished) return
+    if (this.#finished || this.#orphan) return
     this.err = err
+    // Others read this response's copy as it arrives: it is read to its end for them (the cache).
+    if (this.#state === STATE_HEAD_SENT && this.up !== null && this.requestEnded && this.othersReading !== null && this.othersReading()) {
+      this.#orphan = true
+      this.#out!.mute()
+      if (this.up.socket.isPaused()) this.up.socket.resume()
+      return
+    }
     if (this.up !== null) { this.up.destroy(); this.up = null }
     this.#reader?.cancel()
     this.#finished = true

@@ -53,8 +53,6 @@ export class Entry {
   fill: Fill | null = null
   /** Taken out of its store (replaced, purged, invalidated, evicted): readers in progress keep it. */
   gone = false
-  /** The selecting request's fields (Vary, key cookies), to send again when revalidating in the background. */
-  request: readonly (readonly [string, string])[] = []
   /** Marked invalid (§4.4): usable only after validation. */
   invalid = false
   prev: Entry | null = null

@@ -45,9 +45,10 @@ function dictionary(v: string): Directives | null {
     if (NUMBERS.has(key)) {
       if (!INTEGER.test(value) || value.startsWith('-')) return null
       set(d, key, Math.min(Number(value), 2147483648))
-    } else if (value === '?1') {
+    } else if (value === '?1' || ((key === 'private' || key === 'no-cache') && value.startsWith('"'))) {
+      // private="a" and no-cache="a" (field names) are taken whole: the stricter reading.
       set(d, key, true)
-    } else if (value !== '?0') {
+    } else if (value !== '?0' && (key === 'no-store' || key === 'public' || key === 'must-revalidate' || key === 'proxy-revalidate')) {
       return null
     }
   }
