@@ -49,6 +49,15 @@ export class Served implements ContentSink {
       this.#head = null
       return d.write(Buffer.concat([h, b], h.length + b.length))
     }
+    if (h !== null && !this.#chunked) {
+      // A large body: head and body in one writev.
+      this.#head = null
+      d.cork()
+      d.write(h)
+      const ok = d.write(b)
+      d.uncork()
+      return ok
+    }
     this.flushHead()
     if (!this.#chunked) return d.write(b)
     // RFC 9112 §7.1: size, CRLF, data, CRLF; one writev for the three.

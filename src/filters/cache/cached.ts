@@ -12,7 +12,8 @@ import type { HeadEdit } from '../../proxy/head-edit.js'
 import { Reply, StoredReply } from '../../proxy/reply.js'
 import type { ProxyError } from '../../errors.js'
 import { Directives, INVALID, directives } from './directives.js'
-import { Entry, ageOf } from './entry.js'
+import { Entry, ageOf, lifetime } from './entry.js'
+import { parseDate } from './dates.js'
 import type { Fill } from './fill.js'
 import { head304, notModified, rangeOf } from './conditional.js'
 import { storable, withheld } from './policy.js'
@@ -31,6 +32,8 @@ const DATE = name('date')
 const AGE = name('age')
 const CONTENT_LENGTH = name('content-length')
 const TRANSFER_ENCODING = name('transfer-encoding')
+const ETAG = name('etag')
+const LAST_MODIFIED = name('last-modified')
 /** Replaced by ours when we revalidate (the client's are answered from the entry afterwards). */
 const CONDITIONALS = new NameSet(['if-none-match', 'if-modified-since', 'if-range', 'range'])
 const NONE: readonly Entry[] = []
@@ -298,6 +301,10 @@ export class Cached implements Filter {
     const cc = directives(h, false)
     if (!storable(x.head, this.#req ?? directives(x.head, true), h, cc)) return
     const r = this.#route
+    // Of no use, before anything is copied: never fresh, nothing to validate it with, no stale use allowed.
+    const date = parseDate(h.get(DATE))
+    if (lifetime(h, cc, date < 0 ? Date.now() : date, h.status, r.heuristic) === 0 && h.find(ETAG) < 0 && h.find(LAST_MODIFIED) < 0 &&
+      cc.staleIfError < 0 && cc.staleWhileRevalidate < 0) return
     // A transfer coding besides chunked (gzip, chunked) is of this hop: what we would store is still coded.
     if (h.transferEncoding >= 0 && h.tokens(TRANSFER_ENCODING).some((c) => c !== 'chunked')) return
     const names = varyNames(h, r.config.key_headers)
@@ -311,8 +318,6 @@ export class Cached implements Filter {
     }
     const length = x.method === HEAD || h.status === 204 ? 0 : h.contentLength >= 0 ? Number(h.value(h.find(CONTENT_LENGTH))) : -1
     const e = new Entry(this.#key, headOf(h.status, h.line(), fields), names, variantOf(x.head, names, r.config.key_cookies, this.#edit), this.#requestTime, Date.now(), r.heuristic, length, ageOf(h.get(AGE)))
-    // Of no use: never fresh, nothing to validate it with, no stale use allowed.
-    if (e.lifetime === 0 && e.etag === null && e.lastModified === null && e.cc.staleIfError < 0 && e.cc.staleWhileRevalidate < 0) return
     const fill = r.store.begin(e)
     if (fill === null) { this.o.detail = 'too-large'; return }
     this.#fill = fill
