@@ -14,11 +14,17 @@ import { Buckets, collected, type Family } from './registry.js'
 /** 1 ms to 10 s: a healthy loop stays in the first buckets; a blocked one shows in the last. */
 const LOOP_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
 
+const RESOLUTION_MS = 10
 let loop: IntervalHistogram | null = null
 const loopBuckets = new Buckets(LOOP_BUCKETS)
 let gcSeconds = 0
 let gcObserver: PerformanceObserver | null = null
 const startTime = Math.round(Date.now() / 1000 - process.uptime())
+
+/** The histogram records each timer interval whole (ns): the delay is what passed beyond the resolution. */
+function delay(ns: number): number {
+  return Math.max(0, ns / 1e6 - RESOLUTION_MS) / 1000
+}
 
 /** Folds what the HDR histogram holds since the last scrape into the buckets, then resets it. */
 function foldLoop(): void {
@@ -31,12 +37,12 @@ function foldLoop(): void {
   let taken = 0
   for (let i = 0; i < LOOP_BUCKETS.length; i++) {
     let pct = 0
-    for (const [p, v] of points) if (v / 1e9 <= LOOP_BUCKETS[i]) pct = p
+    for (const [p, v] of points) if (delay(v) <= LOOP_BUCKETS[i]) pct = p
     const upTo = Math.round((n * pct) / 100)
     if (upTo > taken) { loopBuckets.counts[i] += upTo - taken; taken = upTo }
   }
   loopBuckets.counts[LOOP_BUCKETS.length] += n - taken
-  loopBuckets.sum += (h.mean * n) / 1e9
+  loopBuckets.sum += delay(h.mean) * n
   loopBuckets.count += n
   h.reset()
 }
@@ -48,7 +54,7 @@ function openFds(): number {
 /** Starts the event-loop and GC watchers (once per process) and returns the families. */
 export function processFamilies(): Family[] {
   if (loop === null) {
-    loop = monitorEventLoopDelay({ resolution: 10 })
+    loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
     loop.enable()
     gcObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcSeconds += e.duration / 1000 })
     gcObserver.observe({ entryTypes: ['gc'] })
