@@ -130,6 +130,10 @@ t('the demo starts two upstreams behind the proxy', async () => {
     assert.match(hc, /^HTTP\/1\.1 200 [^]*\r\nX-Request-ID: [0-9a-f-]{36}\r\n[^]*\r\nok\n$/)
     const limited = await curl('http://127.0.0.1:8080/limited', '-i')
     assert.match(limited, /\r\nRateLimit: "demo";r=4;t=1\r\n/, limited)
+    // The admin API, with the token the help printed.
+    const token = /token (\S+):/.exec(p.out())![1]
+    assert.match(await curl('http://127.0.0.1:9901/metrics', '-i'), /^HTTP\/1\.1 401 /)
+    assert.match(await curl('http://127.0.0.1:9901/metrics', '-H', `Authorization: Bearer ${token}`), /\nrawproxy_requests_total\{route="\*\/b",upstream="only_b",class="2xx",code="",cause="--"\} 1\n/)
   } finally {
     p.child.kill('SIGTERM')
     await p.exited

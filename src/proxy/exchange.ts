@@ -410,7 +410,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   #responseEnd(c: UpstreamConn, extra: boolean): void {
     // Before #finish: the next pipelined request may write its own answer at once.
     this.#out!.end()
-    if (this.down.timed) this.peerMs = performance.now() - this.peerStart
+    if (this.down.logging) this.peerMs = performance.now() - this.peerStart
     this.#state = STATE_DONE
     this.up = null
     c.quiet()
@@ -430,7 +430,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     }
     const h = c.parser.head
     this.#write(buildSwitch(h))
-    if (this.down.timed) this.peerMs = performance.now() - this.peerStart
+    if (this.down.logging) this.peerMs = performance.now() - this.peerStart
     this.#state = STATE_DONE
     this.up = null
     this.#finished = true
