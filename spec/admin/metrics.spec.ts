@@ -89,6 +89,12 @@ t('per peer: state, connects, reuses, failures, ejections, retries; retry budget
   m = await scrape(ap2.adminPort)
   assert.is(sample(m, 'rawproxy_upstream_retry_budget_refusals_total', { upstream: 'u' }), 1)
   assert.is(sample(m, 'rawproxy_requests_total', { code: '502', cause: 'UF' }), 1)
+  // Counters outlive a reload (the new runtime takes them over): Prometheus would read a drop as a restart.
+  assert.is((await call(ap2.adminPort, 'POST', '/reload', BEARER)).status, 200)
+  m = await scrape(ap2.adminPort)
+  assert.is(sample(m, 'rawproxy_upstream_retry_budget_refusals_total', { upstream: 'u' }), 1)
+  assert.is(sample(m, 'rawproxy_peer_failures_total', { upstream: 'u', peer: `127.0.0.1:${dead}` }), 1)
+  assert.is(sample(m, 'rawproxy_requests_total', { code: '502', cause: 'UF' }), 1)
 })
 
 t('active health probes: their durations per peer; a drained peer shows as draining', async () => {
