@@ -4,40 +4,34 @@
  */
 import type { Config } from '../config/schema.js'
 import type { Primary } from '../cluster/primary.js'
-import type { Reloader, ReloadResult } from '../reload.js'
+import type { Reloader } from '../reload.js'
 import type { AdminHost, PeerAction } from './api.js'
-import { Registry, type FamilyData } from './registry.js'
-import { processFamilies } from './process-metrics.js'
-import { controlFamilies } from './control-metrics.js'
+import type { FamilyData } from './registry.js'
 import { probeFamily } from './server-metrics.js'
-import { processStatus, routing } from './status.js'
+import { routing } from './status.js'
+import { HostBase } from './single.js'
 
-export class ClusterHost implements AdminHost {
+export class ClusterHost extends HostBase implements AdminHost {
   readonly #primary: Primary
-  readonly #reloader: Reloader
-  /** The primary's own families: reloads, build, its process, and the probes it runs. */
-  readonly #own = new Registry()
 
+  /** The primary's own families add the probes it runs (its health runtime). */
   constructor(primary: Primary, reloader: Reloader, parser: string) {
+    super(reloader, parser, [probeFamily(() => primary.health)])
     this.#primary = primary
-    this.#reloader = reloader
-    for (const f of [...controlFamilies(reloader, parser), ...processFamilies(), probeFamily(() => primary.health)]) this.#own.add(f)
   }
 
-  metrics(): Promise<FamilyData[]> { return this.#primary.metrics(this.#own.read()) }
+  metrics(): Promise<FamilyData[]> { return this.#primary.metrics(this.own.read()) }
 
   async status(): Promise<Record<string, unknown>> {
     const snaps = await this.#primary.snapshots()
     return {
-      ...processStatus(this.#reloader),
+      ...this.process(),
       workers: snaps.map((s) => ({ worker: s.slot, pid: s.pid, ...s.counters })),
       ...routing(this.#primary.health),
     }
   }
 
   config(): Config { return this.#primary.config }
-
-  reload(): Promise<ReloadResult> { return this.#reloader.run() }
 
   peer(group: string, peer: string, action: PeerAction): boolean {
     return this.#primary.peerAdmin(group, peer, action)

@@ -4,12 +4,20 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Reloader } from '../reload.js'
-import { collected, type Family } from './registry.js'
+import { Registry, collected, type Family } from './registry.js'
+import { processFamilies } from './process-metrics.js'
 
 /** package.json's version, read once (dist/src/admin/ → the package root). */
 export const VERSION: string = (() => {
   try { return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version } catch { return 'unknown' }
 })()
+
+/** The families of the process the admin API runs in: reloads, build, the process, and `more`. */
+export function hostRegistry(reloader: Reloader, parser: string, more: readonly Family[]): Registry {
+  const r = new Registry()
+  for (const f of [...controlFamilies(reloader, parser), ...more, ...processFamilies()]) r.add(f)
+  return r
+}
 
 export function controlFamilies(reloader: Reloader, parser: string): Family[] {
   return [
