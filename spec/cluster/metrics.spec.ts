@@ -73,4 +73,22 @@ t('a peer drained in the primary is drained in every worker; the event stream sh
   for (const w of ['1', '2']) assert.is(sample(later, 'rawproxy_peer_state', { worker: w, peer: `127.0.0.1:${b.port}`, state: 'draining' }), 1, `worker ${w}`)
 })
 
+t('a worker\'s warnings reach the primary\'s event stream (an ejection, passive health)', async () => {
+  const admin = await deadPort()
+  const dead = await deadPort()
+  const p = started.config(`workers: 2\nlisten: ["127.0.0.1:0"]\nupstreams:\n  main: { peers: ["127.0.0.1:${dead}", "127.0.0.1:${a.port}"], passive: { failures: 1, max_ejected_percent: 50 } }\n` +
+    `access_log: off\nadmin: { listen: "127.0.0.1:${admin}", token: ${TOKEN} }\n`)
+  const port = await p.started()
+  const s = connect(admin, '127.0.0.1')
+  let events = ''
+  s.on('data', (d) => { events += d })
+  s.write(`GET /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)
+  await waitFor(() => events.includes('rawproxy events'))
+  for (let i = 0; i < 4; i++) assert.match(await getOnce(port), /from-a$/)
+  await waitFor(() => /event: peer_ejected\ndata: \{[^\n]*"worker":[12]/.test(events), 3000, `an ejection event: ${events}`)
+  s.destroy()
+  const m = await scrape(admin)
+  assert.ok(sample(m, 'rawproxy_peer_ejections_total', { peer: `127.0.0.1:${dead}` })! >= 1)
+})
+
 t.run()
