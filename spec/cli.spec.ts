@@ -112,6 +112,26 @@ t('SIGTERM lets a request in flight finish within the grace period', async () =>
   assert.is(await p.exited, 0)
 })
 
+t('the admin API: /ready turns 503 while a SIGTERM lets the request in flight finish; SIGHUP and POST /reload are one', async () => {
+  const p = run(['--config', config(join(dir, 'admin.yaml'), a.port, 'timeouts: { grace: 3s }\nadmin: { listen: "127.0.0.1:0", token: cli-spec-token-0123456789 }\n')])
+  const port = await listening(p)
+  await waitFor(() => /admin listening address=\S+ port=\d+/.test(p.err()), 5000, 'the admin listener')
+  const admin = `http://127.0.0.1:${/admin listening address=\S+ port=(\d+)/.exec(p.err())![1]}`
+  const auth = ['-H', 'Authorization: Bearer cli-spec-token-0123456789']
+  p.child.kill('SIGHUP')
+  await waitFor(() => /info reloaded/.test(p.err()), 5000, 'the reload')
+  assert.match(await curl(`${admin}/metrics`, ...auth), /\nrawproxy_config_reloads_total\{result="ok"\} 1\n/)
+  assert.match(await curl(`${admin}/ready`, '-i'), /^HTTP\/1\.1 200 /)
+  const slow = curl(`http://127.0.0.1:${port}/slow`)
+  await sleep(150)
+  p.child.kill('SIGTERM')
+  await sleep(50) // the signal is handled at once; the slow request has 450 ms to go
+  assert.match(await curl(`${admin}/ready`, '-i'), /^HTTP\/1\.1 503 /)
+  assert.match(await curl(`${admin}/live`, '-i'), /^HTTP\/1\.1 200 /)
+  assert.is(await slow, 'from-a')
+  assert.is(await p.exited, 0)
+})
+
 t('the demo starts two upstreams behind the proxy', async () => {
   const p = run(['--demo'])
   try {
