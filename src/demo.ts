@@ -14,6 +14,11 @@ const DEMO_TOKEN = randomBytes(18).toString('base64url')
 
 function demoUpstream(name: string): Server {
   return createServer((req, res) => {
+    if (req.url?.startsWith('/cached')) {
+      // Cacheable for 10 s, then served stale for up to 60 s while it is refreshed behind.
+      res.setHeader('cache-control', 'max-age=10, stale-while-revalidate=60')
+      res.setHeader('etag', `"${name}-${Math.floor(Date.now() / 10_000)}"`)
+    }
     if (req.url?.startsWith('/slow')) {
       setTimeout(() => res.end(`${name}: slow\n`), 1000)
       return
@@ -55,6 +60,7 @@ export function demoConfig(): Config {
     routes: [
       { path: '/b', upstream: 'only_b' },
       // Five at once, then one a second per client; every answer tells how many are left.
+      { path: '/cached', upstream: 'both', cache: { purge: { allow: ['127.0.0.1/32'] } } },
       { path: '/limited', upstream: 'both', rate_limit: { headers: true, limits: [{ name: 'demo', key: 'client_ip', rate: '1/s', burst: 4 }] } },
       { path: '/admin', upstream: 'only_b', auth: { realm: 'rawproxy demo', users: { demo: ssha('demo') } } },
       {
@@ -78,6 +84,7 @@ rawproxy demo is running. Try:
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/b/hello     # route /b goes to upstream-b only
   curl -i -d 'hello' http://127.0.0.1:${DEMO_PORTS.proxy}/post
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/slow        # a 1 s answer
+  curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/cached      # Cache-Status: a miss, then hits with Age; curl -X PURGE ... drops it
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/limited     # RateLimit fields; the 6th in a second gets 429
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/admin       # 401; then: curl -i -u demo:demo ...
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/healthz     # answered by a rule; /old/x redirects, /x/.env is 404

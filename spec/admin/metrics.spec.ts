@@ -178,6 +178,19 @@ t('rate-limit store faults and outages (a Redis store that cannot be reached)', 
   }
 })
 
+t('the cache: entries and bytes stored per zone, evictions, faults', async () => {
+  const up = track(await httpUpstream((_q, res) => { res.setHeader('cache-control', 'max-age=60'); res.end('cacheable body') }))
+  const ap = track(await adminProxy({ upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, routes: [{ path: '/', upstream: 'u', cache: { zone: 'spec-metrics' } }] }))
+  for (let i = 0; i < 3; i++) await get(ap.port, '/c')
+  assert.is(up.requests.length, 1, 'two hits')
+  const m = await scrape(ap.adminPort)
+  const zone = { zone: 'spec-metrics' }
+  assert.is(sample(m, 'rawproxy_cache_entries', zone), 1)
+  assert.ok(sample(m, 'rawproxy_cache_stored_bytes', zone)! >= 'cacheable body'.length)
+  assert.is(sample(m, 'rawproxy_cache_evictions_total', zone), 0)
+  assert.is(sample(m, 'rawproxy_cache_faults_total', zone), 0)
+})
+
 t('config reloads, the last good one, build info', async () => {
   const up = track(await httpUpstream())
   const ap = track(await adminProxy({ upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } } }))

@@ -16,10 +16,13 @@
  *   worker → rl → rl-v              (rate limits, any time: the takes and releases of one event-loop
  *                                   turn; the verdicts of its takes, in one message; `n` pairs them.
  *                                   On the hot path, so short names: filters/rate-limit/cluster-store.ts)
+ *   worker → cache-purge → primary → cache-purge to every other worker (a purge or an invalidation,
+ *                                   filters/cache/cluster.ts)
  */
 import type { Address, Config, Upstream } from '../config/schema.js'
 import type { Counters } from './counters.js'
 import type { AskBatch, VerdictBatch } from '../filters/rate-limit/cluster-wire.js'
+import type { CachePurge } from '../filters/cache/cluster.js'
 import type { FamilyData } from '../admin/registry.js'
 import type { LoggedEvent } from '../log/events.js'
 
@@ -63,6 +66,7 @@ export interface PeerAdmin {
 
 export type ToWorker =
   | VerdictBatch
+  | CachePurge
   | PeerState
   | { readonly type: 'start'; readonly config: WireConfig }
   | { readonly type: 'reload'; readonly gen: number; readonly config: WireConfig }
@@ -72,6 +76,7 @@ export type ToWorker =
 
 export type ToPrimary =
   | AskBatch
+  | CachePurge
   | { readonly type: 'hello' }
   | { readonly type: 'ready'; readonly addresses: Address[] }
   | { readonly type: 'failed'; readonly error: string }
@@ -81,8 +86,8 @@ export type ToPrimary =
   | { readonly type: 'event'; readonly event: LoggedEvent }
   | { readonly type: 'stopped'; readonly counters: Counters }
 
-const TO_WORKER = new Set(['rl-v', 'peer-state', 'start', 'reload', 'snapshot', 'stop', 'peer-admin'])
-const TO_PRIMARY = new Set(['rl', 'hello', 'ready', 'failed', 'reloaded', 'reload-failed', 'snapshot', 'stopped', 'event'])
+const TO_WORKER = new Set(['rl-v', 'cache-purge', 'peer-state', 'start', 'reload', 'snapshot', 'stop', 'peer-admin'])
+const TO_PRIMARY = new Set(['rl', 'cache-purge', 'hello', 'ready', 'failed', 'reloaded', 'reload-failed', 'snapshot', 'stopped', 'event'])
 
 function typed(m: unknown, types: Set<string>): boolean {
   return typeof m === 'object' && m !== null && types.has((m as { type?: unknown }).type as string)

@@ -291,6 +291,9 @@ export class Primary {
       if (w.isDead()) return
       const reply = this.#limits.answer(w.id, m)
       if (reply !== null) this.#send(w, reply)
+    } else if (m.type === 'cache-purge') {
+      // Each worker's memory cache holds its own entries: the others drop theirs too.
+      for (const o of this.#all) if (o !== w && this.#greeted.has(o)) this.#send(o, m)
     } else if (m.type === 'hello') {
       this.#greeted.add(w)
       for (const s of this.#peerStates.values()) this.#send(w, s) // replayed before the worker starts

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js'
 import type { Runtime } from '../proxy/runtime.js'
 import { Server } from '../server/server.js'
 import { EventLog } from '../log/events.js'
-import { FILTERS, afterReload, closeFilters } from '../filters/index.js'
+import { FILTERS, afterReload, closeFilters, purge } from '../filters/index.js'
 import { countersOf, upstreamOpened, zero } from './counters.js'
 import { fromWire, isToWorker, peerKey, PeerAdmin, PeerState, ToPrimary, ToWorker } from './messages.js'
 import { Registry } from '../admin/registry.js'
@@ -72,6 +72,7 @@ export class WorkerProcess {
     switch (m.type) {
       // The verdicts for this process's cluster store (the one stores.ts made), whatever the state.
       case 'rl-v': fromPrimary(m); return
+      case 'cache-purge': purge(m.target, m.prefix, m.zone); return
       case 'peer-state':
         this.#peers.set(peerKey(m), m)
         if (this.#server !== null) onPeerState(this.#server.rt, m)

@@ -1,18 +1,19 @@
 /**
  * The features a route (or `defaults:`) may turn on, each a key of the route: `headers`, `access`,
- * `auth`, `rules`, `rate_limit`, and the request limits `methods`, `max_body`, `max_headers`. Validated here into
+ * `auth`, `rules`, `rate_limit`, `cache`, and the request limits `methods`, `max_body`, `max_headers`. Validated here into
  * plain data (it crosses the cluster's JSON channel whole); src/filters/ compiles each into a filter.
  *
  * A route's key replaces the default's key whole (`auth: false` turns a default off on one route).
  * Every key is present on a validated route: null means "off", so the object keeps one shape.
  */
-import { fail, int, join, list, object, str } from './validate.js'
+import { fail, int, join, list, object, size, str } from './validate.js'
 import { headers } from './headers.js'
 import { access } from './access.js'
 import { auth } from './auth.js'
 import { rules } from './rules.js'
 import { Template, method } from './template.js'
 import { RateLimitConfig, rateLimit } from './rate-limit.js'
+import { CacheConfig, cache } from './cache.js'
 
 /** `set`, `add` and `remove` of one side (request or response). Values are templates (config/template.ts). */
 export interface HeaderOps {
@@ -96,6 +97,8 @@ export interface Features {
   readonly rules: readonly Rule[] | null
   /** Limits on the rate and on requests in progress (config/rate-limit.ts). */
   readonly rate_limit: RateLimitConfig | null
+  /** An RFC 9111 shared cache (config/cache.ts). */
+  readonly cache: CacheConfig | null
   /** Methods served; others get 405 with Allow (RFC 9110 §15.5.6). */
   readonly methods: readonly string[] | null
   /** Bytes of request content; more gets 413 (RFC 9110 §15.5.14). */
@@ -104,20 +107,10 @@ export interface Features {
   readonly max_headers: number | null
 }
 
-export const FEATURE_KEYS = ['headers', 'access', 'auth', 'rules', 'rate_limit', 'methods', 'max_body', 'max_headers'] as const
+export const FEATURE_KEYS = ['headers', 'access', 'auth', 'rules', 'rate_limit', 'cache', 'methods', 'max_body', 'max_headers'] as const
 
 export const NO_FEATURES: Features = {
-  headers: null, access: null, auth: null, rules: null, rate_limit: null, methods: null, max_body: null, max_headers: null,
-}
-
-/** A byte size: a number, or "64k", "10m", "1g" (binary units). */
-export function size(v: unknown, path: string): number {
-  if (typeof v === 'number') return int(v, path, 0, Number.MAX_SAFE_INTEGER)
-  const m = typeof v === 'string' ? /^(\d+)\s*([kmg]?)i?b?$/i.exec(v.trim()) : null
-  if (m === null) fail(path, 'must be a size in bytes such as 1048576, 512k, 10m or 1g')
-  const n = Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' ')
-  if (!Number.isSafeInteger(n)) fail(path, 'is too large (at most 8 PiB)')
-  return n
+  headers: null, access: null, auth: null, rules: null, rate_limit: null, cache: null, methods: null, max_body: null, max_headers: null,
 }
 
 function methods(v: unknown, path: string): string[] {
@@ -145,6 +138,7 @@ export function features(o: Record<string, unknown>, path: string, scope = path)
   read('auth', auth)
   read('rules', rules)
   read('rate_limit', (v, p) => rateLimit(v, p, scope))
+  read('cache', cache)
   read('methods', methods)
   read('max_body', size)
   read('max_headers', (v, p) => int(v, p, 1, 10_000))

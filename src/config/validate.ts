@@ -7,7 +7,8 @@ import { availableParallelism } from 'node:os'
 import { Config, DEFAULTS, Address, Route, Upstream, LogTarget, Timeouts, Limits, PeerConfig, Balance, HashKey, HealthCheck, Passive } from './schema.js'
 import { parseCidr } from './cidr.js'
 import { listener, upstreamTls } from './tls.js'
-import { FEATURE_KEYS, defaults as featureDefaults, features } from './features.js'
+import { FEATURE_KEYS, Features, defaults as featureDefaults, features } from './features.js'
+import type { CacheConfig } from './cache.js'
 import { admin } from './admin.js'
 
 export class ConfigError extends Error {
@@ -49,6 +50,16 @@ export function int(v: unknown, path: string, min: number, max: number): number 
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** A byte size: a number, or "64k", "10m", "1g" (binary units). */
+export function size(v: unknown, path: string): number {
+  if (typeof v === 'number') return int(v, path, 0, Number.MAX_SAFE_INTEGER)
+  const m = typeof v === 'string' ? /^(\d+)\s*([kmg]?)i?b?$/i.exec(v.trim()) : null
+  if (m === null) fail(path, 'must be a size in bytes such as 1048576, 512k, 10m or 1g')
+  const n = Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' ')
+  if (!Number.isSafeInteger(n)) fail(path, 'is too large (at most 8 PiB)')
+  return n
+}
 
 /** A duration: a number of milliseconds, or "250ms", "10s", "2m", "1h". */
 export function duration(v: unknown, path: string): number {
@@ -253,6 +264,20 @@ function specificity(r: Route): number {
   return hostRank * 100_000 + r.path.length
 }
 
+/** Routes that name one cache zone share its store, so they must agree on how it is kept. */
+function cacheZones(base: Features, routes: readonly Route[]): void {
+  const seen = new Map<string, string>()
+  const see = (c: CacheConfig | null | undefined, path: string): void => {
+    if (c == null) return
+    const settings = JSON.stringify([c.store, c.max_object_size])
+    const before = seen.get(c.zone)
+    if (before !== undefined && before !== settings) fail(`${path}.cache.store`, `zone "${c.zone}" is set up differently elsewhere (routes sharing a zone share its store and max_object_size)`)
+    seen.set(c.zone, settings)
+  }
+  see(base.cache, 'defaults')
+  routes.forEach((r, i) => see(r.features.cache, `routes[${i}]`))
+}
+
 export function validate(raw: unknown): Config {
   const o = object(raw ?? {}, '', ['listen', 'trusted_proxies', 'via', 'timeouts', 'limits', 'upstreams', 'routes', 'defaults', 'access_log', 'event_log', 'workers', 'admin'])
   const listenRaw = o.listen === undefined ? DEFAULTS.listen : Array.isArray(o.listen) ? o.listen : [o.listen]
@@ -278,6 +303,7 @@ export function validate(raw: unknown): Config {
   } else {
     routes = list(o.routes, 'routes').map((r, i) => route(r, `routes[${i}]`, upstreams))
   }
+  cacheZones(base, routes)
   routes.sort((a, b) => specificity(b) - specificity(a))
   return {
     listen,

@@ -12,7 +12,22 @@ import { rules } from './rules.js'
 import { auth } from './auth.js'
 import { rateLimit } from './rate-limit.js'
 import { hsts } from './hsts.js'
+import { cache, closeZones, pruneZones } from './cache.js'
+import { closeStores, pruneStores } from './rate-limit/stores.js'
+import type { Config } from '../config/schema.js'
 
-export const FILTERS: readonly FilterKind[] = [headers, access, limits, rules, auth, rateLimit, hsts]
+export const FILTERS: readonly FilterKind[] = [headers, access, limits, rules, auth, rateLimit, cache, hsts]
 
-export { pruneStores as afterReload, closeStores as closeFilters } from './rate-limit/stores.js'
+/** A reload is done: the stores the new config no longer names are closed. */
+export async function afterReload(config: Config): Promise<void> {
+  pruneZones(config)
+  await pruneStores(config)
+}
+
+/** Shutting down: every feature's stores close. */
+export async function closeFilters(): Promise<void> {
+  closeZones()
+  await closeStores()
+}
+
+export { purge } from './cache.js'

@@ -16,3 +16,11 @@ export function isIdempotent(method: number): boolean {
   return method === GET || method === HEAD || method === OPTIONS || method === TRACE ||
     method === PUT || method === DELETE
 }
+
+/** RFC 9110 §9.2.1: methods that are read-only by definition; any other (an unknown one too) is unsafe. */
+export function isSafe(method: number): boolean {
+  return method === GET || method === HEAD || method === OPTIONS || method === TRACE
+}
+
+/** llhttp's number for PURGE (a cache's purge request, as Varnish and Squid take it). */
+export const PURGE = 29

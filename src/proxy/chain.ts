@@ -8,6 +8,7 @@ import type { Filter, FilterFactory } from './filter.js'
 import type { Exchange } from './exchange.js'
 import { HeadEdit } from './head-edit.js'
 import { Reply } from './reply.js'
+import type { ProxyError } from '../errors.js'
 
 type Verdict = Reply | undefined
 
@@ -17,6 +18,12 @@ export class Chain {
   readonly #editsUp: boolean
   readonly #editsDown: boolean
   #taps: Filter[] | null = null
+  /** Filters that read the response content (Filter.responseBody), this exchange. */
+  #readers: Filter[] | null = null
+  /** Some filter might read the response content or answer in place of the peer's head: the parser stops between head and body. */
+  readonly readsResponse: boolean
+  readonly #checksResponse: boolean
+  readonly #handlesFaults: boolean
   #done = false
   /** The filter whose Reply answered the request, for the access log ('' when none did). */
   answeredBy = ''
@@ -30,6 +37,9 @@ export class Chain {
     this.#filters = fs
     this.#editsUp = fs.some((f) => f.upstreamHead !== undefined)
     this.#editsDown = fs.some((f) => f.responseHead !== undefined)
+    this.readsResponse = fs.some((f) => f.responseBody !== undefined || f.upstreamResponse !== undefined)
+    this.#checksResponse = fs.some((f) => f.upstreamResponse !== undefined)
+    this.#handlesFaults = fs.some((f) => f.fault !== undefined)
   }
 
   /**
@@ -68,6 +78,40 @@ export class Chain {
     const fs = this.#filters
     for (let i = fs.length - 1; i >= 0; i--) fs[i].responseHead?.(x, e)
     return e.changed ? e : null
+  }
+
+  /** The peer's final head is in: a filter's answer to send instead, or undefined (descending order). */
+  upstreamResponse(x: Exchange): Verdict {
+    if (!this.#checksResponse) return undefined
+    const fs = this.#filters
+    for (let i = fs.length - 1; i >= 0; i--) {
+      const r = fs[i].upstreamResponse?.(x)
+      if (r !== undefined) { this.answeredBy = fs[i].name; return r }
+    }
+    return undefined
+  }
+
+  /** The exchange failed before a response: a filter's answer to send instead, or undefined. */
+  fault(x: Exchange, err: ProxyError): Verdict {
+    if (!this.#handlesFaults) return undefined
+    const fs = this.#filters
+    for (let i = fs.length - 1; i >= 0; i--) {
+      const r = fs[i].fault?.(x, err)
+      if (r !== undefined) { this.answeredBy = fs[i].name; return r }
+    }
+    return undefined
+  }
+
+  /** `f` reads the response content (Filter.responseBody). */
+  readResponse(f: Filter): void {
+    (this.#readers ??= []).push(f)
+  }
+
+  get readingResponse(): boolean { return this.#readers !== null }
+
+  /** A slice of the response content, or null at its end, to each reader. */
+  responseBody(x: Exchange, data: Buffer | null): void {
+    for (const f of this.#readers!) f.responseBody!(x, data)
   }
 
   /** `f` sees the request body from now on (Filter.requestBody). */

@@ -12,6 +12,8 @@
  */
 import { Step, methodName } from '../http/llhttp.js'
 import type { Head } from '../http/head.js'
+import type { ContentReader } from './content.js'
+import { Served } from './served.js'
 import { HEAD } from '../http/methods.js'
 import { Code, ProxyError, asProxyError, causeFor, statusFor } from '../errors.js'
 import type { UpstreamConn, UpstreamOwner } from '../upstream/upstream-conn.js'
@@ -19,9 +21,9 @@ import type { Group } from '../upstream/group.js'
 import type { Peer } from '../upstream/peer.js'
 import { RequestInfo, buildRequest } from './request-head.js'
 import type { Downstream } from './downstream.js'
-import { Framing, buildInterim, buildResponse, buildSwitch, framingFor, rawStart } from './response-head.js'
+import { Framing, buildInterim, buildResponse, buildStored, buildSwitch, framingFor, rawStart } from './response-head.js'
 import { ClientOut, OutOwner } from './client-out.js'
-import { CONTINUE, Reply, reply } from './reply.js'
+import { CONTINUE, Reply, StoredReply, reply } from './reply.js'
 import { Tunnel, TunnelOwner } from './tunnel.js'
 import type { FilterFactory, Filter } from './filter.js'
 import { Chain } from './chain.js'
@@ -32,6 +34,8 @@ import { Attempts } from './attempts.js'
 const STATE_WAIT = 0
 const STATE_HEAD_SENT = 1
 const STATE_DONE = 2
+/** A stored response is going to the client (proxy/served.ts). */
+const STATE_SERVING = 3
 
 export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   readonly down: Downstream
@@ -68,6 +72,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   /** The matched route, as "host/path" ("*" for any host); '' for a request no route matched. */
   readonly routeLabel: string
   up: UpstreamConn | null = null
+  /** The peer's final response head, once it is in (for the filters' response hooks). */
+  response: Head | null = null
   started = false
   requestEnded = false
   /** Bytes after an Upgrade request's head, for the tunnel. */
@@ -96,6 +102,10 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   #tries: Attempts | null = null
   #finished = false
   #holding = false
+  /** Some filter reads the response content (Filter.responseBody). */
+  #reads = false
+  /** A stored response's body on its way (STATE_SERVING). */
+  #reader: ContentReader | null = null
 
   constructor(down: Downstream, head: Head, info: RequestInfo, group: Group | null, local: number, filters: readonly FilterFactory[], routeLabel = '') {
     this.down = down
@@ -159,6 +169,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   /** `f` sees each slice of the request body before it goes upstream (Filter.requestBody). */
   tapRequestBody(f: Filter): void {
     this.chain!.tap(f)
+  }
+
+  /** `f` reads the response content, from the peer's head on (Filter.responseBody). */
+  tapResponseBody(f: Filter): void {
+    this.chain!.readResponse(f)
   }
 
   /** Picks a peer and sends the request; or answers locally (404: no route). */
@@ -253,8 +268,9 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     if (ok) this.#hold(false)
     // RFC 9110 §9.3.2: the response to HEAD has no body, whatever its Content-Length says.
     c.parser.skipBody = this.method === HEAD
-    // A client of HTTP/1.1 takes a body with the peer's framing: no need to stop between head and body.
-    c.parser.onePass = this.minor >= 1
+    // A client of HTTP/1.1 takes a body with the peer's framing: no need to stop between head and body
+    // (unless a filter may read the content: then the body's spans start after the head is seen).
+    c.parser.onePass = this.minor >= 1 && (this.chain === null || !this.chain.readsResponse)
     this.#watch(c)
   }
 
@@ -315,8 +331,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   }
 
   /** A decoded body span, from inside llhttp: only noted here, written once `execute` returns. */
-  onUpstreamBody(_chunk: Buffer, start: number, end: number): void {
-    if (end > start) this.#out!.spans.push(start, end)
+  onUpstreamBody(chunk: Buffer, start: number, end: number): void {
+    if (end <= start) return
+    const o = this.#out!
+    if (o.framing !== Framing.RAW) o.spans.push(start, end)
+    if (this.#reads) this.chain!.responseBody(this, chunk.subarray(start, end))
   }
 
   onUpstreamClose(c: UpstreamConn, err: ProxyError | null): void {
@@ -365,6 +384,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     if (this.down.timed) this.headMs = performance.now() - this.peerStart
     this.group!.answered(c.peer, h.status)
     if (h.status === 101) return true
+    this.response = h
+    if (this.chain !== null) {
+      const r = this.chain.upstreamResponse(this)
+      if (r !== undefined) { this.#dropResponse(c, chunk); this.#reply(r); return false }
+    }
     this.#state = STATE_HEAD_SENT
     const closing = !this.keepAlive || !this.requestEnded || this.#lastOnConnection || this.down.closing
     const framing = framingFor(h, c.parser.untilClose, this.method === HEAD, this.minor, closing)
@@ -373,6 +397,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     this.#close = close
     if (framing === Framing.DECHUNK || framing === Framing.RECHUNK) c.parser.bodySpans = true
     const edit = this.chain === null ? null : this.chain.response(this)
+    if (this.chain !== null && this.chain.readingResponse) { this.#reads = true; c.parser.bodySpans = true }
     const start = framing <= Framing.RAW && !close && this.minor >= 1 && edit === null ? rawStart(h, chunk, from) : -1
     // DESIGN principle 1: a head that needs no change goes out as received, in one write with the
     // body bytes of this chunk (measured: −0.7 µs per request against rebuilding it).
@@ -381,6 +406,24 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     // No timer switch here: a response that ends in this chunk needs none, and one that goes on
     // reaches Step.MORE, which arms upstream_idle (one timer refresh per request saved).
     return true
+  }
+
+  /**
+   * A filter answers instead of the peer's response: the peer's socket goes back to the pool if that
+   * response ends in this chunk with nothing after it (a 304 does), else it is closed.
+   */
+  #dropResponse(c: UpstreamConn, chunk: Buffer): void {
+    this.up = null
+    const p = c.parser
+    // The parser stopped at the head (a filter that checks responses reads bodies apart, so no onePass).
+    p.resume()
+    const step = p.execute(chunk, p.pos)
+    if (step === Step.END && p.pos === chunk.length && p.head.keepAlive && !p.untilClose && this.requestEnded && !this.upgrade) {
+      c.quiet()
+      c.peer.pool.release(c)
+    } else {
+      c.destroy()
+    }
   }
 
   #outFor(): ClientOut {
@@ -405,9 +448,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   /** The client drained: let the peer send again. */
   onClientDrain(): void {
     if (this.up !== null) this.up.socket.resume()
+    else if (this.#reader !== null) this.#reader.resume()
   }
 
   #responseEnd(c: UpstreamConn, extra: boolean): void {
+    if (this.#reads) this.chain!.responseBody(this, null)
     // Before #finish: the next pipelined request may write its own answer at once.
     this.#out!.end()
     if (this.down.logging) this.peerMs = performance.now() - this.peerStart
@@ -466,12 +511,17 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     if (this.#finished) return
     this.err = err
     if (this.up !== null) { this.up.destroy(); this.up = null }
-    if (this.#state === STATE_HEAD_SENT) {
+    if (this.#state === STATE_HEAD_SENT || this.#state === STATE_SERVING) {
+      this.#reader?.cancel()
       this.#finished = true
       this.#leave()
       this.down.destroy()
       this.#log()
       return
+    }
+    if (this.chain !== null) {
+      const r = this.chain.fault(this, err)
+      if (r !== undefined) { this.#reply(r); return }
     }
     // RFC 9110 §10.2.3: tell the client when a peer may be back.
     this.#answer(statusFor(err), err.code === Code.NO_PEER && this.group !== null ? `Retry-After: ${this.group.retryAfter()}\r\n` : '')
@@ -482,6 +532,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     if (this.#finished) return
     this.err = err
     if (this.up !== null) { this.up.destroy(); this.up = null }
+    this.#reader?.cancel()
     this.#finished = true
     this.#leave()
     this.#log()
@@ -490,7 +541,49 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   /** A filter's local answer: its status, fields and body, through the one builder. */
   #reply(r: Reply): void {
     this.#cause = r.cause
-    this.#answer(r.status, r.fields, r.body)
+    if (r instanceof StoredReply) this.#serve(r)
+    else this.#answer(r.status, r.fields, r.body)
+  }
+
+  /**
+   * Answers with a stored response: its head with our fields, then its content from the store (or
+   * from the exchange still filling it), with backpressure, chunked when its length is not known yet.
+   */
+  #serve(r: StoredReply): void {
+    if (this.#finished) return
+    this.status = r.status
+    const headOnly = this.method === HEAD || r.content === null
+    const unknown = r.length < 0 && !headOnly
+    const close = !this.keepAlive || !this.requestEnded || this.#lastOnConnection || this.down.closing || (unknown && this.minor === 0)
+    const edit = this.chain === null ? null : this.chain.response(this)
+    const b = buildStored(r, close, this.minor === 0 && !close, unknown && !close, edit)
+    this.bytesOut += b.length
+    if (headOnly) {
+      this.down.write(b)
+      this.#state = STATE_DONE
+      this.#finish(close)
+      return
+    }
+    this.#state = STATE_SERVING
+    this.#close = close
+    const end = r.length < 0 ? -1 : r.start + r.length
+    const sink = new Served(this.down, this, b, unknown && !close)
+    const reader = r.content!.read(sink, r.start, end)
+    if (this.#state === STATE_SERVING) this.#reader = reader
+    sink.flushHead()
+  }
+
+  /** The stored body went out whole (Served). */
+  servedEnd(): void {
+    this.#reader = null
+    this.#state = STATE_DONE
+    this.#finish(this.#close)
+  }
+
+  /** The stored body could not be read to its end (Served): the client is cut, as by a peer. */
+  servedAbort(reason: string): void {
+    this.#reader = null
+    this.fail(new ProxyError(Code.UPSTREAM_RESET, reason))
   }
 
   /**

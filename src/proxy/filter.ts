@@ -12,6 +12,7 @@ import type { EventLog } from '../log/events.js'
 import type { Exchange } from './exchange.js'
 import type { HeadEdit } from './head-edit.js'
 import type { Reply } from './reply.js'
+import type { ProxyError } from '../errors.js'
 
 /**
  * One feature's part in one exchange. Every hook is optional; a missing hook costs nothing. Hooks
@@ -42,6 +43,24 @@ export interface Filter {
    * Reply to stop the exchange (max_body's 413), else undefined.
    */
   requestBody?(x: Exchange, received: number): Reply | undefined
+  /**
+   * Runs when the peer's final response head is in (`x.response`), before anything of it goes to the
+   * client, in descending order. Returns a Reply to answer with instead, and the peer's response is
+   * dropped (the cache: its entry freshened by a 304, or a stale one in place of a 5xx). Default: pass it on.
+   */
+  upstreamResponse?(x: Exchange): Reply | undefined
+  /**
+   * Only for a filter that called `x.tapResponseBody()` in its responseHead: each slice of the
+   * peer's response content as it goes to the client (chunked framing removed), then null once the
+   * whole of it went. A slice is a view of the socket's chunk: copy what you keep. Default: nothing.
+   */
+  responseBody?(x: Exchange, data: Buffer | null): void
+  /**
+   * Runs when the exchange fails before any byte of a response went to the client (no peer, a failed
+   * connect, a timeout, a bad response head), in descending order. Returns a Reply to answer with
+   * instead of the fault's status (the cache: a stale entry, RFC 5861 §4). Default: the fault's status.
+   */
+  fault?(x: Exchange, err: ProxyError): Reply | undefined
   /** Once, when the exchange is over, whatever the outcome (logged just after). Default: nothing. */
   done?(x: Exchange): void
 }

@@ -5,6 +5,8 @@
  */
 import { httpDate, statusText } from '../http/status.js'
 import type { HeadEdit } from './head-edit.js'
+import type { Head } from '../http/head.js'
+import type { Content } from './content.js'
 
 /** A local answer, as a filter returns it (an expected outcome, never a thrown error). */
 export class Reply {
@@ -21,6 +23,27 @@ export class Reply {
      */
     readonly cause = '--',
   ) {}
+}
+
+/**
+ * A stored response served as the answer (a cache hit, a 304 from a stored entry, a 206 of part of
+ * it): the head as stored, with our own fields, and its content or a part of it.
+ */
+export class StoredReply extends Reply {
+  constructor(
+    status: number,
+    /** The stored fields (framing and hop-by-hop fields are never among them). */
+    readonly head: Head,
+    /** CRLF-ended lines of ours: Age, Cache-Status, Content-Range. */
+    readonly extra: string,
+    /** The body, or null for none (a 304; the answer to HEAD sends none either way). */
+    readonly content: Content | null,
+    /** Content-Length to announce: bytes from `start` to `start + length`; -1: not known yet (chunked, or our close). */
+    readonly length: number,
+    readonly start = 0,
+  ) {
+    super(status)
+  }
 }
 
 /** Names of the fields we write, for a filter's `remove` (framing fields are never removable). */

@@ -5,7 +5,9 @@
  */
 import { Head, NameSet, name } from '../http/head.js'
 import { buildHead, connectionTokens } from '../http/serialize.js'
+import { statusText } from '../http/status.js'
 import type { HeadEdit } from './head-edit.js'
+import type { StoredReply } from './reply.js'
 
 const UPGRADE = name('upgrade')
 
@@ -57,6 +59,26 @@ export function buildResponse(h: Head, framing: Framing, close: boolean, http10A
   if (framing === Framing.RECHUNK) extra += 'Transfer-Encoding: chunked\r\n'
   const drop = framing === Framing.DECHUNK || framing === Framing.RECHUNK ? DROP_FRAMING : DROP
   return buildHead(h, statusPrefix(h.status), h.spans[0], h.spans[1], '\r\n', drop, tokens, extra, edit?.drops ?? null, edit?.lines ?? '')
+}
+
+/**
+ * The head of a stored response (proxy/reply.ts StoredReply): its stored fields, ours (Age,
+ * Cache-Status...), the framing of this hop, and the filters' edits. `chunked`: its length is not
+ * known yet and the client takes chunked.
+ */
+export function buildStored(r: StoredReply, close: boolean, http10Alive: boolean, chunked: boolean, edit: HeadEdit | null): Buffer {
+  let extra = r.extra
+  // RFC 9110 §15.4.5, §8.6: a 304 carries no Content-Length of its own, a 204 none at all.
+  if (r.status !== 304 && r.status !== 204) {
+    if (r.length >= 0) extra += `Content-Length: ${r.length}\r\n`
+    else if (chunked) extra += 'Transfer-Encoding: chunked\r\n'
+  }
+  if (close) extra += 'Connection: close\r\n'
+  else if (http10Alive) extra += 'Connection: keep-alive\r\n'
+  const h = r.head
+  // A 304 or 206 made from a stored 200 takes its own reason phrase.
+  if (r.status !== h.status) return buildHead(h, `HTTP/1.1 ${r.status} ${statusText(r.status)}`, 0, 0, '\r\n', DROP, null, extra, edit?.drops ?? null, edit?.lines ?? '')
+  return buildHead(h, statusPrefix(r.status), h.spans[0], h.spans[1], '\r\n', DROP, null, extra, edit?.drops ?? null, edit?.lines ?? '')
 }
 
 /** "HTTP/1.1 200 " as bytes, made once per status (a string built per response cost ~0.1 µs). */
