@@ -46,12 +46,12 @@ run() {
 mkdir -p bench/results/tmp # scratch, git-ignored
 export BENCH_MICRO_MD=bench/results/tmp/micro.md
 case $what in
-  all)     rm -f "$BENCH_MICRO_MD"; run node dist/bench/micro/run.js; echo; run node dist/bench/micro/auth.js; echo
+  all)     rm -f "$BENCH_MICRO_MD"; run node dist/bench/micro/run.js; echo; run node dist/bench/micro/auth.js; echo; run node dist/bench/micro/metrics.js; echo
            run node --expose-gc dist/bench/micro/rate-limit-memory.js 100000; run node --expose-gc dist/bench/micro/rate-limit-memory.js 1000000 no-head; echo
            run node dist/bench/load/run.js load; echo; run node dist/bench/load/tls.js; echo; run node dist/bench/load/auth-flood.js ;;
   tls)     run node dist/bench/load/tls.js ;;
   auth-flood) run node dist/bench/load/auth-flood.js ;;
-  micro)   run node dist/bench/micro/run.js; echo; run node dist/bench/micro/auth.js; echo
+  micro)   run node dist/bench/micro/run.js; echo; run node dist/bench/micro/auth.js; echo; run node dist/bench/micro/metrics.js; echo
            run node --expose-gc dist/bench/micro/rate-limit-memory.js 100000; run node --expose-gc dist/bench/micro/rate-limit-memory.js 1000000 no-head ;;
   load)    run node dist/bench/load/run.js load ;;
   profile) # A dir of our own, so that the file can be named at the end whatever run.js prints.

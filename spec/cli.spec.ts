@@ -40,7 +40,7 @@ function config(file: string, port: number, extra = ''): string {
 }
 
 t.before(async () => {
-  a = await httpUpstream((req, res) => { setTimeout(() => res.end('from-a'), req.url === '/slow' ? 600 : 0) })
+  a = await httpUpstream((req, res) => { setTimeout(() => res.end('from-a'), req.url === '/slow' ? 600 : req.url === '/slower' ? 2000 : 0) })
   b = await httpUpstream((_req, res) => res.end('from-b'))
 })
 t.after(async () => { await a.close(); await b.close() })
@@ -82,8 +82,9 @@ t('SIGHUP reloads atomically; in-flight requests finish on the old config; a bad
   const p = run(['--config', file])
   const port = await listening(p)
   assert.is(await curl(`http://127.0.0.1:${port}/`), 'from-a')
+  const seen = a.requests.length
   const slow = curl(`http://127.0.0.1:${port}/slow`)
-  await sleep(100)
+  await waitFor(() => a.requests.length > seen, 5000, 'the slow request at the peer') // not a fixed sleep: curl may start late on a busy machine
   config(file, b.port)
   p.child.kill('SIGHUP')
   await waitFor(() => /reloaded/.test(p.err()), 3000, 'the reload event')
@@ -105,9 +106,31 @@ t('SIGHUP reloads atomically; in-flight requests finish on the old config; a bad
 t('SIGTERM lets a request in flight finish within the grace period', async () => {
   const p = run(['--config', config(join(dir, 'grace.yaml'), a.port, 'timeouts: { grace: 3s }\n')])
   const port = await listening(p)
+  const seen = a.requests.length
   const slow = curl(`http://127.0.0.1:${port}/slow`)
-  await sleep(150)
+  await waitFor(() => a.requests.length > seen, 5000, 'the slow request at the peer') // not a fixed sleep: curl may start late on a busy machine
   p.child.kill('SIGTERM')
+  assert.is(await slow, 'from-a')
+  assert.is(await p.exited, 0)
+})
+
+t('the admin API: /ready turns 503 while a SIGTERM lets the request in flight finish; a SIGHUP counts as a reload', async () => {
+  const p = run(['--config', config(join(dir, 'admin.yaml'), a.port, 'timeouts: { grace: 3s }\nadmin: { listen: "127.0.0.1:0", token: cli-spec-token-0123456789 }\n')])
+  const port = await listening(p)
+  await waitFor(() => /admin listening address=\S+ port=\d+/.test(p.err()), 5000, 'the admin listener')
+  const admin = `http://127.0.0.1:${/admin listening address=\S+ port=(\d+)/.exec(p.err())![1]}`
+  const auth = ['-H', 'Authorization: Bearer cli-spec-token-0123456789']
+  p.child.kill('SIGHUP')
+  await waitFor(() => /info reloaded/.test(p.err()), 5000, 'the reload')
+  assert.match(await curl(`${admin}/metrics`, ...auth), /\nrawproxy_config_reloads_total\{result="ok"\} 1\n/)
+  assert.match(await curl(`${admin}/ready`, '-i'), /^HTTP\/1\.1 200 /)
+  const seen = a.requests.length
+  const slow = curl(`http://127.0.0.1:${port}/slower`)
+  await waitFor(() => a.requests.length > seen, 5000, 'the slow request at the peer') // not a fixed sleep: curl may start late on a busy machine
+  p.child.kill('SIGTERM')
+  await sleep(50) // the signal is handled at once; the request has 2 s to go
+  assert.match(await curl(`${admin}/ready`, '-i'), /^HTTP\/1\.1 503 /)
+  assert.match(await curl(`${admin}/live`, '-i'), /^HTTP\/1\.1 200 /)
   assert.is(await slow, 'from-a')
   assert.is(await p.exited, 0)
 })
@@ -130,6 +153,10 @@ t('the demo starts two upstreams behind the proxy', async () => {
     assert.match(hc, /^HTTP\/1\.1 200 [^]*\r\nX-Request-ID: [0-9a-f-]{36}\r\n[^]*\r\nok\n$/)
     const limited = await curl('http://127.0.0.1:8080/limited', '-i')
     assert.match(limited, /\r\nRateLimit: "demo";r=4;t=1\r\n/, limited)
+    // The admin API, with the token the help printed.
+    const token = /token (\S+):/.exec(p.out())![1]
+    assert.match(await curl('http://127.0.0.1:9901/metrics', '-i'), /^HTTP\/1\.1 401 /)
+    assert.match(await curl('http://127.0.0.1:9901/metrics', '-H', `Authorization: Bearer ${token}`), /\nrawproxy_requests_total\{route="\*\/b",upstream="only_b",class="2xx",code="",cause="--"\} 1\n/)
     assert.match(await curl('http://127.0.0.1:8080/cached', '-i'), /\r\nCache-Status: rawproxy; fwd=uri-miss; fwd-status=200; ttl=\d+; stored\r\n/)
     assert.match(await curl('http://127.0.0.1:8080/cached', '-i'), /\r\nAge: \d+\r\n[^]*Cache-Status: rawproxy; hit; ttl=\d+\r\n/)
   } finally {

@@ -14,6 +14,9 @@ import { demoConfig, startDemoUpstreams, DEMO_HELP } from './demo.js'
 import { runCluster } from './cluster/run.js'
 import { handleSignals } from './signals.js'
 import { FILTERS, afterReload, closeFilters } from './filters/index.js'
+import { Reloader } from './reload.js'
+import { Admin } from './admin/api.js'
+import { SingleHost } from './admin/single.js'
 
 const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
@@ -80,14 +83,24 @@ async function main(): Promise<number> {
     events.flushSync()
     return 1
   }
+  const reload = (next: Config): Promise<void> => server.reload(next).then(() => afterReload(next))
+  const reloader = new Reloader(reload, events, args.config)
+  let admin: Admin
+  try {
+    admin = await Admin.follow(config, new SingleHost(server, reloader, `llhttp ${build}`), events, reloader)
+  } catch (err) {
+    events.log('error', 'admin listen failed', { error: (err as Error).message })
+    events.flushSync()
+    await server.close(0)
+    return 1
+  }
   events.log('info', 'started', { pid: process.pid, parser: `llhttp ${build}` })
   if (args.demo) process.stdout.write(DEMO_HELP)
 
   handleSignals({
-    reload: (next) => server.reload(next).then(() => afterReload(next)),
-    stopping: () => ({ connections: server.connections }),
-    stop: () => server.close().then(closeFilters).then(() => ({})),
-  }, events, args.config)
+    stopping: () => { admin.stopping = true; return { connections: server.connections } },
+    stop: () => server.close().then(closeFilters).then(() => admin.close()).then(() => ({})),
+  }, events, reloader)
   return -1
 }
 

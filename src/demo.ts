@@ -7,7 +7,10 @@ import { createHash, randomBytes } from 'node:crypto'
 import { validate } from './config/validate.js'
 import type { Config } from './config/schema.js'
 
-export const DEMO_PORTS = { proxy: 8080, a: 9101, b: 9102 }
+export const DEMO_PORTS = { proxy: 8080, a: 9101, b: 9102, admin: 9901 }
+
+/** The admin API's token: a new one each run, printed in the help (none is committed). */
+const DEMO_TOKEN = randomBytes(18).toString('base64url')
 
 function demoUpstream(name: string): Server {
   return createServer((req, res) => {
@@ -70,6 +73,8 @@ export function demoConfig(): Config {
       },
     ],
     access_log: { path: 'stdout', format: 'text' },
+    // The admin API and the metrics (docs/admin.md): loopback only, state changes with the token.
+    admin: { listen: `127.0.0.1:${DEMO_PORTS.admin}`, token: DEMO_TOKEN },
   })
 }
 
@@ -84,5 +89,10 @@ rawproxy demo is running. Try:
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/admin       # 401; then: curl -i -u demo:demo ...
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/healthz     # answered by a rule; /old/x redirects, /x/.env is 404
   curl -i -X DELETE http://127.0.0.1:${DEMO_PORTS.proxy}/  # 405, with Allow
+The admin API (docs/admin.md) on 127.0.0.1:${DEMO_PORTS.admin}, token ${DEMO_TOKEN}:
+  curl -H 'Authorization: Bearer ${DEMO_TOKEN}' http://127.0.0.1:${DEMO_PORTS.admin}/metrics
+  curl -H 'Authorization: Bearer ${DEMO_TOKEN}' http://127.0.0.1:${DEMO_PORTS.admin}/status
+  curl -X POST -H 'Authorization: Bearer ${DEMO_TOKEN}' http://127.0.0.1:${DEMO_PORTS.admin}/upstreams/both/peers/127.0.0.1:${DEMO_PORTS.a}/drain
+  curl -N -H 'Authorization: Bearer ${DEMO_TOKEN}' http://127.0.0.1:${DEMO_PORTS.admin}/events
 Press Ctrl-C to stop.
 `

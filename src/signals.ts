@@ -1,16 +1,13 @@
 /**
  * The signals of a running rawproxy, the same whether the process serves alone (cli.ts) or is a
  * cluster primary (src/cluster/run.ts): SIGHUP re-reads and validates the config file and hands it
- * over; SIGUSR2 asks for a rolling restart; SIGTERM and SIGINT stop gracefully, then exit.
+ * over (reload.ts); SIGUSR2 asks for a rolling restart; SIGTERM and SIGINT stop gracefully, then exit.
  */
-import { loadFile } from './config/load.js'
-import type { Config } from './config/schema.js'
 import type { EventLog } from './log/events.js'
+import type { Reloader } from './reload.js'
 
 /** What the signals act on: a Server, or the cluster primary. */
 export interface Service {
-  /** Applies a validated config; rejects with the reason if it cannot (the last good one stays). */
-  reload(config: Config): Promise<void>
   /** The fields of the "stopping" line. */
   stopping(): Record<string, unknown>
   /** Stops gracefully; resolves with the fields of the "stopped" line. */
@@ -19,23 +16,9 @@ export interface Service {
   restart?(): Promise<Record<string, unknown>>
 }
 
-/** `file`: the config file SIGHUP re-reads (none in quick and demo modes: the reload is ignored). */
-export function handleSignals(service: Service, events: EventLog, file: string | undefined): void {
-  process.on('SIGHUP', () => {
-    if (file === undefined) { events.log('warn', 'reload ignored', { reason: 'no --config file' }); return }
-    let next: Config
-    try {
-      next = loadFile(file)
-    } catch (err) {
-      // Refused before anything sees it: the last good config stays in force.
-      events.log('error', 'reload refused', { error: (err as Error).message })
-      return
-    }
-    service.reload(next).then(
-      () => events.log('info', 'reloaded', { config: file }),
-      (err: Error) => events.log('error', 'reload refused', { error: err.message }),
-    )
-  })
+/** `reloader`: what SIGHUP runs (the admin API's POST /reload runs the same). */
+export function handleSignals(service: Service, events: EventLog, reloader: Reloader): void {
+  process.on('SIGHUP', () => { void reloader.run() })
   // Without a handler SIGUSR2 would end the process: a single process says why it does nothing.
   process.on('SIGUSR2', () => {
     if (service.restart === undefined) { events.log('warn', 'rolling restart ignored', { reason: 'workers: 1, no worker to replace' }); return }

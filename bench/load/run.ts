@@ -12,7 +12,8 @@
  *        BENCH_PROFILE_SECONDS (10), BENCH_PROFILE_DIR (default: a new /tmp/rawproxy-prof-* dir),
  *        BENCH_COMPARE (path to another build's dist/src/cli.js, e.g. in a git worktree: adds the
  *        design "rawproxy-b" to the rotation, to A/B a change under the same conditions),
- *        BENCH_IDLE_CONNS (10000: client connections of `idle` mode, see idle.ts)
+ *        BENCH_IDLE_CONNS (10000: client connections of `idle` mode, see idle.ts),
+ *        BENCH_ONLY (a comma-separated list of designs to run, e.g. rawproxy,rawproxy-metrics)
  *
  * Only 127.0.0.1 is used. Every process started is stopped at the end, on an error, on Ctrl-C or
  * SIGTERM, and by a watchdog if the run overstays its time budget.
@@ -42,7 +43,9 @@ const RETRIES = env('BENCH_RETRIES', 2)
 const { loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU } = pinning()
 const PIN = LOAD_CPU !== null
 const COMPARE = process.env.BENCH_COMPARE ?? ''
-const DESIGNS = ['straight', 'rawproxy', 'rawproxy-filters', 'rawproxy-ratelimit', 'rawproxy-redis', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy']
+// BENCH_ONLY=a,b: only these designs (an A/B such as rawproxy,rawproxy-metrics without the rest).
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((d) => d !== '')
+const DESIGNS = ['straight', 'rawproxy', 'rawproxy-metrics', 'rawproxy-filters', 'rawproxy-ratelimit', 'rawproxy-redis', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy'].filter((d) => ONLY.length === 0 || ONLY.includes(d))
 
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-bench-'))
 const script = (name: string): string => join(ROOT, 'dist/bench/load', `${name}.js`)
@@ -153,6 +156,9 @@ async function runLoad(): Promise<void> {
   const peer = await startPeer(2)
   // Each design's port, and the process whose CPU time it costs (for straight: the peer's own).
   const raw = await startRawproxy(peer.port)
+  // The same proxy with the metrics on (an admin listener, not scraped during the run): the cost of
+  // counting every exchange (issue 13: within 3% of `rawproxy`).
+  const metered = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-metrics', [`admin: { listen: "127.0.0.1:${await freePort()}" }`])
   const raw3 = await startRawproxy(peer.ports, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-3peers')
   const filtered = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-filters', filtersConfig())
   const limited = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-ratelimit', rateLimitConfig(''))
@@ -161,7 +167,7 @@ async function runLoad(): Promise<void> {
   const pipe = await startHelper('tcp-pipe', peer.port)
   const hp = await startHelper('http-proxy', peer.port)
   const under: Record<string, { port: number; proc: Proc }> = {
-    straight: peer, rawproxy: raw, 'rawproxy-filters': filtered, 'rawproxy-ratelimit': limited, 'rawproxy-redis': redisLimited,
+    straight: peer, rawproxy: raw, 'rawproxy-metrics': metered, 'rawproxy-filters': filtered, 'rawproxy-ratelimit': limited, 'rawproxy-redis': redisLimited,
     'rawproxy-3peers': raw3, 'tcp-pipe': pipe, 'http-proxy': hp,
   }
   if (COMPARE !== '') under['rawproxy-b'] = await startRawproxy(peer.port, [], COMPARE, 'rawproxy-b')
@@ -200,8 +206,8 @@ async function runLoad(): Promise<void> {
   const micro = microFile !== undefined && existsSync(microFile) ? readFileSync(microFile, 'utf8') : null
   const settings = { rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS,
     loadCpu: String(LOAD_CPU ?? 'any'), proxyCpu: String(PROXY_CPU ?? 'any'), maxOther: MAX_OTHER, retries: RETRIES }
-  // An A/B run is scratch: the committed table stays the plain comparison.
-  const out = join(ROOT, COMPARE === '' ? 'bench/results/latest.md' : 'bench/results/tmp/compare.md')
+  // An A/B run, or one of some designs, is scratch: the committed table stays the plain comparison.
+  const out = join(ROOT, COMPARE === '' && ONLY.length === 0 ? 'bench/results/latest.md' : 'bench/results/tmp/compare.md')
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, markdown(rows, ts, machine(), settings, micro))
   console.log(`\nwritten: ${out}`)

@@ -7,7 +7,11 @@
  *   primary → peer-state*, start    (the health states known so far are replayed first)
  *   worker → ready | failed         (listening on every address, or could not: it then exits 1)
  *   primary → reload → reloaded | reload-failed     (SIGHUP; `gen` pairs a reply with its request)
- *   primary → snapshot → snapshot   (counters and the peer states the worker holds)
+ *   primary → snapshot → snapshot   (counters and the peer states the worker holds; with `metrics`, its
+ *                                   metric families too: one round per scrape of the admin API)
+ *   primary → peer-admin            (a peer drained, disabled or enabled by the admin API; replayed)
+ *   worker → event                  (an event of its log the admin API's stream shows: warnings, errors,
+ *                                   peer events; only with `admin` in the config)
  *   primary → stop → stopped        (graceful close done; the final counters; then it exits 0)
  *   worker → rl → rl-v              (rate limits, any time: the takes and releases of one event-loop
  *                                   turn; the verdicts of its takes, in one message; `n` pairs them.
@@ -19,6 +23,8 @@ import type { Address, Config, Upstream } from '../config/schema.js'
 import type { Counters } from './counters.js'
 import type { AskBatch, VerdictBatch } from '../filters/rate-limit/cluster-wire.js'
 import type { CachePurge } from '../filters/cache/cluster.js'
+import type { FamilyData } from '../admin/registry.js'
+import type { LoggedEvent } from '../log/events.js'
 
 /**
  * The health of one peer, decided once in the primary (its active health checks) and broadcast to every
@@ -50,14 +56,23 @@ export function fromWire(w: WireConfig): Config {
   return { ...w, upstreams: new Map(w.upstreams) }
 }
 
+/** The admin API's word on a peer (drain, disable, enable), decided in the primary, replayed like PeerState. */
+export interface PeerAdmin {
+  readonly type: 'peer-admin'
+  readonly group: string
+  readonly peer: string
+  readonly action: 'drain' | 'disable' | 'enable'
+}
+
 export type ToWorker =
   | VerdictBatch
   | CachePurge
   | PeerState
   | { readonly type: 'start'; readonly config: WireConfig }
   | { readonly type: 'reload'; readonly gen: number; readonly config: WireConfig }
-  | { readonly type: 'snapshot'; readonly gen: number }
+  | { readonly type: 'snapshot'; readonly gen: number; readonly metrics?: boolean }
   | { readonly type: 'stop' }
+  | PeerAdmin
 
 export type ToPrimary =
   | AskBatch
@@ -67,11 +82,12 @@ export type ToPrimary =
   | { readonly type: 'failed'; readonly error: string }
   | { readonly type: 'reloaded'; readonly gen: number }
   | { readonly type: 'reload-failed'; readonly gen: number; readonly error: string }
-  | { readonly type: 'snapshot'; readonly gen: number; readonly counters: Counters; readonly peers: PeerState[] }
+  | { readonly type: 'snapshot'; readonly gen: number; readonly counters: Counters; readonly peers: PeerState[]; readonly metrics?: FamilyData[] }
+  | { readonly type: 'event'; readonly event: LoggedEvent }
   | { readonly type: 'stopped'; readonly counters: Counters }
 
-const TO_WORKER = new Set(['rl-v', 'cache-purge', 'peer-state', 'start', 'reload', 'snapshot', 'stop'])
-const TO_PRIMARY = new Set(['rl', 'cache-purge', 'hello', 'ready', 'failed', 'reloaded', 'reload-failed', 'snapshot', 'stopped'])
+const TO_WORKER = new Set(['rl-v', 'cache-purge', 'peer-state', 'start', 'reload', 'snapshot', 'stop', 'peer-admin'])
+const TO_PRIMARY = new Set(['rl', 'cache-purge', 'hello', 'ready', 'failed', 'reloaded', 'reload-failed', 'snapshot', 'stopped', 'event'])
 
 function typed(m: unknown, types: Set<string>): boolean {
   return typeof m === 'object' && m !== null && types.has((m as { type?: unknown }).type as string)

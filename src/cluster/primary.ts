@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url'
 import type { Address, Config } from '../config/schema.js'
 import type { EventLog } from '../log/events.js'
 import { add, Counters, zero } from './counters.js'
-import { isToPrimary, peerKey, PeerState, toWire, ToPrimary, ToWorker } from './messages.js'
+import { isToPrimary, peerKey, PeerAdmin, PeerState, toWire, ToPrimary, ToWorker } from './messages.js'
+import type { FamilyData } from '../admin/registry.js'
+import { merge } from '../admin/exposition.js'
 import { Runtime } from '../proxy/runtime.js'
 import { RateLimits } from './rate-limits.js'
 
@@ -49,6 +51,7 @@ export interface WorkerSnapshot {
   readonly pid: number
   readonly counters: Counters
   readonly peers: PeerState[]
+  readonly metrics?: FamilyData[]
 }
 
 /** One place in the pool of workers; its worker changes on restarts, its backoff stays. */
@@ -78,6 +81,8 @@ export class Primary {
   /** Workers whose message listener is attached (they said hello): only these can be told things. */
   readonly #greeted = new WeakSet<Worker>()
   readonly #peerStates = new Map<string, PeerState>()
+  /** The admin API's peer actions (drain, disable, enable), replayed to every worker forked later. */
+  readonly #peerAdmin = new Map<string, PeerAdmin>()
   /** The active health checks, run here once for all workers (its pools stay unused). */
   #health: Runtime
   /** The final counters of workers that stopped gracefully (a crashed worker's are lost). */
@@ -119,6 +124,30 @@ export class Primary {
   }
 
   get config(): Config { return this.#config }
+
+  /** The runtime of the active health checks: the peers' health as decided here, for the status. */
+  get health(): Runtime { return this.#health }
+
+  /**
+   * The admin API's word on a peer: applied to the health runtime here (status, and logged once),
+   * then sent to every worker, whose balancers act on it. False when the group has no such peer.
+   */
+  peerAdmin(group: string, peer: string, action: PeerAdmin['action']): boolean {
+    if (this.#health.groups.get(group)?.setAdmin(peer, action) !== true) return false
+    const msg: PeerAdmin = { type: 'peer-admin', group, peer, action }
+    this.#peerAdmin.set(peerKey(msg), msg)
+    for (const w of this.#all) if (this.#greeted.has(w)) this.#send(w, msg)
+    return true
+  }
+
+  /**
+   * Every worker's metric families with `own` (the primary's), merged into one view (exposition.ts):
+   * one snapshot message to each worker and its answer, per scrape.
+   */
+  async metrics(own: FamilyData[]): Promise<FamilyData[]> {
+    const snaps = await this.snapshots(true)
+    return merge([own, ...snaps.map((s) => s.metrics ?? [])], ['primary', ...snaps.map((s) => String(s.slot))])
+  }
 
   /** Forks every worker and waits until all listen; if one cannot, stops the others and throws. */
   async start(): Promise<Address[]> {
@@ -211,14 +240,14 @@ export class Primary {
   }
 
   /** Each serving worker's counters and the peer states it holds. */
-  async snapshots(): Promise<WorkerSnapshot[]> {
+  async snapshots(metrics = false): Promise<WorkerSnapshot[]> {
     const live = this.#slots.filter((s) => s.worker !== null)
     const replies = await Promise.allSettled(live.map(async (s) => {
       const w = s.worker!
       const gen = ++this.#gen
-      const m = await this.#ask(w, { type: 'snapshot', gen }, (r) => r.type === 'snapshot' && r.gen === gen)
+      const m = await this.#ask(w, { type: 'snapshot', gen, metrics }, (r) => r.type === 'snapshot' && r.gen === gen)
       if (m.type !== 'snapshot') throw new Error('unexpected reply')
-      return { slot: s.index, pid: w.process.pid!, counters: m.counters, peers: m.peers }
+      return { slot: s.index, pid: w.process.pid!, counters: m.counters, peers: m.peers, metrics: m.metrics }
     }))
     return replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
   }
@@ -268,9 +297,13 @@ export class Primary {
     } else if (m.type === 'hello') {
       this.#greeted.add(w)
       for (const s of this.#peerStates.values()) this.#send(w, s) // replayed before the worker starts
+      for (const a of this.#peerAdmin.values()) this.#send(w, a)
       this.#send(w, this.#stopping === null ? { type: 'start', config: toWire(this.#config) } : { type: 'stop' })
     } else if (m.type === 'stopped') {
       add(this.#retired, m.counters)
+    } else if (m.type === 'event') {
+      // A worker's event, logged by the worker: only the watchers (the admin API's stream) hear it here.
+      for (const watch of this.#events.watchers) watch(m.event)
     }
   }
 

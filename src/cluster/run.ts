@@ -8,6 +8,9 @@ import type { Config } from '../config/schema.js'
 import type { EventLog } from '../log/events.js'
 import { handleSignals } from '../signals.js'
 import { Primary } from './primary.js'
+import { Reloader } from '../reload.js'
+import { Admin } from '../admin/api.js'
+import { ClusterHost } from '../admin/cluster-host.js'
 
 /** Returns an exit code if the workers could not start, else -1: the process lives on its signals. */
 export async function runCluster(config: Config, events: EventLog, file: string | undefined, started: Record<string, unknown>): Promise<number> {
@@ -19,12 +22,21 @@ export async function runCluster(config: Config, events: EventLog, file: string 
     events.flushSync()
     return 1
   }
+  const reloader = new Reloader((next) => primary.reload(next), events, file)
+  let admin: Admin
+  try {
+    admin = await Admin.follow(config, new ClusterHost(primary, reloader, String(started.parser)), events, reloader)
+  } catch (err) {
+    events.log('error', 'admin listen failed', { error: (err as Error).message })
+    await primary.stop()
+    events.flushSync()
+    return 1
+  }
   events.log('info', 'started', { pid: process.pid, workers: config.workers, ...started })
   handleSignals({
-    reload: (next) => primary.reload(next),
-    stopping: () => ({ workers: primary.pids().length }),
-    stop: async () => ({ ...await primary.stop() }),
+    stopping: () => { admin.stopping = true; return { workers: primary.pids().length } },
+    stop: async () => { const counters = await primary.stop(); await admin.close(); return { ...counters } },
     restart: () => primary.rollingRestart().then(() => ({ pids: primary.pids().join(',') })),
-  }, events, file)
+  }, events, reloader)
   return -1
 }

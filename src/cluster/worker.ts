@@ -11,7 +11,11 @@ import { Server } from '../server/server.js'
 import { EventLog } from '../log/events.js'
 import { FILTERS, afterReload, closeFilters, purge } from '../filters/index.js'
 import { countersOf, upstreamOpened, zero } from './counters.js'
-import { fromWire, isToWorker, peerKey, PeerState, ToPrimary, ToWorker } from './messages.js'
+import { fromWire, isToWorker, peerKey, PeerAdmin, PeerState, ToPrimary, ToWorker } from './messages.js'
+import { Registry } from '../admin/registry.js'
+import { featureFamilies } from '../admin/feature-metrics.js'
+import { processFamilies } from '../admin/process-metrics.js'
+import type { LoggedEvent } from '../log/events.js'
 import { fromPrimary } from '../filters/rate-limit/cluster-store.js'
 
 /**
@@ -29,6 +33,16 @@ export function onPeerState(rt: Runtime, state: PeerState): void {
   if (p !== undefined) g.setUp(p, state.up, state.reason ?? '', false)
 }
 
+/** A peer drained, disabled or enabled by the admin API (the primary logged it). */
+function onPeerAdmin(rt: Runtime, m: PeerAdmin): void {
+  rt.groups.get(m.group)?.setAdmin(m.peer, m.action, false)
+}
+
+/** The events of a worker's log the admin API's stream shows: not the routine ones (a refused connection). */
+function forwarded(e: LoggedEvent): boolean {
+  return e.level !== 'info' || e.event.startsWith('peer ')
+}
+
 type Send = (m: ToPrimary, then?: () => void) => void
 
 export class WorkerProcess {
@@ -38,6 +52,10 @@ export class WorkerProcess {
   #events: EventLog | null = null
   /** The latest state of every peer the primary told us about, to re-apply after a reload. */
   readonly #peers = new Map<string, PeerState>()
+  /** The admin API's peer actions, in order, to re-apply to a runtime started later. */
+  readonly #admin = new Map<string, PeerAdmin>()
+  /** This process's families beside its Server's (made on the first scrape). */
+  #families: Registry | null = null
   /** Upstream sockets opened by runtimes that reloads replaced (their pools are gone from `rt`). */
   #retiredOpened = 0
   #stopping = false
@@ -59,15 +77,28 @@ export class WorkerProcess {
         this.#peers.set(peerKey(m), m)
         if (this.#server !== null) onPeerState(this.#server.rt, m)
         return
+      case 'peer-admin':
+        this.#admin.set(peerKey(m), m)
+        if (this.#server !== null) onPeerAdmin(this.#server.rt, m)
+        return
       case 'snapshot': {
         const counters = this.#server === null ? zero() : countersOf(this.#server, this.#retiredOpened)
-        this.#send({ type: 'snapshot', gen: m.gen, counters, peers: [...this.#peers.values()] })
+        this.#send({ type: 'snapshot', gen: m.gen, counters, peers: [...this.#peers.values()], ...(m.metrics === true ? { metrics: this.#metrics() } : {}) })
         return
       }
       case 'start': this.#then(() => this.#start(fromWire(m.config))); return
       case 'reload': this.#then(() => this.#reload(m.gen, fromWire(m.config))); return
       case 'stop': this.#then(() => this.#stop())
     }
+  }
+
+  /** Every family of this worker: its Server's, the features', the process's. */
+  #metrics(): ReturnType<Registry['read']> {
+    if (this.#families === null) {
+      this.#families = new Registry()
+      for (const f of [...featureFamilies(), ...processFamilies()]) this.#families.add(f)
+    }
+    return [...(this.#server?.metrics.read() ?? []), ...this.#families.read()]
   }
 
   /** An exception nothing caught: logged (to stderr before the config named the event log). */
@@ -96,6 +127,9 @@ export class WorkerProcess {
     }
     this.#server = server
     for (const s of this.#peers.values()) onPeerState(server.rt, s)
+    for (const a of this.#admin.values()) onPeerAdmin(server.rt, a)
+    // The admin API's event stream, in the primary, shows this worker's warnings and peer events too.
+    if (config.admin !== null) events.watchers.add((e) => { if (forwarded(e)) this.#send({ type: 'event', event: e }) })
     events.log('info', 'worker started', { pid: process.pid })
     this.#send({ type: 'ready', addresses: server.addresses() })
   }

@@ -190,6 +190,17 @@ export interface LogTarget {
   readonly format: 'json' | 'text'
 }
 
+/** The admin API's listener (src/admin/, config/admin.ts). */
+export interface AdminConfig {
+  readonly listen: Address
+  /** Sent as `Authorization: Bearer TOKEN`; required with htpasswd for every call but /live and /ready. */
+  readonly token: string | null
+  /** An htpasswd file whose users may call the API with Basic credentials (read at load and reload). */
+  readonly htpasswd: string | null
+  /** The file's users and their hashes. */
+  readonly users: readonly (readonly [string, string])[]
+}
+
 export interface Config {
   /** Addresses to listen on, IPv4 or IPv6: "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4/IPv6), or { address, tls, redirect_https }. */
   readonly listen: readonly Listener[]
@@ -212,6 +223,8 @@ export interface Config {
    * of cores (os.availableParallelism()), resolved when the config is validated.
    */
   readonly workers: number
+  /** The admin API and the metrics; null (the default): off, and nothing is counted. */
+  readonly admin: AdminConfig | null
 }
 
 export const DEFAULTS = {
@@ -283,4 +296,5 @@ export const DEFAULTS = {
   access_log: { path: 'stdout', format: 'json' },
   event_log: { path: 'stderr', format: 'text' },
   workers: 1,
+  admin: null,
 } as const

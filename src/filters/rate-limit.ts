@@ -21,6 +21,7 @@ import { keyOf } from './rate-limit/keys.js'
 import { policyItem, retryAfter, stateItem } from './rate-limit/fields.js'
 import { UNJUDGED, type Ask, type Policy, type Store, type Verdict, type Verdicts } from './rate-limit/store.js'
 import { storeFor } from './rate-limit/stores.js'
+import { ALLOWED, DELAYED, DRY_RUN, REFUSED, decisionsFor } from './rate-limit/decisions.js'
 
 /** One limit of a route, compiled. */
 interface Limit {
@@ -31,6 +32,8 @@ interface Limit {
   /** The counters' key prefix: the scope and the limit's name. */
   readonly prefix: string
   readonly key: (x: Exchange) => string | string[] | null
+  /** Its decisions, counted for the metrics (rate-limit/decisions.ts). */
+  readonly counts: Float64Array
 }
 
 /** An ask that knows its limit (stores read only the Ask fields): no array of applied limits beside it. */
@@ -42,7 +45,7 @@ function compile(cfg: RateLimitConfig, l: LimitConfig): Limit {
   const policy: Policy = l.rate === null
     ? { kind: 'inflight', max: l.max_inflight }
     : { kind: 'rate', interval: l.rate.per / l.rate.count, burst: l.burst, delay: l.mode === 'delay' }
-  return { cfg: l, policy, item: policyItem(l), prefix: `${cfg.scope}\u0000${l.name}\u0000`, key: keyOf(l.key) }
+  return { cfg: l, policy, item: policyItem(l), prefix: `${cfg.scope}\u0000${l.name}\u0000`, key: keyOf(l.key), counts: decisionsFor(l.name) }
 }
 
 /** The store could not decide and its on_error is deny (RFC 9110 §15.6.4). */
@@ -117,6 +120,7 @@ class RateLimit implements FilterFactory, Filter {
   }
 
   decide(x: Exchange, asks: readonly LimitAsk[], v: Verdicts, state: Limited | null): Reply | undefined | Promise<Reply | undefined> {
+    count(asks, v)
     if (v.fault === true) {
       // The store could not answer (Redis down or slow): its on_error decided. No fields (the numbers
       // count nothing); deny is 503, the server cannot decide (RFC 9110 §15.6.4), not the client's fault.
@@ -145,6 +149,14 @@ class RateLimit implements FilterFactory, Filter {
     if (wait === 0) return undefined
     x.limitDelay = wait
     return new Promise((resolve) => setTimeout(resolve, wait, undefined))
+  }
+}
+
+/** Each ask's decision, counted under its limit's name: refused (or would have, dry run), delayed, allowed. */
+function count(asks: readonly LimitAsk[], v: Verdicts): void {
+  for (let i = 0; i < v.length; i++) {
+    const a = asks[i]
+    a.limit.counts[!v[i].ok ? (a.dry ? DRY_RUN : REFUSED) : v[i].wait > 0 && !a.dry ? DELAYED : ALLOWED]++
   }
 }
 

@@ -6,6 +6,14 @@ import { Sink } from './sink.js'
 
 export type Level = 'info' | 'warn' | 'error'
 
+/** One event as watchers see it: its time, level and name, and its fields. */
+export interface LoggedEvent {
+  readonly time: string
+  readonly level: Level
+  readonly event: string
+  readonly [field: string]: unknown
+}
+
 export class EventLog {
   #sink: Sink | null
   #json: boolean
@@ -18,7 +26,14 @@ export class EventLog {
     this.#tags = tags
   }
 
+  /** Told of every event, logged or not (the admin API's event stream, a cluster worker's forwarding). */
+  readonly watchers = new Set<(e: LoggedEvent) => void>()
+
   log(level: Level, event: string, more: Record<string, unknown> = {}): void {
+    if (this.watchers.size > 0) {
+      const e = { time: new Date().toISOString(), level, event, ...more, ...this.#tags }
+      for (const w of this.watchers) w(e)
+    }
     if (this.#sink === null) return
     const fields = { ...more, ...this.#tags }
     const time = new Date().toISOString()

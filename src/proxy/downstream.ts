@@ -23,6 +23,8 @@ export interface Downstream {
   readonly origin: Origin
   /** The access log is on: keep the request target for it. */
   readonly logging: boolean
+  /** The access log or the metrics are on: read the clock at the exchange's start and its peer's answer. */
+  readonly timed: boolean
   /** The server is shutting down: responses say `Connection: close` (RFC 9112 §9.6). */
   readonly closing: boolean
   /** Write to the client; false: wait for onClientDrain (backpressure). */

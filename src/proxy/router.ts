@@ -18,6 +18,8 @@ export interface CompiledRoute {
   readonly filters: readonly FilterFactory[]
   /** "host/path" as configured ("*" for any host): the route in rate-limit keys. */
   readonly label: string
+  /** Its place in config.routes (the route's metric slots: Runtime.stats). */
+  readonly index: number
 }
 
 export class Router {
@@ -25,7 +27,7 @@ export class Router {
 
   /** `chain`: compiles a route's features into its filter chain (Runtime). */
   constructor(routes: readonly Route[], groups: ReadonlyMap<string, Group>, chain: (r: Route) => readonly FilterFactory[] = () => []) {
-    this.#routes = routes.map((r) => ({
+    this.#routes = routes.map((r, index) => ({
       host: r.host !== null && !r.host.startsWith('*.') ? r.host : null,
       suffix: r.host !== null && r.host.startsWith('*.') ? r.host.slice(1) : null,
       path: r.ignore_case ? configPath(r.path).toLowerCase() : configPath(r.path),
@@ -33,6 +35,7 @@ export class Router {
       group: groups.get(r.upstream)!,
       filters: chain(r),
       label: `${r.host ?? '*'}${r.path}`,
+      index,
     }))
   }
 

@@ -12,6 +12,7 @@ import { Group, GroupStatus } from '../upstream/group.js'
 import type { EventLog } from '../log/events.js'
 import { Router } from './router.js'
 import { BuildContext, FilterFactory, FilterKind, chainOf } from './filter.js'
+import type { StatsSource, StatsTable } from '../admin/route-stats.js'
 
 export class Runtime {
   readonly config: Config
@@ -23,6 +24,8 @@ export class Runtime {
   readonly via: string
   /** The chain of `defaults`, for requests no route matches (they are answered 404 after it). */
   readonly unrouted: readonly FilterFactory[]
+  /** Each route's metric slots, when the config has an admin listener (else null: nothing is counted). */
+  readonly stats: StatsTable | null
 
   /**
    * `previous`: the runtime this one replaces, whose peers' health state is carried over. `checks`:
@@ -30,8 +33,9 @@ export class Runtime {
    * `kinds`: the features the composition root wires in (src/filters/index.ts); none in the cluster
    * primary, which serves no request.
    */
-  constructor(config: Config, events: EventLog | null = null, previous: Runtime | null = null, checks = true, kinds: readonly FilterKind[] = []) {
+  constructor(config: Config, events: EventLog | null = null, previous: Runtime | null = null, checks = true, kinds: readonly FilterKind[] = [], stats: StatsSource | null = null) {
     this.config = config
+    this.stats = stats === null || config.admin === null ? null : stats.table(config.routes.map((r) => ({ label: `${r.host ?? '*'}${r.path}`, upstream: r.upstream })))
     this.limits = { maxHead: config.limits.max_head, maxTarget: config.limits.max_target }
     const groups = new Map<string, Group>()
     for (const [name, u] of config.upstreams) groups.set(name, new Group(u, config.timeouts, this.limits, events, checks))

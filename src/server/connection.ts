@@ -21,6 +21,7 @@ import { Deadline } from '../deadline.js'
 import type { ListenerInfo } from './endpoint.js'
 import { verifiedSubject } from './tls.js'
 import { LocalAnswer, redirectHttps } from './redirect.js'
+import type { RouteStats } from '../admin/route-stats.js'
 
 /** What a connection needs from its server. */
 export interface Host {
@@ -29,6 +30,8 @@ export interface Host {
   readonly access: AccessLog
   /** Requests whose head was accepted (one integer add per request, read by the cluster counters). */
   requests: number
+  /** Exchanges over (logged): `requests - finished` are in flight. */
+  finished: number
   remove(c: ClientConn): void
 }
 
@@ -59,6 +62,8 @@ export class ClientConn implements Downstream {
   readonly #listener: ListenerInfo
   readonly #parser: Parser
   #x: Exchange | null = null
+  /** The metric slots of the current exchange's route (null: metrics off). */
+  #stats: RouteStats | null = null
   #inBody = false
   #rest: Buffer | null = null
   /** A request is complete and its response pending: bytes that arrive now are pipelined. */
@@ -97,6 +102,7 @@ export class ClientConn implements Downstream {
 
   get idle(): boolean { return this.#phase === IDLE }
   get logging(): boolean { return this.#host.access.enabled }
+  get timed(): boolean { return this.#stats !== null || this.#host.access.enabled }
   get closing(): boolean { return this.#host.closing }
   get hsts(): string | null { return this.#listener.hsts }
   get bodyReceived(): number { return this.#parser.bodyBytes }
@@ -202,6 +208,8 @@ export class ClientConn implements Downstream {
     this.#phase = BUSY
     this.#host.requests++
     const route = this.rt.router.match(info.host, info.route)
+    const st = this.rt.stats
+    this.#stats = st === null ? null : route === null ? st.unrouted : st.routes[route.index]
     this.#x = route === null
       ? new Exchange(this, h, info, null, 404, this.rt.unrouted)
       : new Exchange(this, h, info, route.group, 0, route.filters, route.label)
@@ -221,6 +229,7 @@ export class ClientConn implements Downstream {
   #answerLocal(a: LocalAnswer): void {
     this.socket.write(a.bytes)
     this.#close()
+    this.rt.stats?.unrouted.local(a.status, a.cause, a.bytes.length)
     this.#host.access.write({
       start: Date.now(), client: this.remote, method: a.method, target: a.target, status: a.status, bytesIn: 0,
       bytesOut: a.bytes.length, ms: 0, peer: '', peerMs: 0, cause: a.cause,
@@ -413,6 +422,8 @@ export class ClientConn implements Downstream {
   }
 
   log(x: Exchange): void {
+    this.#host.finished++
+    if (this.#stats !== null) this.#stats.exchange(x)
     if (!this.#host.access.enabled) return
     this.#host.access.write({
       start: x.startWall, client: x.clientIp, method: x.methodText, target: x.target, status: x.status,

@@ -11,7 +11,7 @@
  */
 import { Server as NetServer, Socket, createServer } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import type { Listener } from '../config/schema.js'
+import type { Certificate, Listener } from '../config/schema.js'
 import { CidrList } from '../config/cidr.js'
 import { ConfigError } from '../config/validate.js'
 import { AccessTable } from '../proxy/access-table.js'
@@ -50,6 +50,13 @@ export class Endpoint implements ListenerInfo {
   readonly terminator: TlsTerminator | null
   hsts: string | null = null
   redirect = 0
+  // For the metrics (admin/server-metrics.ts): connections accepted and open now, TLS handshakes by
+  // "version result", sessions resumed, and the certificates served (their expiry).
+  accepted = 0
+  open = 0
+  readonly handshakes = new Map<string, number>()
+  resumed = 0
+  certificates: readonly Certificate[] = []
   readonly #on: EndpointEvents
   /** The PROXY header must arrive within this (the head's time: slowloris, RFC 9110 §15.5.9). */
   readonly #headerTimeout: number
@@ -158,11 +165,18 @@ export class Endpoint implements ListenerInfo {
     // 'drop'. Server.accept applies the same cap to every connection (a TLS one once its handshake is done).
     if (this.terminator !== null) this.server.maxConnections = maxConnections
     this.hsts = l.tls?.hsts ?? null
+    this.certificates = l.tls?.certificates ?? []
     this.redirect = l.redirect_https ?? 0
     this.#access = l.access === undefined ? null : new AccessTable(l.access)
     this.#proxyFrom = l.proxy_protocol === undefined ? null : new CidrList(l.proxy_protocol)
     // A reload may change the bound; the connections open now stay counted (the Map outlives it).
     this.#perIp = l.max_connections_per_ip ?? 0
+  }
+
+  /** One TLS handshake's outcome, counted by protocol version ("TLSv1.3"; "unknown" when it failed). */
+  handshake(version: string, result: 'ok' | 'failed'): void {
+    const k = `${version} ${result}`
+    this.handshakes.set(k, (this.handshakes.get(k) ?? 0) + 1)
   }
 
   close(): void {

@@ -3,7 +3,7 @@
  * IPv6), a cap on open connections, config reload, and graceful shutdown.
  */
 import type { Socket } from 'node:net'
-import type { TLSSocket } from 'node:tls'
+import { TLSSocket } from 'node:tls'
 import type { Config, Address, Listener } from '../config/schema.js'
 import { Runtime } from '../proxy/runtime.js'
 import { AccessLog } from '../log/access-log.js'
@@ -11,6 +11,7 @@ import { EventLog } from '../log/events.js'
 import { ClientConn, Host } from './connection.js'
 import { Endpoint, EndpointEvents, peerAddress } from './endpoint.js'
 import type { FilterKind } from '../proxy/filter.js'
+import { ServerMetrics } from '../admin/server-metrics.js'
 
 export interface ServerOptions {
   /** Run the active health checks here (false in a cluster worker: the primary runs them). Default true. */
@@ -36,13 +37,18 @@ export class Server implements Host, EndpointEvents {
   readonly events: EventLog
   closing = false
   readonly #listeners = new Map<string, Endpoint>()
-  readonly #conns = new Set<ClientConn>()
+  /** Each open connection and the listener it came in on. */
+  readonly #conns = new Map<ClientConn, Endpoint>()
   /** Connections refused at accept because of `limits.max_connections`. */
   refused = 0
   /** Connections accepted and served (counters for src/cluster/counters.ts). */
   accepted = 0
   /** Requests whose head was accepted: routed, or answered 404 (counted by the connection). */
   requests = 0
+  /** Exchanges over: `requests - finished` are in flight. */
+  finished = 0
+  /** The metrics of this server's traffic (read by the admin API, or by the cluster primary). */
+  readonly metrics: ServerMetrics
   /** TLS handshakes that failed (plain HTTP on a TLS port, no shared version or cipher, a bad client certificate...). */
   handshakeFailures = 0
   /** Connections a listener refused before any HTTP byte: its `access` rules, or a bad or unwanted PROXY header. */
@@ -55,7 +61,8 @@ export class Server implements Host, EndpointEvents {
     this.events = events ?? new EventLog(config.event_log)
     this.#checks = opts.checks ?? true
     this.#filters = opts.filters ?? []
-    this.rt = new Runtime(config, this.events, null, this.#checks, this.#filters)
+    this.metrics = new ServerMetrics(this)
+    this.rt = new Runtime(config, this.events, null, this.#checks, this.#filters, this.metrics)
     this.access = new AccessLog(config.access_log)
   }
 
@@ -64,6 +71,11 @@ export class Server implements Host, EndpointEvents {
   /** Opens every listener of the current config. */
   async listen(): Promise<void> {
     for (const a of this.rt.config.listen) await this.#open(a, this.rt.config)
+  }
+
+  /** The open listeners, in config order. */
+  endpoints(): Endpoint[] {
+    return [...this.#listeners.values()]
   }
 
   /** The bound addresses (port 0 resolved), in config order. */
@@ -102,7 +114,13 @@ export class Server implements Host, EndpointEvents {
       return
     }
     this.accepted++
-    this.#conns.add(new ClientConn(s, this, ep, client))
+    ep.accepted++
+    ep.open++
+    if (s instanceof TLSSocket) {
+      ep.handshake(s.getProtocol() ?? 'unknown', 'ok')
+      if (s.isSessionReused()) ep.resumed++
+    }
+    this.#conns.set(new ClientConn(s, this, ep, client), ep)
   }
 
   refuse(s: Socket, ep: Endpoint, client: string, reason: string): void {
@@ -118,6 +136,7 @@ export class Server implements Host, EndpointEvents {
 
   handshakeFailed(err: Error, s: TLSSocket, ep: Endpoint): void {
     this.handshakeFailures++
+    ep.handshake('unknown', 'failed')
     this.events.log('warn', 'tls handshake failed', {
       listener: ep.label, client: peerAddress(s),
       // OpenSSL errors carry their reason text ("unsupported protocol", "http request") apart.
@@ -132,6 +151,8 @@ export class Server implements Host, EndpointEvents {
   }
 
   remove(c: ClientConn): void {
+    const ep = this.#conns.get(c)
+    if (ep !== undefined) ep.open--
     this.#conns.delete(c)
   }
 
@@ -158,7 +179,7 @@ export class Server implements Host, EndpointEvents {
     for (const [k, ep] of this.#listeners) if (!want.has(k)) { ep.close(); this.#listeners.delete(k) }
     const old = this.rt
     old.retire()
-    this.rt = new Runtime(config, this.events, old, this.#checks, this.#filters)
+    this.rt = new Runtime(config, this.events, old, this.#checks, this.#filters, this.metrics)
     const prevLog = old.config.access_log
     if (prevLog.path !== config.access_log.path || prevLog.format !== config.access_log.format) {
       this.access.close()
@@ -174,14 +195,14 @@ export class Server implements Host, EndpointEvents {
     this.closing = true
     for (const ep of this.#listeners.values()) ep.close()
     this.#listeners.clear()
-    for (const c of this.#conns) c.shutdown(false)
+    for (const c of this.#conns.keys()) c.shutdown(false)
     const deadline = Date.now() + graceMs
     const firstBytes = Date.now() + Math.min(FIRST_BYTES_MS, graceMs)
     while (this.#conns.size > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20))
-      if (Date.now() >= firstBytes) for (const c of this.#conns) c.shutdown(true)
+      if (Date.now() >= firstBytes) for (const c of this.#conns.keys()) c.shutdown(true)
     }
-    for (const c of this.#conns) c.cut()
+    for (const c of this.#conns.keys()) c.cut()
     this.rt.retire()
     this.access.flushSync()
     this.events.flushSync()

@@ -25,7 +25,7 @@ export class Eligible {
   tried: readonly Peer[] = NONE
 
   has(p: Peer): boolean {
-    return p.backup === this.backup && p.up && p.ejectedUntil === 0 && (this.tried.length === 0 || !this.tried.includes(p))
+    return p.backup === this.backup && p.up && p.ejectedUntil === 0 && p.admin === 0 && (this.tried.length === 0 || !this.tried.includes(p))
   }
 
   set(backup: boolean, tried: readonly Peer[] | null): void {

@@ -15,7 +15,7 @@ import type { Upstream, Timeouts, Passive } from '../config/schema.js'
 import type { Limits } from '../http/llhttp.js'
 import type { Head } from '../http/head.js'
 import type { EventLog } from '../log/events.js'
-import { Peer } from './peer.js'
+import { DISABLED, DRAINING, ENABLED, Peer } from './peer.js'
 import { Balancer, Eligible } from './balancer.js'
 import { RoundRobin } from './round-robin.js'
 import { LeastConn } from './least-conn.js'
@@ -25,10 +25,20 @@ import { KeySource } from './hash-key.js'
 import { RetryBudget } from './retry-budget.js'
 import { HealthChecker } from './health-check.js'
 
+/** A peer's state: the admin API's word first (draining, disabled), then health's. */
+export type PeerState = 'up' | 'down' | 'ejected' | 'ramping' | 'draining' | 'disabled'
+
+/** The state of `p` at `now` (status snapshot, metrics). */
+export function peerState(p: Peer, now: number): PeerState {
+  if (p.admin === DRAINING) return 'draining'
+  if (p.admin === DISABLED) return 'disabled'
+  return !p.up ? 'down' : p.ejectedUntil !== 0 ? 'ejected' : p.rampUntil > now ? 'ramping' : 'up'
+}
+
 /** A peer's state in the status snapshot. */
 export interface PeerStatus {
   peer: string
-  state: 'up' | 'down' | 'ejected' | 'ramping'
+  state: PeerState
   backup: boolean
   weight: number
   effective_weight: number
@@ -89,6 +99,7 @@ export class Group {
   /** Starts the active checks, after taking over the health state of the group this one replaces. */
   start(previous: Group | undefined): void {
     if (previous !== undefined) {
+      this.budget.refused = previous.budget.refused
       const now = Date.now()
       for (const p of this.peers) {
         const old = previous.peers.find((q) => q.label === p.label)
@@ -136,7 +147,9 @@ export class Group {
   retry(key: string | null, tried: readonly Peer[]): Peer | null {
     if (tried.length > this.cfg.retries) return null
     const p = this.pick(key, tried)
-    return p !== null && this.budget.withdraw() ? p : null
+    if (p === null || !this.budget.withdraw()) return null
+    p.stats.retries++
+    return p
   }
 
   /** Seconds a client told 503 should wait: until the first ejection ends or the next probe. */
@@ -159,6 +172,7 @@ export class Group {
 
   /** Connecting failed, or the peer reset or closed before a response. */
   failed(p: Peer, why: string): void {
+    p.stats.failures++
     const limit = this.cfg.passive.failures
     if (limit > 0 && ++p.failures >= limit) this.#eject(p, `${p.failures} consecutive failures, last: ${why}`)
   }
@@ -177,6 +191,7 @@ export class Group {
     if (p.ejections > 0 && now - p.ejectionEnded > pass.max_ejection) p.ejections = 0
     const ms = Math.min(pass.max_ejection, pass.ejection * 2 ** p.ejections)
     p.ejections++
+    p.stats.ejections++
     p.failures = 0
     p.errors5xx = 0
     p.ejectedUntil = now + ms
@@ -203,6 +218,7 @@ export class Group {
   /** The outcome of one probe (health-check.ts); here, or in a cluster worker told by the primary. */
   probed(p: Peer, ok: boolean, detail: string, ms: number): void {
     p.lastProbe = { ok, at: Date.now(), ms, detail }
+    p.stats.probes.observe(ms / 1000)
     const hc = this.cfg.health!
     // The streak counts outcomes against the current state: failures while up, successes while down.
     if (ok === p.up) { p.streak = 0; return }
@@ -242,7 +258,7 @@ export class Group {
       retries_refused: this.budget.refused,
       peers: this.peers.map((p) => ({
         peer: p.label,
-        state: !p.up ? 'down' : p.ejectedUntil !== 0 ? 'ejected' : p.rampUntil > now ? 'ramping' : 'up',
+        state: peerState(p, now),
         backup: p.backup,
         weight: p.weight,
         effective_weight: Math.round(p.effectiveWeight() * 100) / 100,
@@ -254,6 +270,20 @@ export class Group {
         last_probe: p.lastProbe === null ? null : { ...p.lastProbe, at: new Date(p.lastProbe.at).toISOString() },
       })),
     }
+  }
+
+  /**
+   * The admin API's word on a peer (drain: no new requests, those in flight finish; disable: the
+   * same, and its idle sockets close; enable: back in the picks). False when the group has no such peer.
+   */
+  setAdmin(label: string, action: 'drain' | 'disable' | 'enable', log = true): boolean {
+    const p = this.peers.find((q) => q.label === label)
+    if (p === undefined) return false
+    const was = p.admin
+    p.admin = action === 'drain' ? DRAINING : action === 'disable' ? DISABLED : ENABLED
+    if (p.admin === DISABLED) p.pool.closeIdle()
+    if (log && was !== p.admin) this.#log('info', `peer ${action === 'enable' ? 'enabled' : action === 'drain' ? 'draining' : 'disabled'}`, p, {})
+    return true
   }
 
   /** The config is replaced: stop probing and timers; close idle sockets, busy ones when they return. */

@@ -8,6 +8,7 @@ import type { Keepalive, PeerConfig, Timeouts } from '../config/schema.js'
 import type { Limits } from '../http/llhttp.js'
 import { Pool } from './pool.js'
 import type { PeerTls } from './peer-tls.js'
+import { PeerStats } from './peer-stats.js'
 
 /** The outcome of the last active probe, for the status snapshot. */
 export interface Probe {
@@ -21,6 +22,11 @@ export interface Probe {
 
 /** Slow start begins at this share of the weight (nginx begins at zero; a tenth keeps the peer warm). */
 const RAMP_FLOOR = 0.1
+
+/** Peer.admin: what the admin API set (POST /upstreams/{group}/peers/{peer}/enable|drain|disable). */
+export const ENABLED = 0
+export const DRAINING = 1
+export const DISABLED = 2
 
 export class Peer {
   readonly host: string
@@ -57,6 +63,13 @@ export class Peer {
   /** Slow start: the ramp runs from rampFrom to rampUntil (ms since the epoch); 0 when not ramping. */
   rampFrom = 0
   rampUntil = 0
+  /**
+   * Set by the admin API: DRAINING or DISABLED take the peer out of every pick while requests in
+   * flight finish; ENABLED (0) is the normal case. Survives reloads (adopt).
+   */
+  admin = ENABLED
+  /** Counters for the metrics, carried from the peer this one replaces (peer-stats.ts). */
+  stats = new PeerStats()
 
   /** TLS to this peer (the group's `tls`), or null for plain TCP. */
   readonly tls: PeerTls | null
@@ -102,5 +115,7 @@ export class Peer {
     this.rampFrom = old.rampFrom
     this.rampUntil = old.rampUntil
     this.requests = old.requests
+    this.admin = old.admin
+    this.stats = old.stats
   }
 }

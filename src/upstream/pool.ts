@@ -14,6 +14,8 @@ export class Pool {
   #retired = false
   /** Sockets opened (for tests and the status snapshot). */
   opened = 0
+  /** Sockets open now, idle or busy (a Set: a socket may be forgotten twice, at destroy and at close). */
+  readonly #live = new Set<UpstreamConn>()
 
   constructor(peer: Peer, opts: Keepalive) {
     this.#peer = peer
@@ -21,11 +23,14 @@ export class Pool {
   }
 
   get idleCount(): number { return this.#idle.length }
+  /** Sockets open and busy with an exchange (for the metrics). */
+  get activeCount(): number { return this.#live.size - this.#idle.length }
 
   /** The most recently used idle socket (LIFO keeps few sockets warm), or null. */
   take(owner: UpstreamOwner): UpstreamConn | null {
     const c = this.#idle.pop()
     if (c === undefined) return null
+    this.#peer.stats.reuses++
     c.attach(owner)
     return c
   }
@@ -33,7 +38,10 @@ export class Pool {
   /** A new socket to the peer; the owner hears `onUpstreamConnect` or `onUpstreamClose`. */
   open(owner: UpstreamOwner): UpstreamConn {
     this.opened++
-    return new UpstreamConn(this.#peer, owner)
+    this.#peer.stats.connects++
+    const c = new UpstreamConn(this.#peer, owner)
+    this.#live.add(c)
+    return c
   }
 
   /** Returns a socket after a clean exchange, or closes it when the pool is full or retired. */
@@ -48,8 +56,14 @@ export class Pool {
 
   /** Called by a socket that closes. */
   forget(c: UpstreamConn): void {
+    this.#live.delete(c)
     const i = this.#idle.indexOf(c)
     if (i >= 0) this.#idle.splice(i, 1)
+  }
+
+  /** The peer is disabled (admin API): its idle sockets close; busy ones go back to the pool as usual. */
+  closeIdle(): void {
+    for (const c of this.#idle.splice(0)) c.destroy()
   }
 
   /** After a config reload: close idle sockets, and close busy ones when they come back. */

@@ -62,6 +62,8 @@ class Background implements Downstream {
   readonly hsts = null
   readonly bodyReceived = 0
   readonly logging = false
+  // Not counted in the metrics either: a background revalidation is no client's request.
+  readonly timed = false
   readonly closing = false
   readonly origin: Origin
   #end: (() => void) | null

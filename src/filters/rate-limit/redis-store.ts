@@ -136,6 +136,8 @@ export class RedisStore implements Store {
     this.#client.on('ready', () => this.#ping())
   }
 
+  /** The server's URL without its password (logs, metrics). */
+  get url(): string { return this.#url }
   /** Script calls sent, since start (each carries the takes of one turn, up to MAX_TAKES). */
   get calls(): number { return this.#calls }
   /** Takes decided by `on_error` (a fault), since start. */

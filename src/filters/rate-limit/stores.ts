@@ -86,6 +86,13 @@ export function closeStores(): Promise<void> {
   return Promise.all(all.map((s) => s.close())).then(() => {})
 }
 
+/** Each store in use with its fault and outage counts, for the metrics (`store`: "cluster", or the redacted Redis URL). */
+export function storeFaults(): { store: string; faults: number; outages: number }[] {
+  const out = [...stores.values()].map((s) => ({ store: s.url, faults: s.faults, outages: s.outages }))
+  if (shared !== null) out.push({ store: 'cluster', faults: shared.faults, outages: 0 })
+  return out
+}
+
 let failures: Store | null = null
 
 /**

@@ -1,0 +1,38 @@
+/**
+ * The families of the features on the filter chain, read from the counters each feature keeps for
+ * the life of the process: rate-limit decisions per limit, rate-limit store faults and outages, the
+ * cache's zones (entries, bytes, evictions, faults).
+ * (Auth failures are counted per route with the requests: route-stats.ts.) A feature that lands
+ * later adds its families here.
+ */
+import { DECISIONS, allDecisions } from '../filters/rate-limit/decisions.js'
+import { storeFaults } from '../filters/rate-limit/stores.js'
+import { zoneStats } from '../filters/cache/stores.js'
+import { collected, type Family, type Sample } from './registry.js'
+
+export function featureFamilies(): Family[] {
+  return [
+    collected('rawproxy_rate_limit_decisions_total', 'counter', 'Rate-limit decisions per limit name: allowed, refused, delayed (delay mode), dry_run (would have refused).', ['limit', 'decision'], 'sum', () => {
+      const out: Sample[] = []
+      for (const [name, a] of allDecisions()) DECISIONS.forEach((d, i) => out.push({ labels: [name, d], value: a[i] }))
+      return out
+    }),
+    collected('rawproxy_rate_limit_store_faults_total', 'counter', 'Rate-limit takes decided by on_error because the store could not answer.', ['store'], 'sum',
+      () => storeFaults().map((s) => ({ labels: [s.store], value: s.faults }))),
+    collected('rawproxy_rate_limit_store_outages_total', 'counter', 'Outages of a Redis rate-limit store (each logged once).', ['store'], 'sum',
+      () => storeFaults().map((s) => ({ labels: [s.store], value: s.outages }))),
+    ...cacheFamilies(),
+  ]
+}
+
+/** One family per figure of the cache's zones (filters/cache/stores.ts). */
+function cacheFamilies(): Family[] {
+  const zone = (name: string, kind: 'gauge' | 'counter', help: string, value: (z: ReturnType<typeof zoneStats>[number]) => number): Family =>
+    collected(name, kind, help, ['zone'], 'sum', () => zoneStats().map((z) => ({ labels: [z.zone], value: value(z) })))
+  return [
+    zone('rawproxy_cache_entries', 'gauge', 'Responses stored in a cache zone.', (z) => z.entries),
+    zone('rawproxy_cache_stored_bytes', 'gauge', 'Bytes stored in a cache zone.', (z) => z.bytes),
+    zone('rawproxy_cache_evictions_total', 'counter', 'Entries evicted from a cache zone to stay within its size.', (z) => z.evicted),
+    zone('rawproxy_cache_faults_total', 'counter', 'Cache store reads or writes that failed (each a miss, or an entry not stored).', (z) => z.faults),
+  ]
+}

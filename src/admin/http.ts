@@ -1,0 +1,154 @@
+/**
+ * The admin API's listener: raw TCP and the same llhttp parser as the proxy (http/llhttp.ts), no
+ * node:http. One request per connection: the answer says `Connection: close` (the API is called
+ * now and then, by curl, Prometheus or an orchestrator: keep-alive would buy nothing and cost a state
+ * machine). A malformed request gets 400 (RFC 9112 §2.2), a head not complete in time 408.
+ * An event stream (GET /events) keeps its connection until the client leaves.
+ */
+import { createServer, Server as NetServer, Socket } from 'node:net'
+import { Kind, Parser, Step, methodName } from '../http/llhttp.js'
+import { name } from '../http/head.js'
+import { httpDate, statusText } from '../http/status.js'
+import { statusFor } from '../errors.js'
+
+/** The parts of a request the router reads. */
+export interface AdminRequest {
+  readonly method: string
+  /** The path, without the query. */
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly authorization: string | undefined
+  readonly origin: string | undefined
+  readonly host: string | undefined
+  readonly fetchSite: string | undefined
+}
+
+/** A whole answer, or a stream that takes the socket over (server-sent events). */
+export type AdminAnswer =
+  | { readonly status: number; readonly type?: string; readonly body: string; readonly fields?: string }
+  | { readonly stream: (s: Socket) => void }
+
+export type Handler = (r: AdminRequest) => AdminAnswer | Promise<AdminAnswer>
+
+const AUTHORIZATION = name('authorization')
+const ORIGIN = name('origin')
+const HOST = name('host')
+const FETCH_SITE = name('sec-fetch-site')
+
+/** A request head must be complete within this (slowloris); then 408. */
+const HEAD_MS = 10_000
+/** Admin requests carry no body of note: more than this is refused (413) and the connection closed. */
+const MAX_BODY = 65_536
+const LIMITS = { maxHead: 16_384, maxTarget: 4_096 }
+
+/** The bytes of a whole answer; always `Connection: close`. */
+export function answerBytes(status: number, type: string, body: string, fields = ''): Buffer {
+  const b = Buffer.from(body)
+  return Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${statusText(status)}\r\nDate: ${httpDate()}\r\nContent-Type: ${type}\r\n` +
+    `Content-Length: ${b.length}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n${fields}Connection: close\r\n\r\n`, 'latin1'), b])
+}
+
+function text(status: number, body: string, fields = ''): Buffer {
+  return answerBytes(status, 'text/plain; charset=utf-8', body, fields)
+}
+
+/** One admin connection: parse one request, answer it, close. */
+class AdminConn {
+  readonly #s: Socket
+  readonly #p = new Parser(Kind.REQUEST, LIMITS)
+  readonly #handle: Handler
+  #req: AdminRequest | null = null
+  #done = false
+
+  constructor(s: Socket, handle: Handler) {
+    this.#s = s
+    this.#handle = handle
+    s.setTimeout(HEAD_MS, () => this.#end(text(408, 'request not complete in time\n')))
+    s.on('data', (chunk: Buffer) => this.#onData(chunk))
+    s.on('error', () => {})
+    s.on('close', () => this.#p.destroy())
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#done) return
+    const p = this.#p
+    let from = 0
+    for (;;) {
+      const step = p.execute(chunk, from)
+      if (step === Step.ERROR) { this.#end(text(statusFor(p.error!), `${p.error!.message}\n`)); return }
+      if (p.headDone && this.#req === null) this.#req = this.#request()
+      if (p.bodyBytes > MAX_BODY) { this.#end(text(413, 'admin requests carry no large body\n')); return }
+      if (step === Step.MORE) return
+      if (step === Step.HEAD) { from = p.pos; p.resume(); continue }
+      // Step.END (or UPGRADE, which the API does not do: answered as a plain request).
+      this.#done = true
+      this.#s.setTimeout(0)
+      this.#s.pause()
+      this.#dispatch(this.#req!)
+      return
+    }
+  }
+
+  #request(): AdminRequest {
+    const h = this.#p.head
+    const target = h.line()
+    const q = target.indexOf('?')
+    return {
+      method: methodName(h.method),
+      path: q < 0 ? target : target.slice(0, q),
+      query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)),
+      authorization: h.get(AUTHORIZATION),
+      origin: h.get(ORIGIN),
+      host: h.get(HOST),
+      fetchSite: h.get(FETCH_SITE),
+    }
+  }
+
+  #dispatch(r: AdminRequest): void {
+    let a: AdminAnswer | Promise<AdminAnswer>
+    try { a = this.#handle(r) } catch (err) { a = { status: 500, body: `${(err as Error).message}\n` } }
+    if (a instanceof Promise) a.then((x) => this.#answer(x), (err: Error) => this.#answer({ status: 500, body: `${err.message}\n` }))
+    else this.#answer(a)
+  }
+
+  #answer(a: AdminAnswer): void {
+    if ('stream' in a) { a.stream(this.#s); return }
+    this.#end(answerBytes(a.status, a.type ?? 'text/plain; charset=utf-8', a.body, a.fields))
+  }
+
+  #end(b: Buffer): void {
+    this.#done = true
+    this.#s.setTimeout(0)
+    if (!this.#s.destroyed) this.#s.end(b)
+  }
+}
+
+/** The admin listener. */
+export class AdminListener {
+  readonly server: NetServer
+  readonly #sockets = new Set<Socket>()
+
+  constructor(handle: Handler) {
+    this.server = createServer({ allowHalfOpen: false, noDelay: true }, (s) => {
+      this.#sockets.add(s)
+      s.on('close', () => this.#sockets.delete(s))
+      new AdminConn(s, handle)
+    })
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject)
+        resolve((this.server.address() as { port: number }).port)
+      })
+    })
+  }
+
+  /** Stops listening and closes every open connection (event streams included). */
+  close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy()
+    return new Promise((resolve) => this.server.close(() => resolve()))
+  }
+}

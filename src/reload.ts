@@ -1,0 +1,57 @@
+/**
+ * One reload, the same whether SIGHUP or the admin API's POST /reload asked for it: re-read and
+ * validate the config file, hand it to the service (a Server, or the cluster primary), log the
+ * outcome, and count it for the metrics (admin/control-metrics.ts). A config refused at any step
+ * leaves the last good one in force.
+ */
+import { loadFile } from './config/load.js'
+import type { Config } from './config/schema.js'
+import type { EventLog } from './log/events.js'
+
+export interface ReloadResult {
+  readonly ok: boolean
+  /** Why it was refused; absent when it succeeded. */
+  readonly error?: string
+}
+
+export class Reloader {
+  readonly #apply: (c: Config) => Promise<void>
+  readonly #events: EventLog
+  readonly #file: string | undefined
+  ok = 0
+  failed = 0
+  /** When the config in force was loaded (the start, or the last good reload), ms since the epoch. */
+  lastGood = Date.now()
+  /** Told of each reload that succeeded, with the new config (the admin API follows its settings). */
+  onReload: ((c: Config) => void) | null = null
+
+  /** `file`: the config file (none in quick and demo modes: a reload is then refused). */
+  constructor(apply: (c: Config) => Promise<void>, events: EventLog, file: string | undefined) {
+    this.#apply = apply
+    this.#events = events
+    this.#file = file
+  }
+
+  async run(): Promise<ReloadResult> {
+    if (this.#file === undefined) {
+      this.#events.log('warn', 'reload ignored', { reason: 'no --config file' })
+      return { ok: false, error: 'no --config file to reload' }
+    }
+    let next: Config
+    try {
+      next = loadFile(this.#file)
+      await this.#apply(next)
+    } catch (err) {
+      // Refused before or while it was applied: the last good config stays in force.
+      const error = (err as Error).message
+      this.failed++
+      this.#events.log('error', 'reload refused', { error })
+      return { ok: false, error }
+    }
+    this.ok++
+    this.lastGood = Date.now()
+    this.#events.log('info', 'reloaded', { config: this.#file })
+    this.onReload?.(next)
+    return { ok: true }
+  }
+}
