@@ -189,6 +189,21 @@ t('the cache: entries and bytes stored per zone, evictions, faults', async () =>
   assert.ok(sample(m, 'rawproxy_cache_stored_bytes', zone)! >= 'cacheable body'.length)
   assert.is(sample(m, 'rawproxy_cache_evictions_total', zone), 0)
   assert.is(sample(m, 'rawproxy_cache_faults_total', zone), 0)
+  assert.is(sample(m, 'rawproxy_cache_responses_total', { ...zone, outcome: 'uri-miss' }), 1)
+  assert.is(sample(m, 'rawproxy_cache_responses_total', { ...zone, outcome: 'stored' }), 1)
+  assert.is(sample(m, 'rawproxy_cache_responses_total', { ...zone, outcome: 'hit' }), 2)
+  // POST /cache/purge (the admin API's action): the entry goes, the next request is a miss.
+  const denied = await call(ap.adminPort, 'POST', `/cache/purge?url=${encodeURIComponent('http://x/c')}`)
+  assert.is(denied.status, 401)
+  const bad = await call(ap.adminPort, 'POST', '/cache/purge?url=/c', BEARER)
+  assert.is(bad.status, 400)
+  const purged = await call(ap.adminPort, 'POST', `/cache/purge?url=${encodeURIComponent('http://X/c')}`, BEARER)
+  assert.is(purged.status, 200)
+  assert.equal(JSON.parse(purged.body), { target: 'http://x/c', prefix: false, removed: 1 })
+  await get(ap.port, '/c')
+  assert.is(up.requests.length, 2)
+  const pre = await call(ap.adminPort, 'POST', `/cache/purge?prefix=${encodeURIComponent('http://x')}`, BEARER)
+  assert.equal(JSON.parse(pre.body).removed, 1)
 })
 
 t('config reloads, the last good one, build info', async () => {

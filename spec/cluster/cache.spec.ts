@@ -2,7 +2,8 @@
 // function through the admin API) and an invalidation must reach every worker's entries.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { raw, tempFile, waitFor } from '../support/harness.js'
+import { raw, tempFile, waitFor, deadPort } from '../support/harness.js'
+import { BEARER, TOKEN, call } from '../support/admin.js'
 import { Started, getOnce, twoWorkers } from '../support/cluster.js'
 import { Origin } from '../filters/cache/origin.js'
 
@@ -36,6 +37,22 @@ t('PURGE on one worker and a POST on one worker drop the entries of both', async
   await new Promise((r) => setTimeout(r, 100))
   await fill('/b')
   assert.is(origin.count('/b'), 5, 'each worker fetched /b again')
+})
+
+t('POST /cache/purge on the admin API (in the primary) reaches every worker', async () => {
+  origin.on('/c', () => ({ headers: [['Cache-Control', 'max-age=3600']] }))
+  const admin = await deadPort()
+  const cfg = twoWorkers(origin.port, `routes:\n  - { upstream: main, cache: {} }\nadmin: { listen: "127.0.0.1:${admin}", token: ${TOKEN} }\n`)
+  const port = await started.config(cfg, tempFile('cache-admin.yaml')).started()
+  const fill = async (): Promise<void> => { for (let i = 0; i < 6; i++) assert.match(await getOnce(port, '/c'), /^HTTP\/1\.1 200 /) }
+  await fill()
+  assert.is(origin.count('/c'), 2)
+  const r = await call(admin, 'POST', `/cache/purge?url=${encodeURIComponent('http://t/c')}`, BEARER)
+  assert.is(r.status, 202)
+  assert.is(JSON.parse(r.body).workers, 2)
+  await new Promise((done) => setTimeout(done, 100))
+  await fill()
+  assert.is(origin.count('/c'), 4, 'each worker fetched /c again')
 })
 
 t.run()

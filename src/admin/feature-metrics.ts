@@ -7,7 +7,7 @@
  */
 import { DECISIONS, allDecisions } from '../filters/rate-limit/decisions.js'
 import { storeFaults } from '../filters/rate-limit/stores.js'
-import { zoneStats } from '../filters/cache/stores.js'
+import { OUTCOMES, zoneStats } from '../filters/cache/stores.js'
 import { collected, type Family, type Sample } from './registry.js'
 
 export function featureFamilies(): Family[] {
@@ -34,5 +34,7 @@ function cacheFamilies(): Family[] {
     zone('rawproxy_cache_stored_bytes', 'gauge', 'Bytes stored in a cache zone.', (z) => z.bytes),
     zone('rawproxy_cache_evictions_total', 'counter', 'Entries evicted from a cache zone to stay within its size.', (z) => z.evicted),
     zone('rawproxy_cache_faults_total', 'counter', 'Cache store reads or writes that failed (each a miss, or an entry not stored).', (z) => z.faults),
+    collected('rawproxy_cache_responses_total', 'counter', 'Responses of caching routes by what the cache did (Cache-Status): hit, stale (served stale), revalidated (a 304 from the peer), uri-miss, vary-miss, request, bypass, method; collapsed and stored are counted besides.',
+      ['zone', 'outcome'], 'sum', () => zoneStats().flatMap((z) => OUTCOMES.map((o, i) => ({ labels: [z.zone, o], value: z.outcomes[i] })))),
   ]
 }

@@ -5,6 +5,8 @@
  */
 import type { FilterKind } from '../proxy/filter.js'
 import { CacheRoute } from './cache/route.js'
+// The admin API's POST /cache/purge.
+import './cache/admin-purge.js'
 
 export const cache: FilterKind = {
   name: 'cache',

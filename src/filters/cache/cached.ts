@@ -25,6 +25,7 @@ import type { CacheRoute } from './route.js'
 import { invalidate } from './invalidate.js'
 import { purgeRequest } from './purge.js'
 import { revalidateInBackground } from './background.js'
+import { OUTCOMES, countOutcome } from './stores.js'
 
 const IF_MATCH = name('if-match')
 const IF_UNMODIFIED_SINCE = name('if-unmodified-since')
@@ -338,8 +339,22 @@ export class Cached implements Filter {
 
   done(_x: Exchange): void {
     this.#unlock()
+    this.#count()
     // The response did not come whole (the peer died mid-body, the client left): no entry.
     if (this.#fill !== null) { this.#fill.fail('the response did not complete'); this.#fill = null }
+  }
+
+  /** The response's outcome, for the metrics (stores.ts OUTCOMES). */
+  #count(): void {
+    const o = this.o
+    const zone = this.#route.config.zone
+    if (this.#mode === Mode.PURGE) return
+    const at = o.hit ? (o.ttl !== null && o.ttl < 0 ? 1 : 0)
+      : o.fwd === 'stale' && o.fwdStatus === 304 ? 2
+        : OUTCOMES.indexOf(o.fwd as typeof OUTCOMES[number])
+    if (at >= 0) countOutcome(zone, at)
+    if (o.collapsed) countOutcome(zone, 8)
+    if (o.stored) countOutcome(zone, 9)
   }
 
   #unlock(): void {

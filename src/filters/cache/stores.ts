@@ -73,7 +73,21 @@ export function purge(target: string, prefix: boolean, zone: string | null = nul
   return n
 }
 
+/**
+ * What the cache did with each response, as Cache-Status says it (the metrics' outcome label): served
+ * from the cache fresh or stale, revalidated (a 304 from the peer), or forwarded and why.
+ */
+export const OUTCOMES = ['hit', 'stale', 'revalidated', 'uri-miss', 'vary-miss', 'request', 'bypass', 'method', 'collapsed', 'stored'] as const
+const counts = new Map<string, Float64Array>()
+
+/** Counts one response of `zone` under each outcome index it had. */
+export function countOutcome(zone: string, outcome: number): void {
+  let c = counts.get(zone)
+  if (c === undefined) counts.set(zone, c = new Float64Array(OUTCOMES.length))
+  c[outcome]++
+}
+
 /** Every zone's figures (for the admin API and metrics). */
-export function zoneStats(): { zone: string; entries: number; bytes: number; evicted: number; faults: number }[] {
-  return [...zones].map(([zone, s]) => ({ zone, ...s.stats() }))
+export function zoneStats(): { zone: string; entries: number; bytes: number; evicted: number; faults: number; outcomes: Float64Array }[] {
+  return [...zones].map(([zone, s]) => ({ zone, ...s.stats(), outcomes: counts.get(zone) ?? new Float64Array(OUTCOMES.length) }))
 }
