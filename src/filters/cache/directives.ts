@@ -59,7 +59,7 @@ export function directives(h: Head, request: boolean): Directives {
     parse(h.value(i), d)
   }
   // §5.4: Pragma: no-cache means Cache-Control: no-cache only when a request has no Cache-Control.
-  if (request && !seen) {
+  if (request && !seen && h.find(PRAGMA) >= 0) {
     for (const t of h.tokens(PRAGMA)) if (t === 'no-cache') d.noCache = true
   }
   return d
