@@ -9,6 +9,8 @@ import { httpDate } from '../http/status.js'
 import type { LoggedEvent } from '../log/events.js'
 
 const HEARTBEAT_MS = 15_000
+/** A stream whose client has not read this much is dropped: events are never held for it without bound. */
+const MAX_BACKLOG = 1 << 20
 
 export class EventHub {
   readonly #clients = new Set<Socket>()
@@ -22,14 +24,19 @@ export class EventHub {
     s.resume()
     this.#clients.add(s)
     s.on('close', () => { this.#clients.delete(s); this.#idle() })
-    this.#timer ??= setInterval(() => { for (const c of this.#clients) c.write(': keep-alive\n\n') }, HEARTBEAT_MS).unref()
+    this.#timer ??= setInterval(() => { for (const c of this.#clients) this.#write(c, ': keep-alive\n\n') }, HEARTBEAT_MS).unref()
+  }
+
+  #write(c: Socket, frame: string): void {
+    if (c.writableLength > MAX_BACKLOG) { c.destroy(); return }
+    c.write(frame)
   }
 
   /** One event to every stream. */
   send(e: LoggedEvent): void {
     if (this.#clients.size === 0) return
     const frame = `event: ${e.event.replace(/\s+/g, '_')}\ndata: ${JSON.stringify(e)}\n\n`
-    for (const c of this.#clients) c.write(frame)
+    for (const c of this.#clients) this.#write(c, frame)
   }
 
   #idle(): void {

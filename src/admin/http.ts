@@ -39,6 +39,8 @@ const FETCH_SITE = name('sec-fetch-site')
 const HEAD_MS = 10_000
 /** Admin requests carry no body of note: more than this is refused (413) and the connection closed. */
 const MAX_BODY = 65_536
+/** Admin connections open at once (event streams included); more are closed at accept. */
+const MAX_CONNECTIONS = 64
 const LIMITS = { maxHead: 16_384, maxTarget: 4_096 }
 
 /** The bytes of a whole answer; always `Connection: close`. */
@@ -60,13 +62,16 @@ class AdminConn {
   #req: AdminRequest | null = null
   #done = false
 
+  #timer: NodeJS.Timeout | null
   constructor(s: Socket, handle: Handler) {
     this.#s = s
     this.#handle = handle
-    s.setTimeout(HEAD_MS, () => this.#end(text(408, 'request not complete in time\n')))
+    // A deadline for the whole request from the connection on, not an idle timeout (which each byte
+    // would push back: a slowloris client would hold the connection for ever).
+    this.#timer = setTimeout(() => this.#end(text(408, 'request not complete in time\n')), HEAD_MS)
     s.on('data', (chunk: Buffer) => this.#onData(chunk))
     s.on('error', () => {})
-    s.on('close', () => this.#p.destroy())
+    s.on('close', () => { this.#clear(); this.#p.destroy() })
   }
 
   #onData(chunk: Buffer): void {
@@ -82,7 +87,7 @@ class AdminConn {
       if (step === Step.HEAD) { from = p.pos; p.resume(); continue }
       // Step.END (or UPGRADE, which the API does not do: answered as a plain request).
       this.#done = true
-      this.#s.setTimeout(0)
+      this.#clear()
       this.#s.pause()
       this.#dispatch(this.#req!)
       return
@@ -113,13 +118,19 @@ class AdminConn {
 
   #answer(a: AdminAnswer): void {
     if ('stream' in a) { a.stream(this.#s); return }
-    this.#end(answerBytes(a.status, a.type ?? 'text/plain; charset=utf-8', a.body, a.fields))
+    const b = answerBytes(a.status, a.type ?? 'text/plain; charset=utf-8', a.body, a.fields)
+    // RFC 9110 §9.3.2: the answer to HEAD is the head of the GET answer, without its content.
+    this.#end(this.#req?.method === 'HEAD' ? b.subarray(0, b.indexOf('\r\n\r\n') + 4) : b)
   }
 
   #end(b: Buffer): void {
     this.#done = true
-    this.#s.setTimeout(0)
+    this.#clear()
     if (!this.#s.destroyed) this.#s.end(b)
+  }
+
+  #clear(): void {
+    if (this.#timer !== null) { clearTimeout(this.#timer); this.#timer = null }
   }
 }
 
@@ -130,6 +141,8 @@ export class AdminListener {
 
   constructor(handle: Handler) {
     this.server = createServer({ allowHalfOpen: false, noDelay: true }, (s) => {
+      // An operator's API: a few connections at once, never enough to take the proxy's descriptors.
+      if (this.#sockets.size >= MAX_CONNECTIONS) { s.destroy(); return }
       this.#sockets.add(s)
       s.on('close', () => this.#sockets.delete(s))
       new AdminConn(s, handle)

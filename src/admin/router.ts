@@ -39,6 +39,9 @@ export function plain(status: number, body: string, fields = ''): AdminAnswer {
   return { status, body, fields }
 }
 
+/** A Host that names this machine by address or as localhost (with any port). */
+const LOCAL_HOST = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])(?::\d+)?$/i
+
 export class Router {
   readonly #entries: Entry[] = []
   #token: Buffer | null = null
@@ -61,11 +64,17 @@ export class Router {
   }
 
   handle(r: AdminRequest): AdminAnswer | Promise<AdminAnswer> {
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is malformed.
+    if (r.host === undefined || r.host === '') return plain(400, 'missing Host field\n')
+    // Without credentials (loopback only), a page whose name was rebound to 127.0.0.1 (DNS
+    // rebinding) could read the API: only an address or localhost is taken as the Host then.
+    if (this.#token === null && this.#users.size === 0 && !LOCAL_HOST.test(r.host)) return plain(403, `Host ${r.host} is not this machine's address\n`)
     const matches = this.#entries.filter((e) => e.pattern.test(r.path))
     if (matches.length === 0) return plain(404, `no such admin endpoint: ${r.path}\n`)
     const e = matches.find((m) => m.method === r.method || (r.method === 'HEAD' && m.method === 'GET'))
     if (e === undefined) return plain(405, `${r.method} is not allowed here\n`, `Allow: ${[...new Set(matches.map((m) => m.method))].join(', ')}\r\n`)
-    const params = e.pattern.exec(r.path)!.slice(1).map((p) => decodeURIComponent(p))
+    let params: string[]
+    try { params = e.pattern.exec(r.path)!.slice(1).map((p) => decodeURIComponent(p)) } catch { return plain(400, 'bad percent-encoding in the path\n') }
     if (e.access === 'open') return e.call(r, params)
     if (e.access === 'write') {
       const refusal = this.#crossSite(r)

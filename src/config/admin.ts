@@ -28,6 +28,8 @@ export function admin(v: unknown): AdminConfig | null {
   if (token !== null && !/^[A-Za-z0-9\-._~+/]{16,}=*$/.test(token)) fail(join(path, 'token'), 'must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (RFC 6750 §2.1)')
   const htpasswd = o.htpasswd === undefined ? null : str(o.htpasswd, join(path, 'htpasswd'))
   const users = htpasswd === null ? [] : [...readHtpasswd(htpasswd, join(path, 'htpasswd'))].map(([u, c]): [string, string] => [u, c.hash])
+  // A file without a user would stand for a password and check none: the API would be open.
+  if (htpasswd !== null && users.length === 0) fail(join(path, 'htpasswd'), 'has no user (an empty file would leave the API open)')
   if (!isLoopback(listen.host) && token === null && htpasswd === null) {
     fail(join(path, 'listen'), `${listen.host} is not a loopback address: set admin.token or admin.htpasswd`)
   }

@@ -67,6 +67,8 @@ export function redact(url: string): string {
   try {
     const u = new URL(url)
     if (u.password !== '') u.password = '***'
+    // ioredis also takes the password from the query (?password=): hidden too.
+    for (const k of [...u.searchParams.keys()]) if (/pass|auth|secret|token/i.test(k)) u.searchParams.set(k, '***')
     return u.toString()
   } catch {
     return '(invalid url)'
