@@ -77,4 +77,17 @@ t('HEAD has no body; a bad escape is 400; no Host is 400; a foreign Host on a cr
   assert.is((await call(open.adminPort, 'GET', '/status', { Host: 'localhost:1' })).status, 200)
 })
 
+t('GET /config hides the values of header rules and matches on credential-like fields', async () => {
+  const up = track(await httpUpstream())
+  const ap = track(await adminProxy({
+    upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } },
+    routes: [{ upstream: 'u', headers: { request: { set: { Authorization: 'Bearer UPSTREAM-SECRET', 'X-Api-Key': 'sk_live_SECRET', 'X-Plain': 'visible' } } },
+      rules: [{ match: { headers: { 'X-Debug-Key': 'DEBUGSECRET' } }, deny: 403 }] }],
+  }))
+  const c = await call(ap.adminPort, 'GET', '/config', BEARER)
+  assert.is(c.status, 200)
+  assert.not.match(c.body, /SECRET/)
+  assert.match(c.body, /visible/)
+})
+
 t.run()

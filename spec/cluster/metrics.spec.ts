@@ -66,10 +66,14 @@ t('a peer drained in the primary is drained in every worker; the event stream sh
   assert.ok(bodies.every((x) => x.endsWith('from-a')), bodies.join(' | '))
   const m = await scrape(admin)
   for (const w of ['1', '2']) assert.is(sample(m, 'rawproxy_peer_state', { worker: w, peer: `127.0.0.1:${b.port}`, state: 'draining' }), 1)
-  // A worker forked later (after a crash) is told too.
+  const route = { route: '*/', upstream: 'main', class: '2xx' }
+  const before = sample(m, 'rawproxy_requests_total', route)!
+  // A worker forked later (after a crash) is told too; the dead worker's counts stay in the sums
+  // (a summed counter that went down would read as a reset to Prometheus).
   process.kill(pids[0], 'SIGKILL')
   await p.line(/worker restarted/, 8000)
   const later = await scrape(admin)
+  assert.ok(sample(later, 'rawproxy_requests_total', route)! >= before, `requests_total went from ${before} to ${sample(later, 'rawproxy_requests_total', route)}`)
   for (const w of ['1', '2']) assert.is(sample(later, 'rawproxy_peer_state', { worker: w, peer: `127.0.0.1:${b.port}`, state: 'draining' }), 1, `worker ${w}`)
 })
 

@@ -87,6 +87,10 @@ export class Primary {
   #health: Runtime
   /** The final counters of workers that stopped gracefully (a crashed worker's are lost). */
   readonly #retired: Counters
+  /** Each serving worker's families as its last scrape saw them, by pid. */
+  readonly #lastMetrics = new Map<number, FamilyData[]>()
+  /** The summed counters and histograms of the workers that have gone (see #retireMetrics). */
+  #retiredMetrics: FamilyData[] = []
   #gen = 0
   #stopping: Promise<Counters> | null = null
   /** Reloads and rolling restarts run one at a time. */
@@ -146,7 +150,20 @@ export class Primary {
    */
   async metrics(own: FamilyData[]): Promise<FamilyData[]> {
     const snaps = await this.snapshots(true)
-    return merge([own, ...snaps.map((s) => s.metrics ?? [])], ['primary', ...snaps.map((s) => String(s.slot))])
+    for (const s of snaps) if (s.metrics !== undefined) this.#lastMetrics.set(s.pid, s.metrics)
+    return merge([own, this.#retiredMetrics, ...snaps.map((s) => s.metrics ?? [])], ['primary', 'primary', ...snaps.map((s) => String(s.slot))])
+  }
+
+  /**
+   * A worker is gone: the counters and histograms of its last scrape stay in every later one, so that
+   * a summed counter never goes down (Prometheus would read a drop as a reset and count it again).
+   */
+  #retireMetrics(pid: number | undefined): void {
+    const last = pid === undefined ? undefined : this.#lastMetrics.get(pid)
+    if (last === undefined) return
+    this.#lastMetrics.delete(pid!)
+    const kept = last.filter((f) => f.merge === 'sum' && f.kind !== 'gauge')
+    this.#retiredMetrics = merge([this.#retiredMetrics, kept], ['primary', 'primary'])
   }
 
   /** Forks every worker and waits until all listen; if one cannot, stops the others and throws. */
@@ -314,6 +331,7 @@ export class Primary {
   }
 
   #onExit(slot: Slot, w: Worker, code: number | null, signal: string | null): void {
+    this.#retireMetrics(w.process.pid)
     this.#all.delete(w)
     this.#limits.gone(w.id) // its exchanges are gone: they will never release their places
     // Asked to stop, replaced by a rolling restart, or a fork that never served: nothing to restart.
