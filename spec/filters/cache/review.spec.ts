@@ -178,6 +178,16 @@ t('variants of one URL are capped', () => {
   assert.is(s.lookup('k').length, MAX_VARIANTS)
 })
 
+t("a client's own fault (a malformed body) is never answered with a stale entry", async () => {
+  const p = fresh()
+  origin.on(p, () => ({ headers: [['Cache-Control', 'max-age=1, stale-if-error=600']], body: 'stale one' }))
+  await get(px.port, p)
+  await sleep(1100)
+  origin.on(p, () => ({ headers: [['Cache-Control', 'max-age=1, stale-if-error=600']], body: 'slow', delay: 500 }))
+  const r = await raw(px.port, [`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1:${px.port}\r\nTransfer-Encoding: chunked\r\n\r\n`, 'ZZ\r\n'], { ms: 2000 })
+  assert.match(r.text, /^HTTP\/1\.1 400 /)
+})
+
 /** Reads `path` on a raw socket: paused for `pauseMs` first, or cut after `cutAt` bytes. */
 function reader(port: number, path: string, opts: { cutAt?: number; pauseMs?: number }): Promise<number> {
   return new Promise((resolve) => {

@@ -10,7 +10,7 @@ import type { Exchange } from '../../proxy/exchange.js'
 import type { Filter } from '../../proxy/filter.js'
 import type { HeadEdit } from '../../proxy/head-edit.js'
 import { Reply, StoredReply } from '../../proxy/reply.js'
-import type { ProxyError } from '../../errors.js'
+import { ProxyError, statusFor } from '../../errors.js'
 import { Directives, INVALID, directives } from './directives.js'
 import { Entry, ageOf, lifetime } from './entry.js'
 import { parseDate } from './dates.js'
@@ -232,8 +232,12 @@ export class Cached implements Filter {
   }
 
   /** No answer at all from the peers: RFC 5861 §4 stale-if-error, or the route's stale_if_down. */
-  fault(x: Exchange, _err: ProxyError): Reply | undefined {
+  fault(x: Exchange, err: ProxyError): Reply | undefined {
     this.#unlock()
+    // RFC 5861 §4: an error is what would be answered 500, 502, 503 or 504; a client's own fault
+    // (a malformed body, a timeout of its own) is not one.
+    const st = statusFor(err)
+    if (st !== 500 && st !== 502 && st !== 503 && st !== 504) return undefined
     const e = this.#stale
     if (e === null || e.gone || this.#mode !== Mode.READ || !this.#staleOnError(e, true)) return undefined
     this.o.detail = 'peer-error'
