@@ -90,8 +90,10 @@ t('http probes: the body must contain the expected text, and a malformed answer 
 })
 
 t('tcp probes: a closed port goes down, and comes up when something listens', async () => {
-  const port = await deadPort()
   const b = track(await httpUpstream())
+  // A freed port may be handed out again at once: never the upstream's own.
+  let port = await deadPort()
+  while (port === b.port) port = await deadPort()
   const px = track(await proxy({ peers: [`127.0.0.1:${port}`, `127.0.0.1:${b.port}`], health: { ...FAST, type: 'tcp' } }))
   await waitFor(() => px.status().peers[0].state === 'down', 2000, 'down')
   assert.match(px.status().peers[0].last_probe!.detail, /connect ECONNREFUSED/)
