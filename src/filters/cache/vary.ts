@@ -59,10 +59,21 @@ export function variantOf(req: Head, names: readonly string[], cookies: readonly
   return out
 }
 
+/** Vary names as bytes, made once per name (not per request): Vary lists a handful of fields. */
+const names = new Map<string, Buffer>()
+function nameOf(lower: string): Buffer {
+  let b = names.get(lower)
+  if (b === undefined) {
+    b = name(lower)
+    if (names.size < 1024) names.set(lower, b)
+  }
+  return b
+}
+
 function fieldValue(req: Head, lower: string, edit: HeadEdit | null): string {
   const values: string[] = []
   if (edit === null || !edit.dropsName(lower)) {
-    const b = name(lower)
+    const b = nameOf(lower)
     for (let i = req.find(b); i >= 0; i = req.find(b, i + 1)) values.push(req.value(i))
   }
   if (edit !== null) values.push(...edit.valuesOf(lower))
