@@ -27,8 +27,13 @@ export const enum Framing {
   DECHUNK = 2,
   /** Close-delimited from the peer, chunked by us for a keep-alive HTTP/1.1 client. */
   RECHUNK = 3,
-  /** Decoded and changed by a filter's transform (proxy/transformed.ts): chunked, or ended by our close. */
+  /**
+   * Decoded and changed by a filter's transform (proxy/transformed.ts), chunked: to every HTTP/1.1
+   * client, even one whose connection closes after it, which can then tell a cut body from a whole one.
+   */
   TRANSFORM = 4,
+  /** The same to an HTTP/1.0 client, ended by our close (RFC 9112 §6.3 rule 8). */
+  TRANSFORM_CLOSE = 5,
 }
 
 function isChunked(h: Head): boolean {
@@ -58,9 +63,9 @@ export function framingFor(h: Head, untilClose: boolean, toHead: boolean, minor:
 export function buildResponse(h: Head, framing: Framing, close: boolean, http10Alive: boolean, edit: HeadEdit | null = null): Buffer {
   const tokens = connectionTokens(h)
   let extra = close ? 'Connection: close\r\n' : http10Alive ? 'Connection: keep-alive\r\n' : ''
-  if (framing === Framing.RECHUNK || (framing === Framing.TRANSFORM && !close)) extra += 'Transfer-Encoding: chunked\r\n'
+  if (framing === Framing.RECHUNK || framing === Framing.TRANSFORM) extra += 'Transfer-Encoding: chunked\r\n'
   // A transformed body has a new length, unknown in advance: the peer's Content-Length goes too.
-  const drop = framing === Framing.TRANSFORM ? DROP_FRAMING_ALL : framing === Framing.DECHUNK || framing === Framing.RECHUNK ? DROP_FRAMING : DROP
+  const drop = framing >= Framing.TRANSFORM ? DROP_FRAMING_ALL : framing === Framing.DECHUNK || framing === Framing.RECHUNK ? DROP_FRAMING : DROP
   return buildHead(h, statusPrefix(h.status), h.spans[0], h.spans[1], '\r\n', drop, tokens, extra, edit?.drops ?? null, edit?.lines ?? '')
 }
 
