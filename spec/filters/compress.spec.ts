@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { httpUpstream, startProxy, guard, HttpUpstream, ProxyHandle, RawClient } from '../support/harness.js'
-import { decode, fetchCoded, parse } from '../support/coded.js'
+import { decode, fetchCoded, json, parse } from '../support/coded.js'
 import { negotiate } from '../../src/filters/compress/negotiate.js'
 import { validate } from '../../src/config/validate.js'
 import { refusedBy } from '../support/config.js'
@@ -17,14 +17,6 @@ import type { Coding } from '../../src/config/compress.js'
 const t = suite('filters: compress')
 guard(t)
 const run = promisify(execFile)
-
-/** Compressible JSON of about `n` bytes. */
-export function json(n: number): Buffer {
-  const items: string[] = []
-  let size = 2
-  for (let i = 0; size < n; i++) { const s = JSON.stringify({ id: i, name: `item ${i}`, tags: ['a', 'b'], ok: i % 3 === 0 }); items.push(s); size += s.length + 1 }
-  return Buffer.from(`[${items.join(',')}]`)
-}
 
 const BODY = json(20_000)
 type Answer = (req: IncomingMessage, res: ServerResponse) => void

@@ -68,3 +68,11 @@ export async function fetchCoded(port: number, path: string, fields: string[] = 
   const r = await raw(port, head, { ms: 5000 })
   return parse(Buffer.from(r.text, 'latin1'), r.closed)
 }
+
+/** Compressible JSON of about `n` bytes. */
+export function json(n: number): Buffer {
+  const items: string[] = []
+  let size = 2
+  for (let i = 0; size < n; i++) { const s = JSON.stringify({ id: i, name: `item ${i}`, tags: ['a', 'b'], ok: i % 3 === 0 }); items.push(s); size += s.length + 1 }
+  return Buffer.from(`[${items.join(',')}]`)
+}

@@ -11,6 +11,7 @@
 import type { CompressConfig } from '../config/compress.js'
 import { HEAD } from '../http/methods.js'
 import { name, type Head } from '../http/head.js'
+import type { EventLog } from '../log/events.js'
 import type { Exchange } from '../proxy/exchange.js'
 import type { Filter, FilterFactory, FilterKind } from '../proxy/filter.js'
 import type { HeadEdit } from '../proxy/head-edit.js'
@@ -32,9 +33,11 @@ class Compress implements FilterFactory, Filter {
   readonly #negotiator: Negotiator
   readonly #types: Types
   readonly #copies: Copies
+  readonly #events: EventLog | null
 
-  constructor(cfg: CompressConfig) {
+  constructor(cfg: CompressConfig, events: EventLog | null) {
     this.#cfg = cfg
+    this.#events = events
     this.#negotiator = new Negotiator(cfg.codings)
     this.#types = new Types(cfg.types)
     this.#copies = new Copies(cfg.copies_max_size)
@@ -56,28 +59,28 @@ class Compress implements FilterFactory, Filter {
       // Already coded by the peer: only a gzip the client refuses is decoded for it.
       if (!this.#cfg.decode || ae.gzip || codings.length !== 1 || (codings[0] !== 'gzip' && codings[0] !== 'x-gzip')) return null
       recoded(h, e, null)
-      return this.#coder(h, stored, 'gunzip')
+      return this.#coder(x, h, stored, 'gunzip')
     }
     if (ae.coding === null || !this.#types.has(mediaType(h))) return null
     const length = stored !== null ? stored.length : h.contentLength >= 0 ? Number(h.value(h.contentLength)) : -1
     if (length >= 0 && length < this.#cfg.min_length) return null
     recoded(h, e, ae.coding)
-    return this.#coder(h, stored, ae.coding)
+    return this.#coder(x, h, stored, ae.coding)
   }
 
   /** A zlib stream for a peer's content; for a stored one, its copy when made before, else one that keeps a copy. */
-  #coder(h: Head, stored: StoredReply | null, op: Op): BodyTransform | StoredReply {
+  #coder(x: Exchange, h: Head, stored: StoredReply | null, op: Op): BodyTransform | StoredReply {
     const level = op === 'gzip' ? this.#cfg.gzip_level : this.#cfg.br_quality
-    if (stored === null) return new Coder(op, level, null)
+    if (stored === null) return new Coder(op, level, null, this.#events, x.peer?.label ?? '')
     const copy = this.#copies.get(h, op)
     if (copy !== undefined) return new StoredReply(stored.status, stored.head, stored.extra, new BufferContent(copy), copy.length)
     // Only a whole stored body makes a copy (a 206 never gets here: partial()).
-    return new Coder(op, level, stored.start === 0 ? this.#copies.keeper(h, op, stored.length) : null)
+    return new Coder(op, level, stored.start === 0 ? this.#copies.keeper(h, op, stored.length) : null, this.#events, 'cache')
   }
 }
 
 export const compress: FilterKind = {
   name: 'compress',
-  compile: (f) => f.compress === null ? null : new Compress(f.compress),
+  compile: (f, ctx) => f.compress === null ? null : new Compress(f.compress, ctx.events),
 }
 

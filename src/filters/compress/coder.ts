@@ -8,6 +8,7 @@ import type { Transform } from 'node:stream'
 import type { BodyTransform, TransformOutput } from '../../proxy/transform.js'
 import { Code, ProxyError } from '../../errors.js'
 import type { Keeper } from './copies.js'
+import type { EventLog } from '../../log/events.js'
 
 /** What a coder does: produce a coding, or decode gzip. */
 export type Op = 'br' | 'gzip' | 'gunzip'
@@ -31,11 +32,16 @@ export class Coder implements BodyTransform {
   /** Input came since the last flush. */
   #dirty = false
   #ended = false
+  /** For the event log line of a failure: the peer the content came from. */
+  readonly #events: EventLog | null
+  readonly #peer: string
 
-  constructor(op: Op, level: number, keep: Keeper | null) {
+  constructor(op: Op, level: number, keep: Keeper | null, events: EventLog | null, peer: string) {
     this.#z = streamFor(op, level) as Transform & { flush(kind: number): void }
     this.#op = op
     this.#keep = keep
+    this.#events = events
+    this.#peer = peer
   }
 
   start(out: TransformOutput): void {
@@ -49,9 +55,14 @@ export class Coder implements BodyTransform {
       this.#keep?.done()
       out.finished()
     })
-    z.on('error', (err: Error) => out.failed(this.#op === 'gunzip'
-      ? new ProxyError(Code.UPSTREAM_PARSE, `the peer's gzip content is broken: ${err.message}`, err)
-      : new ProxyError(Code.INTERNAL, `${this.#op} failed: ${err.message}`, err)))
+    z.on('error', (err: Error) => {
+      const e = this.#op === 'gunzip'
+        ? new ProxyError(Code.UPSTREAM_PARSE, `the peer's gzip content is broken: ${err.message}`, err)
+        : new ProxyError(Code.INTERNAL, `${this.#op} failed: ${err.message}`, err)
+      // The access log says UP (or IE) for the cut response; this line says why.
+      this.#events?.log('warn', 'compress', { op: this.#op, peer: this.#peer, error: e.message })
+      out.failed(e)
+    })
   }
 
   write(data: Buffer): boolean {
