@@ -10,7 +10,8 @@
  *        BENCH_DESIGNS (comma list of names to run, default all), BENCH_CELLS (comma list of
  *        SIZE/CONNECTIONS/keep-alive|close, e.g. 0/1000/close: these cells only), BENCH_MAX_OTHER (10) and
  *        BENCH_RETRIES (1): a run during which other processes used more than that % of a CPU is
- *        run again; BENCH_LOAD_CPU (0), BENCH_PROXY_CPU (1)
+ *        run again; BENCH_LOAD_CPU (0), BENCH_PROXY_CPU (1); BENCH_COMPRESS (0: without the
+ *        compression rows of bench/peers/compress.ts)
  *
  * A full matrix of every design writes bench/results/peers-latest.{md,json,svg}; a quick or filtered
  * run (BENCH_QUICK, BENCH_DESIGNS, BENCH_CELLS) writes bench/results/tmp/peers-partial.*, so that the
@@ -33,6 +34,7 @@ import { DESIGNS } from './designs.js'
 import { Cell, QUICK, Result, Results, cellLabel, fullMatrix, parseCells } from './matrix.js'
 import { markdown } from './report.js'
 import { chart } from './chart.js'
+import { compressRows, writeCompress } from './compress.js'
 
 const env = envNumber
 const SECONDS = env('BENCH_DURATION', 3)
@@ -48,6 +50,7 @@ const CELLS: readonly Cell[] = process.env.BENCH_CELLS !== undefined ? parseCell
 const ALL = ['straight', ...DESIGNS.map((d) => d.name)]
 for (const o of ONLY) if (!ALL.includes(o)) throw new Error(`BENCH_DESIGNS: unknown design "${o}" (known: ${ALL.join(', ')})`)
 const WANTED = ALL.filter((d) => ONLY.length === 0 || ONLY.includes(d))
+const COMPRESS = process.env.BENCH_COMPRESS !== '0'
 
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-peers-'))
 // nginx workers run as an unprivileged user when started as root; let them into the run's dir.
@@ -189,8 +192,14 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 1)}\n`)
   render(base, results)
   console.log(`\nwritten: ${base}.md, .json, .svg`)
+  // The compression rows (issue 12), unless BENCH_COMPRESS=0: rawproxy and nginx coding 64 KiB of JSON.
+  if (COMPRESS) {
+    console.log('\ncompression, 64 KiB JSON, 50 conn, keep-alive')
+    const rows = await compressRows({ dir: tmp, loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU, seconds: SECONDS, warmup: WARMUP })
+    console.log(`written: ${writeCompress(rows, whole, `One run, ${SECONDS} s each after ${WARMUP} s of warm-up; wrk and the peer on CPU ${LOAD_CPU ?? 'any'}, the proxy on CPU ${PROXY_CPU ?? 'any'}.`)}`)
+  }
   if (failed.length > 0) throw new Error(`${failed.join(', ')} failed to start or exited (see above); cells are missing`)
 }
 
 // Bounded in time: every run with room for start-up, retries and stops, or everything is killed.
-guard('peers', CELLS.length * WANTED.length * ROUNDS * (WARMUP + SECONDS + 6) * (1 + RETRIES) + 120, tmp, main)
+guard('peers', CELLS.length * WANTED.length * ROUNDS * (WARMUP + SECONDS + 6) * (1 + RETRIES) + 120 + (COMPRESS ? 5 * (WARMUP + SECONDS + 6) + 30 : 0), tmp, main)
