@@ -19,7 +19,7 @@ import type { BodyTransform } from '../proxy/transform.js'
 import { StoredReply } from '../proxy/reply.js'
 import { BufferContent } from './cache/fill.js'
 import { Negotiator } from './compress/negotiate.js'
-import { Coder, Op } from './compress/coder.js'
+import { Coder, Op, WHOLE_MAX, WholeCoder } from './compress/coder.js'
 import { Copies } from './compress/copies.js'
 import { Types, codingsOf, mediaType, noTransform, partial, recoded } from './compress/fields.js'
 
@@ -59,24 +59,34 @@ class Compress implements FilterFactory, Filter {
       // Already coded by the peer: only a gzip the client refuses is decoded for it.
       if (!this.#cfg.decode || ae.gzip || codings.length !== 1 || (codings[0] !== 'gzip' && codings[0] !== 'x-gzip')) return null
       recoded(h, e, null)
-      return this.#coder(x, h, stored, 'gunzip')
+      return this.#coder(x, h, stored, 'gunzip', lengthOf(h, stored))
     }
     if (ae.coding === null || !this.#types.has(mediaType(h))) return null
-    const length = stored !== null ? stored.length : h.contentLength >= 0 ? Number(h.value(h.contentLength)) : -1
+    const length = lengthOf(h, stored)
     if (length >= 0 && length < this.#cfg.min_length) return null
     recoded(h, e, ae.coding)
-    return this.#coder(x, h, stored, ae.coding)
+    return this.#coder(x, h, stored, ae.coding, length)
   }
 
   /** A zlib stream for a peer's content; for a stored one, its copy when made before, else one that keeps a copy. */
-  #coder(x: Exchange, h: Head, stored: StoredReply | null, op: Op): BodyTransform | StoredReply {
+  #coder(x: Exchange, h: Head, stored: StoredReply | null, op: Op, length: number): BodyTransform | StoredReply {
     const level = op === 'gzip' ? this.#cfg.gzip_level : this.#cfg.br_quality
-    if (stored === null) return new Coder(op, level, null, this.#events, x.peer?.label ?? '')
-    const copy = this.#copies.get(h, op)
-    if (copy !== undefined) return new StoredReply(stored.status, stored.head, stored.extra, new BufferContent(copy), copy.length)
-    // Only a whole stored body makes a copy (a 206 never gets here: partial()).
-    return new Coder(op, level, stored.start === 0 ? this.#copies.keeper(h, op, stored.length) : null, this.#events, 'cache')
+    let keep = null
+    if (stored !== null) {
+      const copy = this.#copies.get(h, op)
+      if (copy !== undefined) return new StoredReply(stored.status, stored.head, stored.extra, new BufferContent(copy), copy.length)
+      // Only a whole stored body makes a copy (a 206 never gets here: partial()).
+      if (stored.start === 0) keep = this.#copies.keeper(h, op, stored.length)
+    }
+    // A small body of known length is no event stream: coded in one piece at its end (WholeCoder).
+    if (length >= 0 && length <= WHOLE_MAX) return new WholeCoder(op, level, length, keep, this.#events, x.peer?.label ?? 'cache')
+    return new Coder(op, level, keep, this.#events, stored === null ? x.peer?.label ?? '' : 'cache')
   }
+}
+
+/** The content's length when known: a stored one's, or the peer's Content-Length; -1 otherwise. */
+function lengthOf(h: Head, stored: StoredReply | null): number {
+  return stored !== null ? stored.length : h.contentLength >= 0 ? Number(h.value(h.contentLength)) : -1
 }
 
 export const compress: FilterKind = {

@@ -3,7 +3,7 @@
  * decode. zlib's streams do the work in libuv's thread pool, never on the event loop, and bound what
  * they hold: a write returns false past 16 KiB of pending input, and output stops while paused.
  */
-import { constants, createBrotliCompress, createGunzip, createGzip } from 'node:zlib'
+import { brotliCompress, constants, createBrotliCompress, createGunzip, createGzip, gunzip, gzip } from 'node:zlib'
 import type { Transform } from 'node:stream'
 import type { BodyTransform, TransformOutput } from '../../proxy/transform.js'
 import { Code, ProxyError } from '../../errors.js'
@@ -22,6 +22,19 @@ function streamFor(op: Op, level: number): Transform {
   if (op === 'gzip') return createGzip({ level })
   if (op === 'gunzip') return createGunzip()
   return createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: level, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT } })
+}
+
+/** A content of known length up to this is coded in one piece (WholeCoder). */
+export const WHOLE_MAX = 256 * 1024
+
+/** zlib's error as the fault it is (a peer's broken gzip, or ours), with its event log line. */
+function failure(op: Op, err: Error, events: EventLog | null, peer: string): ProxyError {
+  const e = op === 'gunzip'
+    ? new ProxyError(Code.UPSTREAM_PARSE, `the peer's gzip content is broken: ${err.message}`, err)
+    : new ProxyError(Code.INTERNAL, `${op} failed: ${err.message}`, err)
+  // The access log says UP (or IE) for the cut response; this line says why.
+  events?.log('warn', 'compress', { op, peer, error: e.message })
+  return e
 }
 
 export class Coder implements BodyTransform {
@@ -55,14 +68,7 @@ export class Coder implements BodyTransform {
       this.#keep?.done()
       out.finished()
     })
-    z.on('error', (err: Error) => {
-      const e = this.#op === 'gunzip'
-        ? new ProxyError(Code.UPSTREAM_PARSE, `the peer's gzip content is broken: ${err.message}`, err)
-        : new ProxyError(Code.INTERNAL, `${this.#op} failed: ${err.message}`, err)
-      // The access log says UP (or IE) for the cut response; this line says why.
-      this.#events?.log('warn', 'compress', { op: this.#op, peer: this.#peer, error: e.message })
-      out.failed(e)
-    })
+    z.on('error', (err: Error) => out.failed(failure(this.#op, err, this.#events, this.#peer)))
   }
 
   write(data: Buffer): boolean {
@@ -93,4 +99,66 @@ export class Coder implements BodyTransform {
     this.#z.removeAllListeners('data')
     this.#z.destroy()
   }
+}
+
+/** zlib's one-shot calls, each in the thread pool as one job (no per-read flushes, no stream state between reads). */
+function codeWhole(op: Op, level: number, input: Buffer, done: (err: Error | null, out: Buffer) => void): void {
+  streams++
+  if (op === 'gzip') gzip(input, { level }, done)
+  else if (op === 'gunzip') gunzip(input, done)
+  else brotliCompress(input, { params: { [constants.BROTLI_PARAM_QUALITY]: level, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT, [constants.BROTLI_PARAM_SIZE_HINT]: input.length } }, done)
+}
+
+/**
+ * For a content of known, small length (WHOLE_MAX): gathered as it comes (into one buffer of that
+ * length), then coded in one thread-pool job at its end. Such a body is no event stream, and it comes
+ * in a few reads at most; measured: 50 streams interleaved in the pool cost more CPU per response than
+ * one job each (bench/peers/compress.ts).
+ */
+export class WholeCoder implements BodyTransform {
+  readonly #op: Op
+  readonly #level: number
+  readonly #keep: Keeper | null
+  readonly #buf: Buffer
+  #at = 0
+  readonly #events: EventLog | null
+  readonly #peer: string
+  #out: TransformOutput | null = null
+  #over = false
+
+  constructor(op: Op, level: number, length: number, keep: Keeper | null, events: EventLog | null, peer: string) {
+    this.#op = op
+    this.#level = level
+    this.#keep = keep
+    this.#buf = Buffer.allocUnsafe(length)
+    this.#events = events
+    this.#peer = peer
+  }
+
+  start(out: TransformOutput): void { this.#out = out }
+
+  write(data: Buffer): boolean {
+    // More than announced cannot happen (llhttp frames by Content-Length); a stored body is its length.
+    this.#at += data.copy(this.#buf, this.#at)
+    return true
+  }
+
+  flush(): void {}
+
+  end(): void {
+    codeWhole(this.#op, this.#level, this.#buf.subarray(0, this.#at), (err, b) => {
+      if (this.#over) return
+      this.#over = true
+      const out = this.#out!
+      if (err !== null) { out.failed(failure(this.#op, err, this.#events, this.#peer)); return }
+      if (this.#keep !== null) { this.#keep.add(b); this.#keep.done() }
+      // One push; the end waits for nothing: the client's buffer holds it (at most WHOLE_MAX coded).
+      out.push(b)
+      out.finished()
+    })
+  }
+
+  resume(): void {}
+
+  destroy(): void { this.#over = true }
 }
