@@ -7,7 +7,8 @@
  * DURATION s while 50 MB responses, gzip level 6, stream one after another to a client that reads as
  * fast as it can. Prints p50, p99 and max of the small requests in both phases.
  *
- *   flock /tmp/bench.lock node dist/bench/peers/compress-p99.js   (BENCH_DURATION, default 5 s; BENCH_CODING gzip|br)
+ *   flock /tmp/bench.lock node dist/bench/peers/compress-p99.js   (BENCH_DURATION, default 5 s; BENCH_CODING gzip|br;
+ *   BENCH_P99_PIN=0: the proxy unpinned)
  */
 import { Agent, get } from 'node:http'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -19,6 +20,8 @@ import { ROOT, envNumber, guard, pinning } from '../load/guard.js'
 const SECONDS = envNumber('BENCH_DURATION', 5)
 const CODING = process.env.BENCH_CODING ?? 'gzip'
 const RATE = 200
+/** BENCH_P99_PIN=0: the proxy not pinned, its zlib threads free to use the other CPU. */
+const PIN = process.env.BENCH_P99_PIN !== '0'
 
 function request(agent: Agent, port: number, path: string): Promise<number> {
   const t0 = performance.now()
@@ -52,7 +55,8 @@ const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b)
 const line = (label: string, xs: number[]): string => `${label.padEnd(28)} n=${xs.length}  p50 ${pct(xs, 50).toFixed(2)} ms  p99 ${pct(xs, 99).toFixed(2)} ms  max ${Math.max(...xs).toFixed(2)} ms`
 
 async function main(dir: string): Promise<void> {
-  const { loadCpu, proxyCpu } = pinning()
+  const { loadCpu } = pinning()
+  const proxyCpu = PIN ? pinning().proxyCpu : null
   const peerPort = await freePort()
   const peer = start('big-peer', loadCpu, process.execPath, [join(ROOT, 'dist/bench/peers/big-peer.js'), String(peerPort)], join(dir, 'peer.log'))
   await ready(peer, peerPort)

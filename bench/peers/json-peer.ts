@@ -47,7 +47,7 @@ function serve(socket: Socket, response: Buffer): void {
   socket.on('error', () => socket.destroy())
 }
 
-if (process.argv[2] !== undefined) {
+if (process.argv[1]?.endsWith('json-peer.js')) {
   const body = jsonBody()
   const response = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'), body])
   createServer({ noDelay: true }, (s) => serve(s, response)).listen({ host: '127.0.0.1', port: Number(process.argv[2]), backlog: 4096 })

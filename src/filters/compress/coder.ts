@@ -106,7 +106,12 @@ function codeWhole(op: Op, level: number, input: Buffer, done: (err: Error | nul
   streams++
   if (op === 'gzip') gzip(input, { level }, done)
   else if (op === 'gunzip') gunzip(input, done)
-  else brotliCompress(input, { params: { [constants.BROTLI_PARAM_QUALITY]: level, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT, [constants.BROTLI_PARAM_SIZE_HINT]: input.length } }, done)
+  else {
+    // A window no larger than the input (brotli's one-shot C API does the same): its default of 4 MiB
+    // is allocated and set up for each response otherwise.
+    const lgwin = Math.max(constants.BROTLI_MIN_WINDOW_BITS, Math.min(constants.BROTLI_DEFAULT_WINDOW, Math.ceil(Math.log2(input.length + 1))))
+    brotliCompress(input, { params: { [constants.BROTLI_PARAM_QUALITY]: level, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT, [constants.BROTLI_PARAM_SIZE_HINT]: input.length, [constants.BROTLI_PARAM_LGWIN]: lgwin } }, done)
+  }
 }
 
 /**
