@@ -117,6 +117,16 @@ export function chunkHeader(size: number): Buffer {
 
 export { CRLF, LAST_CHUNK }
 
+/** Writes `b` as one chunk (RFC 9112 §7.1): size, CRLF, data, CRLF, in one writev. False: the client is full. */
+export function writeChunk(d: { cork(): void; uncork(): void; write(b: Buffer): boolean }, b: Buffer): boolean {
+  d.cork()
+  d.write(chunkHeader(b.length))
+  d.write(b)
+  const ok = d.write(CRLF)
+  d.uncork()
+  return ok
+}
+
 const HTTP11 = Buffer.from('HTTP/1.1 ', 'latin1')
 
 /**

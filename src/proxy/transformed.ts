@@ -7,7 +7,7 @@
 import type { ContentSink } from './content.js'
 import type { Downstream } from './downstream.js'
 import type { BodyTransform, TransformOutput } from './transform.js'
-import { CRLF, LAST_CHUNK, chunkHeader } from './response-head.js'
+import { LAST_CHUNK, writeChunk } from './response-head.js'
 import { Code, ProxyError, asProxyError } from '../errors.js'
 
 /** What the driver needs of its exchange. */
@@ -78,14 +78,7 @@ export class Transformed implements TransformOutput, ContentSink {
     if (b.length === 0) return true
     const d = this.#down
     this.#owner.bytesOut += b.length
-    if (!this.#chunked) return d.write(b)
-    // RFC 9112 §7.1: size, CRLF, data, CRLF; one writev for the three.
-    d.cork()
-    d.write(chunkHeader(b.length))
-    d.write(b)
-    const ok = d.write(CRLF)
-    d.uncork()
-    return ok
+    return this.#chunked ? writeChunk(d, b) : d.write(b)
   }
 
   drained(): void {
