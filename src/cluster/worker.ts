@@ -54,7 +54,7 @@ export class WorkerProcess {
     switch (m.type) {
       // The verdicts for this process's cluster store (the one stores.ts made), whatever the state.
       case 'rl-v': fromPrimary(m); return
-      case 'cache-purge': purge(m.target, m.prefix); return
+      case 'cache-purge': purge(m.target, m.prefix, m.zone); return
       case 'peer-state':
         this.#peers.set(peerKey(m), m)
         if (this.#server !== null) onPeerState(this.#server.rt, m)

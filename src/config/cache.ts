@@ -58,6 +58,7 @@ export function cache(v: unknown, path: string): CacheConfig {
   const store = storeOf(o.store, at('store'))
   const budget = 'memory' in store ? store.memory.max_size : store.disk.max_size
   const maxObject = o.max_object_size === undefined ? Math.min(CACHE_DEFAULTS.max_object_size, budget) : size(o.max_object_size, at('max_object_size'))
+  if (maxObject < 1) fail(at('max_object_size'), 'must be at least 1 byte (leave the cache off instead)')
   if (maxObject > budget) fail(at('max_object_size'), `must not be larger than the store's max_size (${budget})`)
   const key = o.key === undefined ? {} : object(o.key, at('key'), ['headers', 'cookies'])
   const names = (k: 'headers' | 'cookies', re: RegExp): string[] => key[k] === undefined ? [] : list(key[k], join(at('key'), k)).map((n, i) => {
@@ -75,8 +76,8 @@ export function cache(v: unknown, path: string): CacheConfig {
     key_cookies: names('cookies', TOKEN),
     heuristic_percent: h.percent === undefined ? CACHE_DEFAULTS.heuristic_percent : int(h.percent, join(at('heuristic'), 'percent'), 0, 100),
     heuristic_max: h.max === undefined ? CACHE_DEFAULTS.heuristic_max : days(h.max, join(at('heuristic'), 'max')),
-    lock_timeout: o.lock_timeout === undefined ? CACHE_DEFAULTS.lock_timeout : o.lock_timeout === 0 ? 0 : duration(o.lock_timeout, at('lock_timeout')),
-    stale_if_down: o.stale_if_down === undefined || o.stale_if_down === 0 ? 0 : days(o.stale_if_down, at('stale_if_down')),
+    lock_timeout: o.lock_timeout === undefined ? CACHE_DEFAULTS.lock_timeout : zero(o.lock_timeout) ? 0 : duration(o.lock_timeout, at('lock_timeout')),
+    stale_if_down: o.stale_if_down === undefined || zero(o.stale_if_down) ? 0 : days(o.stale_if_down, at('stale_if_down')),
     purge_allow: purge === null ? null : list(purge.allow ?? [], join(at('purge'), 'allow')).map((c, i) => {
       const p = join(join(at('purge'), 'allow'), i)
       if (parseCidr(str(c, p)) === null) fail(p, 'must be an address or CIDR such as 10.0.0.0/8')
@@ -97,6 +98,11 @@ function storeOf(v: unknown, path: string): CacheStoreConfig {
   const p = str(d.path, join(join(path, 'disk'), 'path'))
   if (!p.startsWith('/')) fail(join(join(path, 'disk'), 'path'), 'must be an absolute path')
   return { disk: { path: p, max_size: d.max_size === undefined ? 1024 ** 3 : positive(d.max_size, join(join(path, 'disk'), 'max_size')) } }
+}
+
+/** 0, "0", "0s", "0ms": off. */
+function zero(v: unknown): boolean {
+  return v === 0 || (typeof v === 'string' && /^0+(ms|s|m|h|d)?$/.test(v.trim()))
 }
 
 function positive(v: unknown, path: string): number {

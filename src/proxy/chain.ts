@@ -23,7 +23,7 @@ export class Chain {
   #taps: Filter[] | null = null
   /** Filters that read the response content (Filter.responseBody), this exchange. */
   #readers: Filter[] | null = null
-  /** Some filter might read the response content: the peer's head and body are parsed apart. */
+  /** Some filter might read the response content or answer in place of the peer's head: the parser stops between head and body. */
   readonly readsResponse: boolean
   /** Some filter may change the response content (Filter.responseTransform). */
   readonly transforms: boolean
@@ -43,7 +43,7 @@ export class Chain {
     this.#editsUp = fs.some((f) => f.upstreamHead !== undefined)
     this.#editsDown = fs.some((f) => f.responseHead !== undefined)
     this.transforms = fs.some((f) => f.responseTransform !== undefined)
-    this.readsResponse = this.transforms || fs.some((f) => f.responseBody !== undefined)
+    this.readsResponse = this.transforms || fs.some((f) => f.responseBody !== undefined || f.upstreamResponse !== undefined)
     this.#checksResponse = fs.some((f) => f.upstreamResponse !== undefined)
     this.#handlesFaults = fs.some((f) => f.fault !== undefined)
   }

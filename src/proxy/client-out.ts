@@ -27,6 +27,8 @@ export class ClientOut {
   /** The response head passes through unchanged from here in the current chunk (see rawStart). */
   #rawFrom = -1
   #corked = false
+  /** The client is gone but the peer's response is still read to its end (for a filter's tee): nothing is written. */
+  #muted = false
   /**
    * A rebuilt response head held back to go out in one write with the body bytes that follow it in
    * the same chunk: a writev of head and body cost more than copying a small body (profile of a
@@ -113,7 +115,15 @@ export class ClientOut {
     if (this.#corked) { this.#corked = false; this.#down.uncork() }
   }
 
+  /** From now on nothing goes to the client (it left): the exchange reads the peer on for a filter. */
+  mute(): void {
+    this.#muted = true
+    this.#held = null
+    if (this.#corked) { this.#corked = false; this.#down.uncork() }
+  }
+
   write(b: Buffer): void {
+    if (this.#muted) return
     const h = this.#held
     if (h !== null) {
       this.#held = null
@@ -133,7 +143,7 @@ export class ClientOut {
   }
 
   #cork(): void {
-    if (this.#corked) return
+    if (this.#corked || this.#muted) return
     this.#corked = true
     this.#down.cork()
   }

@@ -106,6 +106,14 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
   #reads = false
   /** A stored response's body on its way (STATE_SERVING). */
   #reader: ContentReader | null = null
+  /**
+   * Set by a filter that tees the response (the cache) while others read its copy as it arrives:
+   * true means the peer is read at its own pace, not this client's, and read to its end if this
+   * client leaves. Bounded by what the filter holds anyway (a stored object's size).
+   */
+  othersReading: (() => boolean) | null = null
+  /** The client left while others read the response's copy: the peer is read to its end, unwritten. */
+  #orphan = false
   /** A filter's transform of the response content (Filter.responseTransform), until its output ends. */
   #tx: Transformed | null = null
 
@@ -430,6 +438,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
   #dropResponse(c: UpstreamConn, chunk: Buffer): void {
     this.up = null
     const p = c.parser
+    // The parser stopped at the head (a filter that checks responses reads bodies apart, so no onePass).
     p.resume()
     const step = p.execute(chunk, p.pos)
     if (step === Step.END && p.pos === chunk.length && p.head.keepAlive && !p.untilClose && this.requestEnded && !this.upgrade) {
@@ -456,7 +465,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
 
   /** The client's buffer is full (OutOwner): stop reading the peer until it drains. */
   clientFull(): void {
-    if (this.up !== null) this.up.socket.pause()
+    if (this.up !== null && (this.othersReading === null || !this.othersReading())) this.up.socket.pause()
   }
 
   /** The client drained: let the peer send again (under a transform, its output; its drain resumes the peer). */
@@ -468,6 +477,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
 
   #responseEnd(c: UpstreamConn, extra: boolean): void {
     if (this.#reads) this.chain!.responseBody(this, null)
+    if (this.#orphan) { this.#orphanEnd(c, extra); return }
     // Before #finish: the next pipelined request may write its own answer at once.
     this.#out!.end()
     if (this.down.logging) this.peerMs = performance.now() - this.peerStart
@@ -481,6 +491,18 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
     if (c.parser.head.keepAlive && !extra && !c.parser.untilClose && this.requestEnded && !this.upgrade) c.peer.pool.release(c)
     else c.destroy()
     if (this.#tx === null) this.#finish(this.#close)
+  }
+
+  /** The peer's response, read on after its client left, is complete: the socket goes back, the line is logged. */
+  #orphanEnd(c: UpstreamConn, extra: boolean): void {
+    this.#state = STATE_DONE
+    this.up = null
+    c.quiet()
+    if (c.parser.head.keepAlive && !extra && !c.parser.untilClose) c.peer.pool.release(c)
+    else c.destroy()
+    this.#finished = true
+    this.#leave()
+    this.#log()
   }
 
   #openTunnel(c: UpstreamConn, rest: Buffer): void {
@@ -546,8 +568,17 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
 
   /** The client went away: the peer socket cannot be reused (it holds a half-done exchange). */
   abort(err: ProxyError): void {
-    if (this.#finished) return
+    if (this.#finished || this.#orphan) return
     this.err = err
+    // Others read this response's copy as it arrives: it is read to its end for them (the cache).
+    if (this.#state === STATE_HEAD_SENT && this.up !== null && this.requestEnded && this.othersReading !== null && this.othersReading()) {
+      this.#orphan = true
+      this.#out!.mute()
+      // A transform's output has no client any more; the tee sees the peer's content without it.
+      this.#tx?.cancel()
+      if (this.up.socket.isPaused()) this.up.socket.resume()
+      return
+    }
     if (this.up !== null) { this.up.destroy(); this.up = null }
     this.#reader?.cancel()
     this.#tx?.cancel()

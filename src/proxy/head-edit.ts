@@ -45,6 +45,17 @@ export class HeadEdit {
     this.add(name, value)
   }
 
+  /** The values of the lines added under `lower` (a lower-case name), in order. */
+  valuesOf(lower: string): string[] {
+    const out: string[] = []
+    for (let i = 0; i < this.#names.length; i++) {
+      if (this.#names[i] !== lower) continue
+      const l = this.#lines[i]
+      out.push(l.slice(l.indexOf(':') + 1, -2).trim())
+    }
+    return out
+  }
+
   get changed(): boolean {
     return this.drops.length > 0 || this.#lines.length > 0
   }

@@ -76,9 +76,10 @@ export function buildResponse(h: Head, framing: Framing, close: boolean, http10A
  */
 export function buildStored(r: StoredReply, close: boolean, http10Alive: boolean, chunked: boolean, edit: HeadEdit | null, length = r.length): Buffer {
   let extra = r.extra
-  // RFC 9110 §15.4.5: a 304 carries no Content-Length of its own.
-  if (r.status !== 304) {
-    if (length >= 0) extra += `Content-Length: ${length}\r\n`
+  // RFC 9110 §15.4.5, §8.6: a 304 carries no Content-Length of its own, a 204 none at all.
+  if (r.status !== 304 && r.status !== 204) {
+    if (length >= 0) extra += `Content-Length: ${length}
+`
     else if (chunked) extra += 'Transfer-Encoding: chunked\r\n'
   }
   if (close) extra += 'Connection: close\r\n'

@@ -307,6 +307,17 @@ t('RFC 9211: an upstream Cache-Status is kept, ours after it; a method that is n
   assert.is((await get(px.port, p, [['If-Match', '"x"']])).h['cache-status'], 'rawproxy; fwd=bypass; fwd-status=200')
 })
 
+t('RFC 9213: a valid CDN-Cache-Control decides alone; an invalid one is ignored; it is passed on', async () => {
+  assert.is((await twice([['Cache-Control', 'no-store'], ['CDN-Cache-Control', 'max-age=3600']])).count, 1)
+  assert.is((await twice([['Cache-Control', 'max-age=3600'], ['CDN-Cache-Control', 'no-store']])).count, 2)
+  assert.is((await twice([['Cache-Control', 'max-age=3600'], ['CDN-Cache-Control', 'private']])).count, 2)
+  assert.is((await twice([['CDN-Cache-Control', 'max-age=0'], ['Expires', date(10000)]])).count, 2)
+  assert.is((await twice([['Cache-Control', 'max-age=1'], ['CDN-Cache-Control', 'max-age=3600']], [], 200, 1100)).count, 1)
+  assert.is((await twice([['Cache-Control', 'no-store'], ['CDN-Cache-Control', 'max-age="10000"']])).count, 2)
+  assert.is((await twice([['Cache-Control', 'no-store'], ['CDN-Cache-Control', 'max-age=10000, &&&&&']])).count, 2)
+  assert.is((await twice([['Cache-Control', 'max-age=3600'], ['CDN-Cache-Control', 'foo']])).second.h['cdn-cache-control'], 'foo')
+})
+
 t('query strings are part of the key; Cookie is not, unless the key names it', async () => {
   const p = fresh()
   origin.on(p, () => ({ headers: [['Cache-Control', 'max-age=3600']] }))

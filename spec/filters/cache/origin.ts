@@ -15,6 +15,8 @@ export interface Answer {
   delay?: number
   /** Sends the head and this much of the body, then resets the connection. */
   dieAfter?: string
+  /** No Date field (node:http adds one otherwise). */
+  noDate?: boolean
 }
 
 export interface Seen {
@@ -39,6 +41,7 @@ export class Origin {
         const fn = o.#answers.get(path)
         const a = fn === undefined ? { status: 404 } : fn(o.count(path), req)
         const go = (): void => {
+          if (a.noDate === true) res.sendDate = false
           const flat: string[] = []
           for (const [n, v] of a.headers ?? []) flat.push(n, v)
           if (a.dieAfter !== undefined) {

@@ -33,7 +33,7 @@ t('RFC 5861 §3: within stale-while-revalidate the stale entry is served at once
   await sleep(1100)
   const stale = await get(px.port, p)
   assert.is(stale.h.v, '1')
-  assert.match(stale.h['cache-status'], /^rawproxy; hit; ttl=-1$/)
+  assert.match(stale.h['cache-status'], /^rawproxy; hit; ttl=-\d+$/)
   await waitFor(() => origin.count(p) === 2, 2000, 'the background revalidation')
   assert.is(origin.last(p).headers['if-none-match'], '"v1"')
   await sleep(50)

@@ -1,9 +1,10 @@
 /**
- * Revalidation behind the client's back (RFC 5861 §3, stale-while-revalidate): a request of our own
- * for the stale entry's URL, with the fields it was selected by, sent through the same Exchange as a
- * client's (so pooling, balancing, retries and timeouts are the route's), with the cache as its only
- * filter and a downstream that discards the answer. The cache's hooks do the rest: a 304 freshens the
- * entry, a 200 replaces it. One at a time per entry.
+ * Revalidation behind the client's back (RFC 5861 §3, stale-while-revalidate): the request that found
+ * the entry stale, as the route's filters made it for the peer (their edits applied: a Host, a key,
+ * an identity header), without its conditions, sent again through the same Exchange as a client's
+ * (so pooling, balancing, retries and timeouts are the route's), with the cache as its only filter
+ * and a downstream that discards the answer. The cache's hooks do the rest: a 304 freshens the entry,
+ * a 200 replaces it. One at a time per entry.
  */
 import type { Socket } from 'node:net'
 import { Kind, Parser, Step } from '../../http/llhttp.js'
@@ -13,15 +14,26 @@ import type { FilterFactory, Filter } from '../../proxy/filter.js'
 import { Origin, inspect } from '../../proxy/request-head.js'
 import type { Runtime } from '../../proxy/runtime.js'
 import type { Entry } from './entry.js'
+import { NameSet } from '../../http/head.js'
+import type { HeadEdit } from '../../proxy/head-edit.js'
 import type { CacheRoute } from './route.js'
 import { Cached, Mode } from './cached.js'
 
 const running = new WeakSet<Entry>()
+/** Hop-by-hop and framing fields, Host (written first), and the client's conditions and range. */
+const NOT_SENT = new NameSet(['host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'transfer-encoding',
+  'content-length', 'expect', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'])
 
-export function revalidateInBackground(r: CacheRoute, x: Exchange, e: Entry): void {
+export function revalidateInBackground(r: CacheRoute, x: Exchange, e: Entry, edit: HeadEdit | null): void {
   if (running.has(e) || x.group === null) return
-  let text = `GET ${x.info.path} HTTP/1.1\r\nHost: ${x.info.authority ?? x.info.host}\r\n`
-  for (const [n, v] of e.request) text += `${n}: ${v}\r\n`
+  const h = x.head
+  let text = `GET ${x.info.path} HTTP/1.1\r\n`
+  if (edit === null || !edit.host) text += `Host: ${x.info.authority ?? x.info.host}\r\n`
+  for (let i = 0; i < h.count; i++) {
+    if (NOT_SENT.has(h, i) || (edit !== null && edit.drops.some((d) => d.has(h, i)))) continue
+    text += `${h.name(i)}: ${h.value(i)}\r\n`
+  }
+  if (edit !== null) text += edit.lines
   const p = new Parser(Kind.REQUEST, x.down.rt.limits)
   // A head without a body parses to its end in one step.
   const step = p.execute(Buffer.from(text + '\r\n', 'latin1'), 0)

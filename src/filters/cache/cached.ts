@@ -17,7 +17,7 @@ import type { Fill } from './fill.js'
 import { head304, notModified, rangeOf } from './conditional.js'
 import { storable, withheld } from './policy.js'
 import { Field, fieldsOf, headOf, storedFields } from './stored-head.js'
-import { keyOf, requestFields, variantOf, varyNames } from './vary.js'
+import { keyOf, variantOf, varyNames } from './vary.js'
 import { Outcome, cacheStatus } from './status.js'
 import type { Lock } from './locks.js'
 import type { CacheRoute } from './route.js'
@@ -30,13 +30,12 @@ const IF_UNMODIFIED_SINCE = name('if-unmodified-since')
 const DATE = name('date')
 const AGE = name('age')
 const CONTENT_LENGTH = name('content-length')
+const TRANSFER_ENCODING = name('transfer-encoding')
 /** Replaced by ours when we revalidate (the client's are answered from the entry afterwards). */
 const CONDITIONALS = new NameSet(['if-none-match', 'if-modified-since', 'if-range', 'range'])
-/** RFC 9111 §3.2: never taken from a 304 into the stored head. */
-const NOT_UPDATED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'age', 'trailer'])
 const NONE: readonly Entry[] = []
 
-export const enum Mode { READ, INVALIDATE, PURGE, METHOD, BACKGROUND }
+export const enum Mode { READ, INVALIDATE, PURGE, METHOD, BACKGROUND, BYPASS }
 
 export class Cached implements Filter {
   readonly name = 'cache'
@@ -49,6 +48,10 @@ export class Cached implements Filter {
   #stale: Entry | null = null
   #fill: Fill | null = null
   #lock: Lock | null = null
+  /** Our validators went to the peer in place of the client's: its 304 speaks of the stored entry. */
+  #validating = false
+  /** The route's other filters' edits to the request (Vary is about the request the peer gets). */
+  #edit: HeadEdit | null = null
   #requestTime = 0
 
   constructor(route: CacheRoute, mode: Mode, stale: Entry | null = null) {
@@ -63,10 +66,13 @@ export class Cached implements Filter {
     if (m === Mode.PURGE) return purgeRequest(this.#route, x)
     this.#key = keyOf(x)
     if (m === Mode.BACKGROUND) { this.o.fwd = 'stale'; return undefined }
+    if (m === Mode.BYPASS) { this.o.fwd = 'bypass'; return undefined }
     if (m !== Mode.READ) { this.o.fwd = 'method'; return undefined }
     // Preconditions for the origin server (RFC 9111 §4.3.2): sent on, and nothing is stored.
     if (x.head.find(IF_MATCH) >= 0 || x.head.find(IF_UNMODIFIED_SINCE) >= 0) { this.o.fwd = 'bypass'; return undefined }
     this.#req = directives(x.head, true)
+    // Every other request filter has run (the cache is the last): their edits are final.
+    this.#edit = x.chain!.upstream(x)
     // §5.2.1.5: nothing of this exchange is stored; like browsers and the major CDNs, nothing stored is used either.
     if (this.#req.noStore) { this.o.fwd = 'request'; return undefined }
     const found = this.#route.store.lookup(this.#key)
@@ -112,7 +118,7 @@ export class Cached implements Filter {
     }
     if (swr(e, late) && req.maxAge < 0 && req.minFresh < 0) {
       // RFC 5861 §3: serve it now, and refresh it behind the client's back, once at a time.
-      revalidateInBackground(this.#route, x, e)
+      revalidateInBackground(this.#route, x, e, this.#edit)
       return this.#serve(x, e, now)
     }
     if (req.onlyIfCached) return this.#onlyIfCached()
@@ -128,7 +134,7 @@ export class Cached implements Filter {
     for (const e of list) {
       if (e.gone || e.variant === '*') continue
       if (!e.complete && e.length < 0) continue
-      if (e.vary !== lastVary) { lastVary = e.vary; variant = variantOf(x.head, e.vary, this.#route.config.key_cookies) }
+      if (lastVary === null || !sameNames(e.vary, lastVary)) { lastVary = e.vary; variant = variantOf(x.head, e.vary, this.#route.config.key_cookies, this.#edit) }
       if (variant !== e.variant) continue
       if (best === null || e.dateValue >= best.dateValue) best = e
     }
@@ -193,6 +199,7 @@ export class Cached implements Filter {
   upstreamHead(_x: Exchange, edit: HeadEdit): void {
     const e = this.#stale
     if (e === null || (e.etag === null && e.lastModified === null)) return
+    this.#validating = true
     edit.remove(CONDITIONALS)
     if (e.etag !== null) edit.add('If-None-Match', e.etag)
     if (e.lastModified !== null) edit.add('If-Modified-Since', e.lastModified)
@@ -202,15 +209,17 @@ export class Cached implements Filter {
   upstreamResponse(x: Exchange): Reply | undefined {
     const e = this.#stale
     const h = x.response!
-    if (e === null || e.gone) return undefined
-    if (h.status === 304) {
+    if (e === null) return undefined
+    // A 304 to our validators: the entry, freshened, is the answer (even if it left the store
+    // meanwhile: the client asked for the whole response). A 304 to the client's own is the client's.
+    if (h.status === 304 && this.#validating) {
       this.o.fwdStatus = 304
       this.#freshen(e, x)
       this.#unlock()
       if (this.#mode === Mode.BACKGROUND) return new Reply(204)
       return this.#serve(x, e, Date.now())
     }
-    if (h.status >= 500 && h.status <= 504 && this.#staleOnError(e, false)) {
+    if (!e.gone && h.status >= 500 && h.status <= 504 && this.#staleOnError(e, false)) {
       this.o.fwdStatus = h.status
       this.#unlock()
       return this.#serve(x, e, Date.now())
@@ -230,30 +239,36 @@ export class Cached implements Filter {
   #staleOnError(e: Entry, down: boolean): boolean {
     const late = -e.ttl(Date.now())
     const req = this.#req
-    // RFC 5861 §4: the origin's or the client's stale-if-error, whatever the other freshness rules say.
+    const c = e.cc
+    // RFC 9111 §4.2.4: never against must-revalidate, proxy-revalidate or no-cache (s-maxage's
+    // implied proxy-revalidate gives way to an explicit stale-if-error: docs/cache.md).
+    if (c.mustRevalidate || c.proxyRevalidate || c.noCache) return false
+    // RFC 5861 §4: the origin's or the client's stale-if-error.
     if (e.cc.staleIfError >= 0 && late <= e.cc.staleIfError * 1000) return true
     if (req !== null && req.staleIfError >= 0 && late <= req.staleIfError * 1000) return true
-    // §4.2.4: serving stale when disconnected, as configured; never against must-revalidate and the like.
+    // §4.2.4: serving stale when disconnected, as configured (not for s-maxage either).
     return down && !e.mustRevalidate && late <= this.#route.config.stale_if_down
   }
 
   /** §3.2, §4.3.4: the 304's fields replace the stored ones of the same names; the others stay. */
   #freshen(e: Entry, x: Exchange): void {
     const h = x.response!
+    // §3.1 holds for the update too: no hop-by-hop field, none its Connection names, none that
+    // private="..." or no-cache="..." keeps out (the stored response's or the 304's).
+    const cc = directives(h, false)
+    const drop = [...(withheld(cc) ?? []), ...(withheld(e.cc) ?? [])]
     const got = new Map<string, Field[]>()
-    for (let i = 0; i < h.count; i++) {
-      const n = h.name(i)
-      const lower = n.toLowerCase()
-      if (NOT_UPDATED.has(lower)) continue
+    for (const f of storedFields(h, drop)) {
+      const lower = f[0].toLowerCase()
       let l = got.get(lower)
       if (l === undefined) got.set(lower, l = [])
-      l.push([n, h.value(i)])
+      l.push(f)
     }
     const out: Field[] = []
     for (const f of fieldsOf(e.head)) {
       const lower = f[0].toLowerCase()
       const l = got.get(lower)
-      if (l === undefined) { out.push(f); continue }
+      if (l === undefined) { if (!drop.includes(lower)) out.push(f); continue }
       if (l.length > 0) { out.push(...l); got.set(lower, []) }
     }
     for (const l of got.values()) out.push(...l)
@@ -269,7 +284,7 @@ export class Cached implements Filter {
     if (fromPeer) {
       o.fwdStatus = h.status
       if (this.#mode === Mode.INVALIDATE) invalidate(this.#route, x, this.#key)
-      else if ((this.#mode === Mode.READ || this.#mode === Mode.BACKGROUND) && x.method === GET && o.fwd !== 'bypass') this.#store(x)
+      else if ((this.#mode === Mode.READ || this.#mode === Mode.BACKGROUND) && x.method === GET && o.fwd !== 'bypass') this.#store(x, edit)
     }
     // Collapsed requests look again now, and read the entry as it arrives; one of unknown length is
     // only readable once complete, so they wait for that (or their lock timeout).
@@ -278,24 +293,32 @@ export class Cached implements Filter {
   }
 
   /** §3: store the peer's response, if allowed and of use, as it streams to the client. */
-  #store(x: Exchange): void {
+  #store(x: Exchange, edit: HeadEdit): void {
     const h = x.response!
     const cc = directives(h, false)
     if (!storable(x.head, this.#req ?? directives(x.head, true), h, cc)) return
     const r = this.#route
+    // A transfer coding besides chunked (gzip, chunked) is of this hop: what we would store is still coded.
+    if (h.transferEncoding >= 0 && h.tokens(TRANSFER_ENCODING).some((c) => c !== 'chunked')) return
     const names = varyNames(h, r.config.key_headers)
     if (names.includes('*')) return
     const fields = storedFields(h, withheld(cc))
-    // RFC 9110 §6.6.1: a cache that stores a response without Date gives it one.
-    if (h.find(DATE) < 0) fields.push(['Date', new Date(this.#requestTime).toUTCString()])
+    // RFC 9110 §6.6.1: a cache that stores a response without Date gives it one, and sends it on.
+    if (h.find(DATE) < 0) {
+      const date = new Date(this.#requestTime).toUTCString()
+      fields.push(['Date', date])
+      edit.add('Date', date)
+    }
     const length = x.method === HEAD || h.status === 204 ? 0 : h.contentLength >= 0 ? Number(h.value(h.find(CONTENT_LENGTH))) : -1
-    const e = new Entry(this.#key, headOf(h.status, h.line(), fields), names, variantOf(x.head, names, r.config.key_cookies), this.#requestTime, Date.now(), r.heuristic, length, ageOf(h.get(AGE)))
-    e.request = requestFields(x.head, names, r.config.key_cookies.length > 0)
+    const e = new Entry(this.#key, headOf(h.status, h.line(), fields), names, variantOf(x.head, names, r.config.key_cookies, this.#edit), this.#requestTime, Date.now(), r.heuristic, length, ageOf(h.get(AGE)))
     // Of no use: never fresh, nothing to validate it with, no stale use allowed.
     if (e.lifetime === 0 && e.etag === null && e.lastModified === null && e.cc.staleIfError < 0 && e.cc.staleWhileRevalidate < 0) return
     const fill = r.store.begin(e)
     if (fill === null) { this.o.detail = 'too-large'; return }
     this.#fill = fill
+    // Clients reading this entry as it arrives are not held to this client's pace, nor cut if it
+    // leaves: the peer is read on (what that holds is the entry, within max_object_size).
+    if (length >= 0) x.othersReading = () => fill.readers > 0 && !fill.done
     this.o.stored = true
     this.o.ttl = Math.floor(e.ttl(Date.now()) / 1000)
     x.tapResponseBody(this)
@@ -320,6 +343,14 @@ export class Cached implements Filter {
     this.#lock = null
     this.#route.locks.release(this.#key, l)
   }
+}
+
+/** Variants of one URL mostly vary on the same fields: their request values are worked out once. */
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** RFC 5861 §3: within the stale-while-revalidate window, and no rule against serving stale. */

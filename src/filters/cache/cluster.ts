@@ -10,10 +10,12 @@ export interface CachePurge {
   /** A cache key (scheme://host/path?query), or a prefix of keys. */
   readonly target: string
   readonly prefix: boolean
+  /** One zone's store, or every zone (null). */
+  readonly zone: string | null
 }
 
-export function broadcast(target: string, prefix: boolean): void {
+export function broadcast(target: string, prefix: boolean, zone: string | null): void {
   if (!cluster.isWorker || process.send === undefined) return
-  const m: CachePurge = { type: 'cache-purge', target, prefix }
+  const m: CachePurge = { type: 'cache-purge', target, prefix, zone }
   process.send(m)
 }

@@ -22,10 +22,10 @@ const IN_304 = new Set(['cache-control', 'content-location', 'date', 'etag', 'ex
 export function notModified(req: Head, e: Entry): boolean {
   const inm = req.find(IF_NONE_MATCH)
   if (inm >= 0) {
-    if (e.etag === null) return false
-    const tag = opaque(e.etag)
+    // RFC 9110 §13.1.2: "*" matches any current representation, with an entity-tag or not.
+    const tag = e.etag === null ? null : opaque(e.etag)
     for (let i = inm; i >= 0; i = req.find(IF_NONE_MATCH, i + 1)) {
-      for (const t of tags(req.value(i))) if (t === '*' || opaque(t) === tag) return true
+      for (const t of tags(req.value(i))) if (t === '*' || (tag !== null && opaque(t) === tag)) return true
     }
     return false
   }
@@ -52,6 +52,8 @@ export function head304(e: Entry): Head {
 export function rangeOf(req: Head, e: Entry, length: number): [number, number] | 'unsatisfiable' | null {
   const r = req.find(RANGE)
   if (r < 0 || req.find(RANGE, r + 1) >= 0) return null
+  // RFC 9110 §14.1.1: no range of an empty representation is satisfiable.
+  if (length === 0) return /^bytes=/i.test(req.value(r)) ? 'unsatisfiable' : null
   const ir = req.find(IF_RANGE)
   if (ir >= 0 && !ifRange(req.value(ir), e)) return null
   const m = /^bytes=\s*(\d*)-(\d*)\s*$/i.exec(req.value(r))

@@ -5,6 +5,7 @@
  */
 import type { Head } from '../../http/head.js'
 import { name } from '../../http/head.js'
+import { targeted } from './targeted.js'
 
 const CACHE_CONTROL = name('cache-control')
 const PRAGMA = name('pragma')
@@ -41,10 +42,16 @@ export class Directives {
   privateFields: string[] | null = null
   /** Some directive was there at all (a Cache-Control field with content). */
   any = false
+  /** Taken from a targeted field (RFC 9213): Expires does not count. */
+  targeted = false
 }
 
 /** The Cache-Control directives of `h` (and, for a request, `Pragma: no-cache`, §5.4). */
 export function directives(h: Head, request: boolean): Directives {
+  if (!request) {
+    const t = targeted(h)
+    if (t !== null) return t
+  }
   const d = new Directives()
   let seen = false
   for (let i = h.find(CACHE_CONTROL); i >= 0; i = h.find(CACHE_CONTROL, i + 1)) {

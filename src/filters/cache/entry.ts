@@ -53,8 +53,6 @@ export class Entry {
   fill: Fill | null = null
   /** Taken out of its store (replaced, purged, invalidated, evicted): readers in progress keep it. */
   gone = false
-  /** The selecting request's fields (Vary, key cookies), to send again when revalidating in the background. */
-  request: readonly (readonly [string, string])[] = []
   /** Marked invalid (§4.4): usable only after validation. */
   invalid = false
   prev: Entry | null = null
@@ -132,7 +130,8 @@ export class Entry {
 export function lifetime(head: Head, cc: Directives, dateValue: number, status: number, h: Heuristic): number {
   if (cc.sMaxage !== ABSENT) return cc.sMaxage === INVALID ? 0 : cc.sMaxage * 1000
   if (cc.maxAge !== ABSENT) return cc.maxAge === INVALID ? 0 : cc.maxAge * 1000
-  const i = head.find(EXPIRES)
+  // RFC 9213 §2.2: a targeted field stands alone: Expires is ignored with it.
+  const i = cc.targeted ? -1 : head.find(EXPIRES)
   if (i >= 0) {
     // §5.3: an invalid date, "0" included, means already expired; so do two Expires (§4.2.1).
     const t = head.find(EXPIRES, i + 1) >= 0 ? -1 : parseDate(head.value(i))
@@ -154,9 +153,4 @@ export function ageOf(v: string | undefined): number {
   while (end < v.length && v[end] !== ',' && v[end] !== ';') end++
   const m = v.slice(0, end).trim()
   return /^\d+$/.test(m) ? Math.min(Number(m), 2147483648) : 0
-}
-
-/** §4.2.1 explicit freshness: a lifetime set by the origin (rather than a heuristic one). */
-export function explicit(head: Head, cc: Directives): boolean {
-  return cc.sMaxage !== ABSENT || cc.maxAge !== ABSENT || head.find(EXPIRES) >= 0
 }

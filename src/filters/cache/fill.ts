@@ -30,11 +30,16 @@ export class Fill implements Content {
     this.entry = entry
     this.#owner = owner
     this.#max = max
-    this.#buf = Buffer.allocUnsafe(entry.length >= 0 ? entry.length : Math.min(16384, max))
+    // Grown as the content arrives (never the whole Content-Length up front: a slow client holds
+    // back its peer, and its fill then holds only what came). Out of Node's shared pool, so that a
+    // small entry does not keep an 8 KiB slab alive.
+    this.#buf = Buffer.allocUnsafeSlow(Math.min(16384, entry.length >= 0 ? entry.length : max))
     entry.fill = this
   }
 
   get done(): boolean { return this.#done }
+  /** Exchanges reading the content as it arrives (besides the one it comes through). */
+  get readers(): number { return this.#readers.size }
   get failed(): boolean { return this.#failed }
 
   /** A slice of the content (a view of the socket's chunk: copied). False: the fill gave up. */
@@ -42,9 +47,12 @@ export class Fill implements Content {
     if (this.#done) return false
     const need = this.received + data.length
     if (need > this.#max || (this.entry.length >= 0 && need > this.entry.length)) { this.fail('larger than max_object_size'); return false }
+    // Evicted or purged while arriving, and nobody reading along: stop copying.
+    if (this.entry.gone && this.#readers.size === 0) { this.fail('no longer stored'); return false }
     if (need > this.#buf.length) {
       // Readers keep views of the old buffer, which stays valid for them.
-      const grown = Buffer.allocUnsafe(Math.min(this.#max, Math.max(need, this.#buf.length * 2)))
+      const cap = this.entry.length >= 0 ? this.entry.length : this.#max
+      const grown = Buffer.allocUnsafeSlow(Math.min(cap, Math.max(need, this.#buf.length * 2)))
       this.#buf.copy(grown, 0, 0, this.received)
       this.#buf = grown
     }
@@ -59,7 +67,12 @@ export class Fill implements Content {
     if (this.#done) return
     if (this.entry.length >= 0 && this.received !== this.entry.length) { this.fail('shorter than its Content-Length'); return }
     this.#done = true
-    const body = this.received === this.#buf.length ? this.#buf : this.#buf.subarray(0, this.received)
+    // A buffer grown by doubling may be half empty: the entry keeps a copy of its size (counted exactly).
+    let body = this.#buf
+    if (this.received !== body.length) {
+      body = Buffer.allocUnsafeSlow(this.received)
+      this.#buf.copy(body, 0, 0, this.received)
+    }
     this.entry.length = this.received
     this.entry.body = body
     this.entry.fill = null

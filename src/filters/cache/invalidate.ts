@@ -26,7 +26,7 @@ export function invalidate(r: CacheRoute, x: Exchange, key: string): void {
 
 function drop(r: CacheRoute, key: string): void {
   r.store.removeKey(key)
-  broadcast(key, false)
+  broadcast(key, false, r.config.zone)
 }
 
 /** A URI reference resolved against the request's URI, as a cache key (RFC 3986 §5). */

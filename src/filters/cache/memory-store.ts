@@ -8,8 +8,10 @@ import type { CacheStore, StoreStats } from './store.js'
 import type { Entry } from './entry.js'
 import { BufferContent, Fill, FillOwner } from './fill.js'
 
-/** Bookkeeping of one entry beyond its head and content: the objects, the key, the Map slot. */
-const OVERHEAD = 512
+/** Bookkeeping of one entry beyond its head and content: the objects, the spans, the key, the Map slot (measured: ~1 KiB). */
+const OVERHEAD = 1024
+/** Stored responses of one URL at most (RFC 9111 §4.1 leaves it to the cache). */
+export const MAX_VARIANTS = 32
 const NONE: readonly Entry[] = []
 
 export class MemoryStore implements CacheStore, FillOwner {
@@ -17,6 +19,8 @@ export class MemoryStore implements CacheStore, FillOwner {
   readonly #max: number
   readonly #maxObject: number
   readonly #map = new Map<string, Entry[]>()
+  /** Fills of unknown length, not in the store until complete: a purge or invalidation must reach them too. */
+  readonly #pending = new Set<Entry>()
   /** Most recently used first. */
   #first: Entry | null = null
   #last: Entry | null = null
@@ -39,16 +43,19 @@ export class MemoryStore implements CacheStore, FillOwner {
     const f = new Fill(e, this, this.#maxObject)
     // A length known from the start: in the store now, readable while it arrives.
     if (e.length >= 0) this.#add(e)
+    else this.#pending.add(e)
     return f
   }
 
   filled(e: Entry): void {
+    this.#pending.delete(e)
     if (e.gone) return
     if (e.size === 0) this.#add(e)
     else this.#resize(e)
   }
 
   failed(e: Entry): void {
+    this.#pending.delete(e)
     this.remove(e)
   }
 
@@ -83,6 +90,7 @@ export class MemoryStore implements CacheStore, FillOwner {
   }
 
   removeKey(key: string): number {
+    for (const e of this.#pending) if (e.key === key) { e.gone = true; this.#pending.delete(e) }
     const list = this.#map.get(key)
     if (list === undefined) return 0
     const n = list.length
@@ -91,6 +99,7 @@ export class MemoryStore implements CacheStore, FillOwner {
   }
 
   removePrefix(prefix: string): number {
+    for (const e of this.#pending) if (e.key.startsWith(prefix)) { e.gone = true; this.#pending.delete(e) }
     let n = 0
     for (const key of [...this.#map.keys()]) if (key.startsWith(prefix)) n += this.removeKey(key)
     return n
@@ -110,6 +119,8 @@ export class MemoryStore implements CacheStore, FillOwner {
     if (list === undefined) this.#map.set(e.key, list = [])
     const same = list.find((o) => o.variant === e.variant && o !== e)
     if (same !== undefined) this.remove(same)
+    // Variants a client can multiply (Vary: User-Agent, Cookie...) are capped per URL: the oldest goes.
+    while (list.length >= MAX_VARIANTS) this.remove(list[0])
     if (!this.#map.has(e.key)) this.#map.set(e.key, list)
     list.push(e)
     e.size = sizeOf(e)

@@ -33,7 +33,7 @@ export function storable(req: Head, reqCc: Directives, resp: Head, cc: Directive
   }
   if (cc.private) return false
   if (req.find(AUTHORIZATION) >= 0 && !(cc.public || cc.mustRevalidate || cc.sMaxage !== ABSENT)) return false
-  return cc.public || cc.maxAge !== ABSENT || cc.sMaxage !== ABSENT || resp.find(EXPIRES) >= 0 || HEURISTIC.has(status)
+  return cc.public || cc.maxAge !== ABSENT || cc.sMaxage !== ABSENT || (!cc.targeted && resp.find(EXPIRES) >= 0) || HEURISTIC.has(status)
 }
 
 /** §5.2.2.4, §5.2.2.7: fields named by no-cache="..." or private="..." are kept out of the stored head. */

@@ -40,6 +40,8 @@ export class CacheRoute implements FilterFactory {
 
   attach(x: Exchange): Filter {
     const m = x.method
+    // A protocol switch is a tunnel, never a stored response (and must not hold a key's lock).
+    if (x.upgrade) return new Cached(this, Mode.BYPASS)
     if (m === GET || m === HEAD) return new Cached(this, Mode.READ)
     if (m === PURGE && this.purge !== null) return new Cached(this, Mode.PURGE)
     return new Cached(this, isSafe(m) ? Mode.METHOD : Mode.INVALIDATE)

@@ -35,7 +35,9 @@ export function storedFields(h: Head, drop: readonly string[] | null): Field[] {
 export function headOf(status: number, reason: string, fields: readonly Field[]): Head {
   let text = reason + '\r\n'
   for (const [n, v] of fields) text += `${n}: ${v}\r\n`
-  const buf = Buffer.from(text, 'latin1')
+  // Out of Node's shared pool: a small stored head must not keep an 8 KiB slab alive.
+  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'latin1'))
+  buf.write(text, 0, 'latin1')
   const h = new Head()
   h.buf = buf
   h.status = status

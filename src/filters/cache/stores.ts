@@ -41,10 +41,13 @@ export function closeZones(): void {
   zones.clear()
 }
 
-/** Removes the entries of `url` (a cache key: scheme://host/path?query), or under a prefix, in every zone. */
-export function purge(target: string, prefix: boolean): number {
+/**
+ * Removes the entries of `url` (a cache key: scheme://host/path?query), or under a prefix, in one
+ * zone or in every zone (null). The caller tells the other workers (cluster.ts broadcast).
+ */
+export function purge(target: string, prefix: boolean, zone: string | null = null): number {
   let n = 0
-  for (const s of zones.values()) n += prefix ? s.removePrefix(target) : s.removeKey(target)
+  for (const [name, s] of zones) if (zone === null || zone === name) n += prefix ? s.removePrefix(target) : s.removeKey(target)
   return n
 }
 

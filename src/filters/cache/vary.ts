@@ -6,6 +6,7 @@
 import type { Head } from '../../http/head.js'
 import { name } from '../../http/head.js'
 import type { Exchange } from '../../proxy/exchange.js'
+import type { HeadEdit } from '../../proxy/head-edit.js'
 
 const VARY = name('vary')
 const COOKIE = name('cookie')
@@ -39,15 +40,17 @@ export function varyNames(resp: Head, keyHeaders: readonly string[]): string[] {
 }
 
 /**
- * The request's values of `names`, normalised (§4.1: whitespace, the lines of one field combined,
- * case where the field's definition ignores it), then of the configured cookies. "*" never matches.
+ * The values of `names` in the request as the peer gets it (the client's fields, with the route's
+ * filters' `edit`: a field they set or remove is not what the client sent), normalised (§4.1:
+ * whitespace, the lines of one field combined, case where the field's definition ignores it), then
+ * of the configured cookies. "*" never matches.
  */
-export function variantOf(req: Head, names: readonly string[], cookies: readonly string[]): string {
+export function variantOf(req: Head, names: readonly string[], cookies: readonly string[], edit: HeadEdit | null = null): string {
   if (names.length === 0 && cookies.length === 0) return ''
   let out = ''
   for (const n of names) {
     if (n === '*') return '*'
-    out += fieldValue(req, n) + '\n'
+    out += fieldValue(req, n, edit) + '\n'
   }
   if (cookies.length > 0) {
     const jar = cookieJar(req)
@@ -56,14 +59,18 @@ export function variantOf(req: Head, names: readonly string[], cookies: readonly
   return out
 }
 
-function fieldValue(req: Head, lower: string): string {
-  const b = name(lower)
-  let i = req.find(b)
-  if (i < 0) return ABSENT
+function fieldValue(req: Head, lower: string, edit: HeadEdit | null): string {
+  const values: string[] = []
+  if (edit === null || !edit.dropsName(lower)) {
+    const b = name(lower)
+    for (let i = req.find(b); i >= 0; i = req.find(b, i + 1)) values.push(req.value(i))
+  }
+  if (edit !== null) values.push(...edit.valuesOf(lower))
+  if (values.length === 0) return ABSENT
   const parts: string[] = []
   const noCase = NO_CASE.has(lower)
-  for (; i >= 0; i = req.find(b, i + 1)) {
-    for (const p of req.value(i).split(',')) {
+  for (const v of values) {
+    for (const p of v.split(',')) {
       const t = p.trim()
       if (t !== '') parts.push(noCase ? t.toLowerCase() : t)
     }
@@ -85,15 +92,4 @@ function cookieJar(req: Head): Map<string, string> {
     }
   }
   return jar
-}
-
-/** The raw values of `names` in the request, to send them again when revalidating in the background. */
-export function requestFields(req: Head, names: readonly string[], cookies: boolean): [string, string][] {
-  const out: [string, string][] = []
-  for (const n of names) {
-    const b = name(n)
-    for (let i = req.find(b); i >= 0; i = req.find(b, i + 1)) out.push([req.name(i), req.value(i)])
-  }
-  if (cookies) for (let i = req.find(COOKIE); i >= 0; i = req.find(COOKIE, i + 1)) out.push(['Cookie', req.value(i)])
-  return out
 }
