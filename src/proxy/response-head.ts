@@ -78,8 +78,7 @@ export function buildStored(r: StoredReply, close: boolean, http10Alive: boolean
   let extra = r.extra
   // RFC 9110 §15.4.5, §8.6: a 304 carries no Content-Length of its own, a 204 none at all.
   if (r.status !== 304 && r.status !== 204) {
-    if (length >= 0) extra += `Content-Length: ${length}
-`
+    if (length >= 0) extra += `Content-Length: ${length}\r\n`
     else if (chunked) extra += 'Transfer-Encoding: chunked\r\n'
   }
   if (close) extra += 'Connection: close\r\n'
