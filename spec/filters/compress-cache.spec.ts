@@ -5,7 +5,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { gzipSync } from 'node:zlib'
-import { guard, httpUpstream, startProxy } from '../support/harness.js'
+import { guard, httpUpstream, startProxy, sleep, RawClient } from '../support/harness.js'
 import { decode, fetchCoded, json } from '../support/coded.js'
 import { streamsMade } from '../../src/filters/compress/coder.js'
 
@@ -93,6 +93,35 @@ t('copies are bounded: past copies_max_size every hit streams through zlib; a ra
   assert.is(part.status, 206)
   assert.is(part.h['content-encoding'], undefined)
   assert.ok(part.body.equals(BODY.subarray(0, 100)))
+})
+
+t('a client that leaves mid-response while another reads the entry as it fills: the other gets it whole, coded', async () => {
+  const up = track(await httpUpstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=600', 'Content-Length': String(BODY.length) })
+    let i = 0
+    const step = BODY.length / 8
+    const next = (): void => {
+      if (i === 8) { res.end(); return }
+      res.write(BODY.subarray(i * step, ++i * step))
+      setTimeout(next, 40)
+    }
+    next()
+  }))
+  const px = track(await startProxy({ upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, routes: [{ upstream: 'u', cache: { zone: `compress-leave-${Math.random()}` }, compress: {} }] }))
+  const a = track(await RawClient.open(px.port))
+  a.send('GET /fill HTTP/1.1\r\nHost: spec\r\nAccept-Encoding: gzip\r\n\r\n')
+  await a.until('\r\n\r\n')
+  const b = fetchCoded(px.port, '/fill', ['Accept-Encoding: br'])
+  await sleep(80)
+  a.destroy()
+  const got = await b
+  assert.is(got.h['content-encoding'], 'br')
+  assert.ok(got.complete)
+  assert.ok(decode(got.body, 'br').equals(BODY))
+  const hit = await fetchCoded(px.port, '/fill', ['Accept-Encoding: gzip'])
+  assert.match(hit.h['cache-status'], /hit/)
+  assert.ok(decode(hit.body, 'gzip').equals(BODY))
+  assert.is(up.requests.length, 1)
 })
 
 t.run()
