@@ -21,7 +21,8 @@ test: build
 bench: build
 	bash bench/run.sh
 
-# rawproxy beside nginx, HAProxy and Caddy (installed from Debian if missing); bench/results/peers-latest.*
+# rawproxy beside nginx, HAProxy and Caddy, then its cache beside nginx proxy_cache and Varnish (all
+# installed from Debian if missing); bench/results/peers-latest.*
 bench-peers: build
 	bash bench/run.sh peers
 

@@ -58,7 +58,7 @@ case $what in
            export BENCH_PROFILE_DIR=${BENCH_PROFILE_DIR:-$(mktemp -d /tmp/rawproxy-prof-XXXXXX)}
            run node dist/bench/load/run.js profile
            bash bench/peers/profile-help.sh "$BENCH_PROFILE_DIR" ;;
-  peers)   # nginx, HAProxy, Caddy and wrk from Debian when missing; 1000 connections need the fds.
+  peers)   # nginx, HAProxy, Caddy, Varnish and wrk from Debian when missing; 1000 connections need the fds.
            bash bench/peers/install.sh
            ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
            [[ -f dist/bench/peers/run.js ]] || npx tsc -p tsconfig.json

@@ -104,3 +104,75 @@ export const DESIGNS: readonly Design[] = [
       [node('bench/load/tcp-pipe.js'), String(ctx.port), String(ctx.peerPort)], log(ctx, 'tcp-pipe')),
   },
 ]
+
+/** What a response says about the cache it came through: served from it, forwarded, or no cache at all. */
+export type CacheVerdict = 'hit' | 'miss' | 'none'
+
+/** A design of the cache section: as a Design, plus how to read from a response whether it was a hit. */
+export interface CacheDesign extends Design {
+  /** Reads the response's headers (Node's, lower-case names). */
+  verdict(headers: Record<string, string | string[] | undefined>): CacheVerdict
+}
+
+const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(', ') : v)
+
+/**
+ * rawproxy's `Cache-Status` (RFC 9211 §2): a list whose last member is the cache nearest the client,
+ * ours; `hit` is a parameter of it, a forward has `fwd=REASON`. No field: no cache on the route.
+ */
+export function cacheStatus(headers: Record<string, string | string[] | undefined>): CacheVerdict {
+  const v = one(headers['cache-status'])
+  if (v === undefined) return 'none'
+  const params = (v.split(',').at(-1) ?? '').split(';').map((p) => p.trim().toLowerCase())
+  if (params.includes('hit')) return 'hit'
+  return params.some((p) => p.startsWith('fwd=')) ? 'miss' : 'none'
+}
+
+/** nginx's `$upstream_cache_status` or the VCL's obj.hits, both as X-Cache (HIT; MISS, EXPIRED, ... forwarded). */
+export function xCache(headers: Record<string, string | string[] | undefined>): CacheVerdict {
+  const v = one(headers['x-cache'])
+  if (v === undefined || v.trim() === '') return 'none'
+  return v.trim().toUpperCase() === 'HIT' ? 'hit' : 'miss'
+}
+
+const rawproxy = DESIGNS.find((d) => d.name === 'rawproxy')!
+
+/**
+ * The designs of the cache rows: each cache is its own process with its own store, warmed by the
+ * runner. Every one gets the proxy's one CPU, as in the matrix: rawproxy one process, nginx one
+ * worker, Varnish one thread pool (its threads, one per connection, share that CPU).
+ */
+export const CACHE_DESIGNS: readonly CacheDesign[] = [
+  { ...rawproxy, about: `${rawproxy.about} (no \`cache\` key: the plain proxy, for the miss row)`, verdict: cacheStatus },
+  {
+    name: 'rawproxy-cache',
+    about: '`node dist/src/cli.js`, one process, bench/peers/rawproxy-cache.yaml: a route with `cache: {}` (the memory store\'s defaults)',
+    missing: () => null,
+    start: (ctx) => start('rawproxy-cache', ctx.cpu, process.execPath,
+      [node('src/cli.js'), '--config', fill('rawproxy-cache.yaml', ctx)], log(ctx, 'rawproxy-cache')),
+    verdict: cacheStatus,
+  },
+  {
+    name: 'nginx-cache',
+    about: 'nginx, 1 worker, `proxy_cache` (files in the run\'s dir, no `proxy_cache_valid`), bench/peers/nginx-cache.conf',
+    missing: needs('nginx'),
+    start: (ctx) => start('nginx-cache', ctx.cpu, which('nginx')!,
+      ['-p', ctx.dir, '-c', fill('nginx-cache.conf', ctx), '-e', join(ctx.dir, 'nginx-cache-error.log')], log(ctx, 'nginx-cache')),
+    verdict: xCache,
+  },
+  {
+    name: 'varnish',
+    about: 'Varnish (Debian\'s varnishd), `-s malloc,256m -p thread_pools=1`, bench/peers/varnish.vcl (the built-in VCL plus X-Cache)',
+    missing: needs('varnishd'),
+    // -F: the manager in the foreground, its cache child in the same process group (both measured,
+    // both stopped with it). -n: its working dir in the run's dir. -T none: no management port.
+    start: (ctx) => start('varnish', ctx.cpu, which('varnishd')!, varnishArgs(ctx), log(ctx, 'varnish')),
+    verdict: xCache,
+  },
+]
+
+/** varnishd's command line for a run (the spec checks the VCL with the same -n and -f and -C). */
+export function varnishArgs(ctx: DesignContext): string[] {
+  return ['-F', '-a', `127.0.0.1:${ctx.port}`, '-f', fill('varnish.vcl', ctx), '-n', join(ctx.dir, 'varnish'),
+    '-s', 'malloc,256m', '-p', 'thread_pools=1', '-T', 'none']
+}

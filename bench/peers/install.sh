@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make bench-peers` compares against, from Debian's own packages (never a download
-# from elsewhere): wrk, nginx, HAProxy and Caddy, each only if missing. A package this Debian
-# release does not carry (Caddy before bookworm) is skipped with a message; its rows are skipped.
+# from elsewhere): wrk, nginx, HAProxy, Caddy and Varnish (the cache rows), each only if missing. A
+# package this Debian release does not carry (Caddy before bookworm) is skipped with a message; its
+# rows are skipped. Varnish's package pulls in a C compiler: varnishd compiles each VCL to C.
 #
 # The packages' system services must not start: they would listen on ports 80/443 and take CPU on
 # the machine we measure. A policy-rc.d that answers 101 ("action forbidden") is the Debian way to
@@ -9,10 +10,10 @@
 set -euo pipefail
 
 # command -> package
-declare -A want=([wrk]=wrk [nginx]=nginx [haproxy]=haproxy [caddy]=caddy)
+declare -A want=([wrk]=wrk [nginx]=nginx [haproxy]=haproxy [caddy]=caddy [varnishd]=varnish)
 missing=()
-for cmd in wrk nginx haproxy caddy; do
-  # nginx and haproxy live in /usr/sbin, which a non-login root shell may not have on its PATH.
+for cmd in wrk nginx haproxy caddy varnishd; do
+  # nginx, haproxy and varnishd live in /usr/sbin, which a non-login root shell may not have on its PATH.
   command -v "$cmd" >/dev/null || [[ -x /usr/sbin/$cmd ]] || missing+=("${want[$cmd]}")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0

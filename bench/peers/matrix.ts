@@ -69,4 +69,38 @@ export interface Results {
   /** Every design in column order, with what it is, or why it was skipped. */
   designs: { name: string; about: string; skipped: string | null }[]
   cells: { cell: Cell; results: Record<string, Result> }[]
+  /** The cache section, when it ran (BENCH_CACHE). */
+  cache?: CacheResults
+}
+
+/** The cache section (bench/peers/cache.ts): a hit or a miss row, for one body size. */
+export type CacheKind = 'hit' | 'miss'
+
+export interface CacheRow {
+  kind: CacheKind
+  /** Response body bytes. */
+  size: number
+  /** The path wrk asks for: /cache/SIZE (stored for an hour) or /nostore/SIZE (never stored). */
+  path: string
+  /** The designs measured in this row, in column order. */
+  designs: readonly string[]
+}
+
+export interface CacheResults {
+  /** wrk's keep-alive connections for every row. */
+  connections: number
+  /** Every design of the section, with what it is, or why it did not run. */
+  designs: { name: string; about: string; skipped: string | null }[]
+  rows: {
+    row: CacheRow
+    results: Record<string, Result>
+    /** Designs whose hit (or miss) check failed before or after the measured run: not reported, and why. */
+    refused: Record<string, string>
+    /** The cache fields of each design's checked answer before its run (`x-cache: HIT; age: 0`), to show what was checked. */
+    seen?: Record<string, string>
+  }[]
+}
+
+export function cacheRowLabel(r: Pick<CacheRow, 'kind' | 'size'>): string {
+  return `${r.kind} · ${sizeLabel(r.size)}`
 }

@@ -10,12 +10,16 @@
  *        BENCH_DESIGNS (comma list of names to run, default all), BENCH_CELLS (comma list of
  *        SIZE/CONNECTIONS/keep-alive|close, e.g. 0/1000/close: these cells only), BENCH_MAX_OTHER (10) and
  *        BENCH_RETRIES (1): a run during which other processes used more than that % of a CPU is
- *        run again; BENCH_LOAD_CPU (0), BENCH_PROXY_CPU (1); BENCH_COMPRESS (0: without the
- *        compression rows of bench/peers/compress.ts)
+ *        run again; BENCH_LOAD_CPU (0), BENCH_PROXY_CPU (1);
+ *        BENCH_CACHE (1): after the matrix, the cache section (bench/peers/cache.ts: hits through
+ *        rawproxy-cache, nginx-cache and varnish, the miss path beside the plain rawproxy); 0: the
+ *        matrix only; only: the cache section only. BENCH_DESIGNS names designs of either section
+ *        (a section none of whose designs is named does not run). BENCH_COMPRESS (0: without the
+ *        compression rows of bench/peers/compress.ts, which run after the rest)
  *
- * A full matrix of every design writes bench/results/peers-latest.{md,json,svg}; a quick or filtered
- * run (BENCH_QUICK, BENCH_DESIGNS, BENCH_CELLS) writes bench/results/tmp/peers-partial.*, so that the
- * published run stays whole.
+ * A full matrix of every design and the cache section write bench/results/peers-latest.{md,json,svg};
+ * a quick or filtered run (BENCH_QUICK, BENCH_DESIGNS, BENCH_CELLS, BENCH_CACHE other than 1) writes
+ * bench/results/tmp/peers-partial.*, so that the published run stays whole.
  * Only 127.0.0.1 is used; every process started is stopped at the end, on error, on Ctrl-C or
  * SIGTERM, and by a watchdog past the time budget.
  */
@@ -24,7 +28,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { get } from 'node:http'
-import { Proc, freePort, ready, start, tail } from '../load/procs.js'
+import { Proc, freePort, ready, start, stop, tail } from '../load/procs.js'
 import { ROOT, envNumber, guard, pinning } from '../load/guard.js'
 import { wrk } from '../load/wrk.js'
 import { Run, machine, summarise } from '../load/report.js'
@@ -32,7 +36,8 @@ import { otherLoad } from '../load/noise.js'
 import { groupCpu, rssSampler } from './group.js'
 import { DESIGNS } from './designs.js'
 import { Cell, QUICK, Result, Results, cellLabel, fullMatrix, parseCells } from './matrix.js'
-import { markdown } from './report.js'
+import { CACHE_NAMES, CACHE_ROWS, cacheSection } from './cache.js'
+import { cacheRatios, markdown } from './report.js'
 import { chart } from './chart.js'
 import { compressRows, writeCompress } from './compress.js'
 
@@ -47,10 +52,14 @@ const ONLY = (process.env.BENCH_DESIGNS ?? '').split(',').map((s) => s.trim()).f
 const { loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU } = pinning()
 const PIN = LOAD_CPU !== null
 const CELLS: readonly Cell[] = process.env.BENCH_CELLS !== undefined ? parseCells(process.env.BENCH_CELLS) : QUICK_RUN ? QUICK : fullMatrix()
+const CACHE = process.env.BENCH_CACHE ?? '1'
+if (!['0', '1', 'only'].includes(CACHE)) throw new Error('BENCH_CACHE must be 1 (the matrix, then the cache section), 0 (the matrix only) or only')
 const ALL = ['straight', ...DESIGNS.map((d) => d.name)]
-for (const o of ONLY) if (!ALL.includes(o)) throw new Error(`BENCH_DESIGNS: unknown design "${o}" (known: ${ALL.join(', ')})`)
-const WANTED = ALL.filter((d) => ONLY.length === 0 || ONLY.includes(d))
-const COMPRESS = process.env.BENCH_COMPRESS !== '0'
+const KNOWN = [...new Set([...ALL, ...CACHE_NAMES])]
+for (const o of ONLY) if (!KNOWN.includes(o)) throw new Error(`BENCH_DESIGNS: unknown design "${o}" (known: ${KNOWN.join(', ')})`)
+const WANTED = CACHE === 'only' ? [] : ALL.filter((d) => ONLY.length === 0 || ONLY.includes(d))
+const CACHE_WANTED = CACHE === '0' ? [] : CACHE_NAMES.filter((d) => ONLY.length === 0 || ONLY.includes(d))
+const COMPRESS = process.env.BENCH_COMPRESS !== '0' && CACHE !== 'only'
 
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-peers-'))
 // nginx workers run as an unprivileged user when started as root; let them into the run's dir.
@@ -108,11 +117,11 @@ async function startAll(peer: Live): Promise<{ live: Map<string, Live>; designs:
 
 const num = (n: number, d = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
 
-/** One measured run of `cell` against a design: warm-up, then wrk with CPU and RSS sampled. */
-async function measure(cell: Cell, u: Live): Promise<Run & { rss: number }> {
+/** One measured run of GET `path` against a design: warm-up, then wrk with CPU and RSS sampled. */
+async function measure(path: string, connections: number, close: boolean, u: Live): Promise<Run & { rss: number }> {
   const load = (seconds: number): ReturnType<typeof wrk> => wrk({
-    url: `http://127.0.0.1:${u.port}/${cell.size}`, seconds, connections: cell.connections, cpu: LOAD_CPU,
-    headers: cell.mode === 'close' ? ['Connection: close'] : [],
+    url: `http://127.0.0.1:${u.port}${path}`, seconds, connections, cpu: LOAD_CPU,
+    headers: close ? ['Connection: close'] : [],
   })
   if (WARMUP > 0) await load(WARMUP) // JIT, pools, caches and the connection pool warm; not counted
   const pgid = u.proc.child.pid!
@@ -123,6 +132,20 @@ async function measure(cell: Cell, u: Live): Promise<Run & { rss: number }> {
   const cpu = groupCpu(pgid) - cpu0
   return { ...r, other: other(), cpuUs: r.requests > 0 ? (cpu / r.requests) * 1e6 : 0, rss: rss() }
 }
+
+/** `measure`, run again while the machine was busier than BENCH_MAX_OTHER (up to BENCH_RETRIES times); prints each run. */
+async function measured(d: string, path: string, connections: number, close: boolean, u: Live): Promise<Run & { rss: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await measure(path, connections, close, u)
+    const noisy = r.other > MAX_OTHER && attempt < RETRIES
+    console.log(`  ${d.padEnd(14)} ${num(r.rps).padStart(9)} req/s  p50 ${num(r.p50, 3).padStart(8)} ms  p99 ${num(r.p99, 3).padStart(8)} ms  ` +
+      `CPU ${num(r.cpuUs, 1).padStart(7)} µs/req  RSS ${num(r.rss / 2 ** 20, 1).padStart(6)} MiB  other ${num(r.other)}%` +
+      (r.errors > 0 ? `  ${r.errors} errors` : '') + (noisy ? '  (machine busy: run again)' : ''))
+    if (!noisy) return r
+  }
+}
+
+const summary = (d: string, rs: (Run & { rss: number })[]): Result => ({ ...summarise(d, rs), rss: Math.max(...rs.map((r) => r.rss)) })
 
 /** Writes RESULTS.json's Markdown table and SVG chart next to it (after a change to report.ts or chart.ts). */
 function render(base: string, results: Results): void {
@@ -147,12 +170,15 @@ async function main(): Promise<void> {
   await check('peer', peerPort)
   const { live, designs, failed } = await startAll({ port: peerPort, proc: peerProc })
   const names = designs.filter((d) => d.skipped === null).map((d) => d.name)
-  console.log(`peers: ${CELLS.length} cells x ${names.length} designs (${names.join(', ')}), ${ROUNDS} round(s), ` +
-    `${WARMUP} s warm-up + ${SECONDS} s each; ${PIN ? `wrk+peer on CPU ${LOAD_CPU}, proxy on CPU ${PROXY_CPU}` : 'NOT pinned (fewer than 2 CPUs)'}`)
+  // No design of the matrix wanted (BENCH_CACHE=only, or BENCH_DESIGNS names cache designs only): no cells.
+  const matrix = WANTED.length > 0 ? CELLS : []
+  const pinned = PIN ? `wrk+peer on CPU ${LOAD_CPU}, proxy on CPU ${PROXY_CPU}` : 'NOT pinned (fewer than 2 CPUs)'
+  if (matrix.length > 0) console.log(`peers: ${matrix.length} cells x ${names.length} designs (${names.join(', ')}), ${ROUNDS} round(s), ${WARMUP} s warm-up + ${SECONDS} s each; ${pinned}`)
+  else console.log(`peers: no matrix (BENCH_CACHE=only, or BENCH_DESIGNS names no design of it); ${pinned}`)
 
   const cells: Results['cells'] = []
-  for (const [i, cell] of CELLS.entries()) {
-    console.log(`\n[${i + 1}/${CELLS.length}] ${cellLabel(cell)}`)
+  for (const [i, cell] of matrix.entries()) {
+    console.log(`\n[${i + 1}/${matrix.length}] ${cellLabel(cell)}`)
     const runs = new Map<string, (Run & { rss: number })[]>(names.map((n) => [n, []]))
     // Each cell starts one design later than the one before: no design is always first after a change.
     const order = names.map((_, k) => names[(k + i) % names.length])
@@ -164,26 +190,29 @@ async function main(): Promise<void> {
           if (!failed.includes(d)) { failed.push(d); console.error(`peers: ${d} EXITED (${proc.child.exitCode ?? proc.child.signalCode}):\n${tail(proc)}`) }
           continue
         }
-        for (let attempt = 0; ; attempt++) {
-          const r = await measure(cell, live.get(d)!)
-          const noisy = r.other > MAX_OTHER && attempt < RETRIES
-          console.log(`  ${d.padEnd(9)} ${num(r.rps).padStart(9)} req/s  p50 ${num(r.p50, 3).padStart(8)} ms  p99 ${num(r.p99, 3).padStart(8)} ms  ` +
-            `CPU ${num(r.cpuUs, 1).padStart(7)} µs/req  RSS ${num(r.rss / 2 ** 20, 1).padStart(6)} MiB  other ${num(r.other)}%` +
-            (r.errors > 0 ? `  ${r.errors} errors` : '') + (noisy ? '  (machine busy: run again)' : ''))
-          if (noisy) continue
-          runs.get(d)!.push(r)
-          break
-        }
+        runs.get(d)!.push(await measured(d, `/${cell.size}`, cell.connections, cell.mode === 'close', live.get(d)!))
       }
     }
     const results: Record<string, Result> = {}
-    for (const [d, rs] of runs) if (rs.length > 0) results[d] = { ...summarise(d, rs), rss: Math.max(...rs.map((r) => r.rss)) }
+    for (const [d, rs] of runs) if (rs.length > 0) results[d] = summary(d, rs)
     cells.push({ cell, results })
   }
+  // The matrix's proxies are done: stopped (by process group) before the caches start, so that idle
+  // ones hold no CPU or memory during the cache rows. The peer stays.
+  await Promise.all([...live].filter(([d]) => d !== 'straight').map(([, u]) => stop(u.proc)))
 
-  const whole = process.env.BENCH_CELLS === undefined && !QUICK_RUN && ONLY.length === 0
+  let cache: Results['cache']
+  if (CACHE_WANTED.length > 0) {
+    console.log(`\npeers: the cache section (${CACHE_WANTED.join(', ')}), ${ROUNDS} round(s) of ${WARMUP} s warm-up + ${SECONDS} s per design and row`)
+    const c = await cacheSection({ peerPort, dir: tmp, cpu: PROXY_CPU, rounds: ROUNDS, wanted: CACHE_WANTED,
+      measure: (d, path, connections, u) => measured(d, path, connections, false, u), summarise: summary })
+    cache = c.results
+    for (const f of c.failed) if (!failed.includes(f)) failed.push(f)
+  }
+
+  const whole = process.env.BENCH_CELLS === undefined && !QUICK_RUN && ONLY.length === 0 && CACHE === '1'
   const results: Results = {
-    machine: host, designs, cells,
+    machine: host, designs, cells, ...(cache === undefined ? {} : { cache }),
     settings: { rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, loadCpu: String(LOAD_CPU ?? 'any'), proxyCpu: String(PROXY_CPU ?? 'any'),
       maxOther: MAX_OTHER, retries: RETRIES, quick: QUICK_RUN },
   }
@@ -191,6 +220,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(base), { recursive: true })
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 1)}\n`)
   render(base, results)
+  if (cache !== undefined) console.log(`\n${cacheRatios(cache, MAX_OTHER).join('\n')}`)
   console.log(`\nwritten: ${base}.md, .json, .svg`)
   // The compression rows (issue 12), unless BENCH_COMPRESS=0: rawproxy and nginx coding 64 KiB of JSON.
   if (COMPRESS) {
@@ -198,8 +228,9 @@ async function main(): Promise<void> {
     const rows = await compressRows({ dir: tmp, loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU, seconds: SECONDS, warmup: WARMUP })
     console.log(`written: ${writeCompress(rows, whole, `One run, ${SECONDS} s each after ${WARMUP} s of warm-up; wrk and the peer on CPU ${LOAD_CPU ?? 'any'}, the proxy on CPU ${PROXY_CPU ?? 'any'}.`)}`)
   }
-  if (failed.length > 0) throw new Error(`${failed.join(', ')} failed to start or exited (see above); cells are missing`)
+  if (failed.length > 0) throw new Error(`${failed.join(', ')} failed to start, exited or failed a cache check (see above); cells are missing`)
 }
 
 // Bounded in time: every run with room for start-up, retries and stops, or everything is killed.
-guard('peers', CELLS.length * WANTED.length * ROUNDS * (WARMUP + SECONDS + 6) * (1 + RETRIES) + 120 + (COMPRESS ? 5 * (WARMUP + SECONDS + 6) + 30 : 0), tmp, main)
+const cacheRuns = CACHE_ROWS.reduce((a, r) => a + r.designs.filter((d) => CACHE_WANTED.includes(d)).length, 0)
+guard('peers', (CELLS.length * WANTED.length + cacheRuns) * ROUNDS * (WARMUP + SECONDS + 6) * (1 + RETRIES) + 120 + (cacheRuns > 0 ? 60 : 0) + (COMPRESS ? 5 * (WARMUP + SECONDS + 6) + 30 : 0), tmp, main)

@@ -1,22 +1,25 @@
 // bench-peers' own pieces: the sized-body peer, the config templates (filled in and, where the
-// program is installed, accepted by nginx, HAProxy and Caddy), process-group CPU and RSS, and the
-// Markdown and SVG drawn from a results file.
+// program is installed, accepted by nginx, HAProxy, Caddy and Varnish), process-group CPU and RSS, the
+// cache section's hit checks, and the Markdown and SVG drawn from a results file.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { deadPort, raw, statuses, waitFor, sleep } from '../support/harness.js'
-import { DESIGNS, fill, which } from '../../bench/peers/designs.js'
+import { deadPort, httpUpstream, raw, statuses, waitFor, sleep } from '../support/harness.js'
+import { CACHE_DESIGNS, DESIGNS, cacheStatus, fill, varnishArgs, which, xCache } from '../../bench/peers/designs.js'
+import { CACHE_ROWS, verify } from '../../bench/peers/cache.js'
 import { groupCpu, groupPids, groupRss } from '../../bench/peers/group.js'
-import { Result, Results, parseCells } from '../../bench/peers/matrix.js'
-import { markdown } from '../../bench/peers/report.js'
+import { CacheResults, Result, Results, parseCells } from '../../bench/peers/matrix.js'
+import { cacheSection, markdown } from '../../bench/peers/report.js'
 import { chart } from '../../bench/peers/chart.js'
 import { loadFile } from '../../src/config/load.js'
 
 const t = suite('bench/peers')
 const dir = mkdtempSync(join(tmpdir(), 'rawproxy-peers-spec-'))
+// varnishd (and nginx's workers) run as an unprivileged user when started as root: let them read it.
+chmodSync(dir, 0o755)
 const PEER = join(process.cwd(), 'dist/bench/peers/peer.js')
 let peerPort = 0
 const peer = { kill: (): void => {} }
@@ -58,6 +61,21 @@ t('the peer says Connection: close and closes when the request asks for it', asy
   assert.match(r.text, /Connection: close\r\n\r\nxx$/)
 })
 
+t('the peer answers /cache/SIZE cacheable for an hour with an ETag and a Date, /nostore/SIZE no-store', async () => {
+  const c = await raw(peerPort, 'GET /cache/5 HTTP/1.1\r\nHost: p\r\n\r\nGET /nostore/3?q HTTP/1.1\r\nHost: p\r\n\r\n',
+    { until: (s) => s.endsWith('\r\n\r\nxxx') })
+  assert.equal(statuses(c.text), [200, 200])
+  const [first, second] = c.text.split(/(?=HTTP\/1\.1 )/)
+  assert.match(first, /\r\nCache-Control: public, max-age=3600\r\nETag: "5"\r\n/)
+  assert.match(first, /\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n/)
+  assert.match(first, /Content-Length: 5\r\n\r\nxxxxx$/)
+  assert.match(second, /\r\nCache-Control: no-store\r\n/)
+  assert.not.match(second, /ETag/)
+  assert.match(second, /Content-Length: 3\r\n\r\nxxx$/)
+  const plain = await raw(peerPort, 'GET /4 HTTP/1.1\r\nHost: p\r\n\r\n', { until: (s) => s.endsWith('xxxx') })
+  assert.not.match(plain.text, /Cache-Control|Date|ETag/) // the matrix's responses are as before
+})
+
 t('every template is filled in with the ports and dir, and rawproxy.yaml is a valid rawproxy config', () => {
   const ctx = { port: 18081, peerPort: 18082, dir, cpu: null }
   for (const name of ['rawproxy.yaml', 'nginx.conf', 'haproxy.cfg', 'Caddyfile']) {
@@ -71,20 +89,86 @@ t('every template is filled in with the ports and dir, and rawproxy.yaml is a va
   assert.equal(up.peers.map((p) => p.port), [18082])
   assert.is(up.keepalive.max_idle, 1024)
   assert.equal(DESIGNS.map((d) => d.name), ['rawproxy', 'nginx', 'haproxy', 'caddy', 'tcp-pipe'])
+  assert.equal(CACHE_DESIGNS.map((d) => d.name), ['rawproxy', 'rawproxy-cache', 'nginx-cache', 'varnish'])
+  for (const name of ['rawproxy-cache.yaml', 'nginx-cache.conf']) {
+    const text = readFileSync(fill(name, ctx), 'utf8')
+    assert.not.match(text, /\{\{/, name)
+    assert.ok(text.includes('127.0.0.1:18081') && text.includes('127.0.0.1:18082'), name)
+  }
+  assert.match(readFileSync(fill('nginx-cache.conf', ctx), 'utf8'), new RegExp(`proxy_cache_path ${dir}/nginx-cache `))
+  assert.not.match(readFileSync(fill('nginx-cache.conf', ctx), 'utf8'), /^\s*proxy_cache_valid/m) // the peer's Cache-Control decides
+  const vcl = readFileSync(fill('varnish.vcl', ctx), 'utf8')
+  assert.not.match(vcl, /\{\{/)
+  assert.match(vcl, /\.host = "127\.0\.0\.1";\s*\.port = "18082";/)
+  assert.equal(varnishArgs(ctx).slice(0, 3), ['-F', '-a', '127.0.0.1:18081'])
+  assert.ok(varnishArgs(ctx).join(' ').includes('-s malloc,256m -p thread_pools=1'))
 })
 
-t('nginx, HAProxy and Caddy accept their configs (each where installed)', async () => {
+t('rawproxy-cache.yaml is a valid rawproxy config with `cache` on its one route', () => {
+  const ctx = { port: 18081, peerPort: 18082, dir, cpu: null }
+  const cfg = loadFile(fill('rawproxy-cache.yaml', ctx))
+  assert.is(cfg.listen[0].port, 18081)
+  assert.is(cfg.routes.length, 1)
+  assert.is(cfg.routes[0].upstream, 'peer')
+  assert.ok(cfg.routes[0].features.cache != null, 'the route sets its own cache')
+})
+
+t('nginx, HAProxy, Caddy and Varnish accept their configs (each where installed)', async () => {
   const ctx = { port: 18081, peerPort: 18082, dir, cpu: null }
   const checks: [string, () => string[]][] = [
     ['nginx', () => ['-t', '-p', dir, '-c', fill('nginx.conf', ctx), '-e', join(dir, 'nginx-error.log')]],
     ['haproxy', () => ['-c', '-f', fill('haproxy.cfg', ctx)]],
     ['caddy', () => ['validate', '--adapter', 'caddyfile', '--config', fill('Caddyfile', ctx)]],
+    ['nginx', () => ['-t', '-p', dir, '-c', fill('nginx-cache.conf', ctx), '-e', join(dir, 'nginx-cache-error.log')]],
+    // -C: compile the VCL (the built-in one included) to C and print it, without starting anything.
+    ['varnishd', () => ['-C', '-n', join(dir, 'varnish-check'), '-f', fill('varnish.vcl', ctx)]],
   ]
   for (const [bin, args] of checks) {
     const path = which(bin)
     if (path === null) { console.log(`  (${bin} not installed: its config is not checked)`); continue }
     const r = await exec(bin === 'caddy' ? 'env' : path, bin === 'caddy' ? [`HOME=${dir}`, `XDG_DATA_HOME=${dir}`, `XDG_CONFIG_HOME=${dir}`, path, ...args()] : args())
     assert.is(r.code, 0, `${bin} refused its config:\n${r.out}`)
+  }
+})
+
+t('the cache verdicts: rawproxy\'s Cache-Status (its own, last member), X-Cache of nginx and Varnish', () => {
+  assert.is(cacheStatus({ 'cache-status': 'rawproxy; hit; ttl=3599' }), 'hit')
+  assert.is(cacheStatus({ 'cache-status': 'Origin; fwd=uri-miss, rawproxy; hit' }), 'hit')
+  assert.is(cacheStatus({ 'cache-status': 'Other; hit, rawproxy; fwd=uri-miss; stored' }), 'miss') // ours is the last
+  assert.is(cacheStatus({ 'cache-status': 'rawproxy; fwd=request; fwd-status=200' }), 'miss')
+  assert.is(cacheStatus({}), 'none')
+  assert.is(xCache({ 'x-cache': 'HIT' }), 'hit')
+  assert.is(xCache({ 'x-cache': 'MISS' }), 'miss')
+  assert.is(xCache({ 'x-cache': 'EXPIRED' }), 'miss')
+  assert.is(xCache({}), 'none')
+})
+
+t('the hit check: warmed, the second answer must say hit with the whole body; a miss row wants forwards', async () => {
+  // X-Cache says HIT from the second request of a URL on; /nostore/ never.
+  const seen = new Map<string, number>()
+  const up = await httpUpstream((req, res) => {
+    const n = (seen.get(req.url!) ?? 0) + 1
+    seen.set(req.url!, n)
+    const size = Number(/\d+$/.exec(req.url!)![0])
+    res.setHeader('X-Cache', n > 1 && req.url!.startsWith('/cache/') ? 'HIT' : 'MISS')
+    res.end('x'.repeat(req.url === '/cache/65536' ? 10 : size))
+  })
+  try {
+    const nginx = CACHE_DESIGNS.find((d) => d.name === 'nginx-cache')!
+    const plain = CACHE_DESIGNS.find((d) => d.name === 'rawproxy')!
+    const [hit1k, hit64k, miss] = CACHE_ROWS
+    assert.equal(await verify(nginx, up.port, hit1k, true), { why: null, seen: 'x-cache: HIT' })
+    assert.is(seen.get('/cache/1024'), 2)
+    assert.match((await verify(nginx, up.port, hit64k, true)).why!, /got 200 with 10 body bytes, want 200 with 65536/)
+    assert.is((await verify(nginx, up.port, miss, true)).why, null)
+    const noCache = await verify(nginx, up.port, { ...hit1k, path: '/nostore/1024' }, true)
+    assert.match(noCache.why!, /was a miss, want a hit \(x-cache: MISS\)/)
+    // The plain proxy must carry no cache field at all in the miss row; this one has X-Cache but
+    // no Cache-Status, which is what rawproxy reads.
+    assert.is((await verify(plain, up.port, miss, true)).why, null)
+    assert.match((await verify(plain, await deadPort(), miss, false)).why!, /GET \/nostore\/1024: connect ECONNREFUSED/)
+  } finally {
+    await up.close()
   }
 })
 
@@ -133,6 +217,40 @@ t('the Markdown report has the key cell, the ratios, every cell, and says what w
   assert.match(md, /\| 1 MiB · 1000 conn · new conn\/req \| 2,000 \| 900 \(7 err\) \| 1,000 \|/)
   assert.match(md, /\*\*caddy\*\*: Caddy — \*\*skipped\*\*: caddy is not installed/)
   assert.not.match(md, /\| cell \|[^\n]*caddy/) // no column for a design that did not run
+})
+
+const cache: CacheResults = {
+  connections: 50,
+  designs: [
+    { name: 'rawproxy', about: 'plain', skipped: null },
+    { name: 'rawproxy-cache', about: 'us with cache', skipped: null },
+    { name: 'nginx-cache', about: 'nginx proxy_cache', skipped: null },
+    { name: 'varnish', about: 'Varnish', skipped: 'varnishd is not installed' },
+  ],
+  rows: [
+    { row: CACHE_ROWS[0], results: { 'rawproxy-cache': result('rawproxy-cache', 60_000, 2, 15), 'nginx-cache': result('nginx-cache', 50_000, 2.5, 20) }, refused: {},
+      seen: { 'rawproxy-cache': 'cache-status: rawproxy; hit; ttl=3599; age: 0', 'nginx-cache': 'x-cache: HIT' } },
+    { row: CACHE_ROWS[1], results: { 'nginx-cache': result('nginx-cache', 30_000, 3, 30) }, refused: { 'rawproxy-cache': 'GET /cache/65536 (the second) was a miss, want a hit' } },
+    { row: CACHE_ROWS[2], results: { rawproxy: result('rawproxy', 40_000, 3, 25), 'rawproxy-cache': { ...result('rawproxy-cache', 34_000, 3.3, 29), other: 40 } }, refused: {} },
+  ],
+}
+
+t('the Cache part of the report: every row, the ratios against issue 11\'s targets, the refusals', () => {
+  const md = cacheSection(cache, 10).join('\n')
+  assert.match(md, /^## Cache\n/)
+  assert.match(md, /\*\*varnish\*\*: Varnish — \*\*skipped\*\*: varnishd is not installed/)
+  assert.match(md, /\| hit · 1 KiB \| rawproxy-cache \| 60,000 \| 1\.000 ms \| 2\.000 ms \| 15\.0 µs \| 90% \| 20\.0 MiB \| 0 \| 0% \|/)
+  assert.match(md, /\| hit · 64 KiB \| rawproxy-cache \| \*\*refused\*\* \|/)
+  assert.match(md, /\| hit · 1 KiB: rawproxy-cache \/ nginx-cache \| 1\.20× \| 0\.80× \| 0\.75× \| req\/s ≥ 1\.00×, p99 ≤ 1\.00× \| met \|/)
+  assert.match(md, /\| hit · 64 KiB: rawproxy-cache \/ nginx-cache \| – \| – \| – \| [^|]+ \| not measured \|/)
+  assert.match(md, /\| miss · 1 KiB: rawproxy-cache \/ rawproxy \| 0\.85× \| 1\.10× \| 1\.16× \| req\/s ≥ 0\.90× \| \*\*missed\*\* \(noisy\) \|/)
+  assert.match(md, /\| miss · 1 KiB \| rawproxy-cache \| 34,000 ~ \|/)
+  assert.match(md, /- hit · 1 KiB, rawproxy-cache: `cache-status: rawproxy; hit; ttl=3599; age: 0`/)
+  assert.match(md, /- hit · 64 KiB: \*\*rawproxy-cache\*\* refused: GET \/cache\/65536 \(the second\) was a miss/)
+  const whole = markdown({ ...results, cache })
+  assert.ok(whole.includes(md), 'the full report ends with the cache part')
+  assert.match(markdown({ ...results, cells: [], cache }), /\(the cache section only\)/)
+  assert.match(markdown(results), /\(no cache section\)/)
 })
 
 t('the SVG chart has one bar per design and cell, scaled per cell, with the values written on', () => {

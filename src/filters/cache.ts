@@ -8,7 +8,7 @@ import { CacheRoute } from './cache/route.js'
 
 export const cache: FilterKind = {
   name: 'cache',
-  compile: (f) => f.cache === null ? null : new CacheRoute(f.cache),
+  compile: (f, ctx) => f.cache === null ? null : new CacheRoute(f.cache, ctx.events),
 }
 
 export { closeZones, pruneZones, purge } from './cache/stores.js'

@@ -13,6 +13,7 @@ import type { Heuristic } from './entry.js'
 import { Locks } from './locks.js'
 import { Cached, Mode } from './cached.js'
 import { storeFor } from './stores.js'
+import type { EventLog } from '../../log/events.js'
 
 const locksOf = new WeakMap<CacheStore, Locks>()
 
@@ -28,9 +29,9 @@ export class CacheRoute implements FilterFactory {
   readonly id = 'rawproxy'
   readonly purge: CidrList | null
 
-  constructor(c: CacheConfig) {
+  constructor(c: CacheConfig, events: EventLog | null = null) {
     this.config = c
-    this.store = storeFor(c)
+    this.store = storeFor(c, events)
     let l = locksOf.get(this.store)
     if (l === undefined) locksOf.set(this.store, l = new Locks())
     this.locks = l

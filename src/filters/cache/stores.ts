@@ -8,6 +8,7 @@ import type { Config } from '../../config/schema.js'
 import type { CacheStore } from './store.js'
 import { MemoryStore } from './memory-store.js'
 import { DiskStore } from './disk-store.js'
+import type { EventLog } from '../../log/events.js'
 
 const zones = new Map<string, CacheStore>()
 
@@ -15,15 +16,36 @@ function settingsOf(c: CacheConfig): string {
   return 'memory' in c.store ? `memory:${c.store.memory.max_size}:${c.max_object_size}` : `disk:${c.store.disk.path}:${c.store.disk.max_size}:${c.max_object_size}`
 }
 
+/** The event log of the process, for the disk stores' faults (set by the first route compiled with one). */
+let events: EventLog | null = null
+/** One log line per outage: a fault after a quiet minute starts a new one. */
+const OUTAGE_MS = 60_000
+
 /** The store of `c`'s zone: the one running, if its settings are the same, else a new one. */
-export function storeFor(c: CacheConfig): CacheStore {
+export function storeFor(c: CacheConfig, log: EventLog | null = null): CacheStore {
+  if (log !== null) events = log
   const settings = settingsOf(c)
   const s = zones.get(c.zone)
   if (s !== undefined && s.settings === settings) return s
   s?.close()
-  const made: CacheStore = 'memory' in c.store
-    ? new MemoryStore(c.store.memory.max_size, c.max_object_size, settings)
-    : new DiskStore(c.store.disk.path, c.store.disk.max_size, c.max_object_size, settings)
+  let made: CacheStore
+  if ('memory' in c.store) {
+    made = new MemoryStore(c.store.memory.max_size, c.max_object_size, settings)
+  } else {
+    const d = new DiskStore(c.store.disk.path, c.store.disk.max_size, c.max_object_size, settings)
+    // A full disk or a damaged file is a miss; the operator hears of it once per outage, not per request.
+    let last = 0
+    let since = 0
+    d.onFault = (err) => {
+      const now = Date.now()
+      since++
+      if (now - last < OUTAGE_MS) { last = now; return }
+      last = now
+      events?.log('warn', 'cache store fault: served as misses', { zone: c.zone, path: d.path, error: String((err as Error)?.message ?? err), faults: since })
+      since = 0
+    }
+    made = d
+  }
   zones.set(c.zone, made)
   return made
 }
