@@ -14,7 +14,8 @@
  *        BENCH_CACHE (1): after the matrix, the cache section (bench/peers/cache.ts: hits through
  *        rawproxy-cache, nginx-cache and varnish, the miss path beside the plain rawproxy); 0: the
  *        matrix only; only: the cache section only. BENCH_DESIGNS names designs of either section
- *        (a section none of whose designs is named does not run).
+ *        (a section none of whose designs is named does not run). BENCH_COMPRESS (0: without the
+ *        compression rows of bench/peers/compress.ts, which run after the rest)
  *
  * A full matrix of every design and the cache section write bench/results/peers-latest.{md,json,svg};
  * a quick or filtered run (BENCH_QUICK, BENCH_DESIGNS, BENCH_CELLS, BENCH_CACHE other than 1) writes
@@ -38,6 +39,7 @@ import { Cell, QUICK, Result, Results, cellLabel, fullMatrix, parseCells } from 
 import { CACHE_NAMES, CACHE_ROWS, cacheSection } from './cache.js'
 import { cacheRatios, markdown } from './report.js'
 import { chart } from './chart.js'
+import { compressRows, writeCompress } from './compress.js'
 
 const env = envNumber
 const SECONDS = env('BENCH_DURATION', 3)
@@ -57,6 +59,7 @@ const KNOWN = [...new Set([...ALL, ...CACHE_NAMES])]
 for (const o of ONLY) if (!KNOWN.includes(o)) throw new Error(`BENCH_DESIGNS: unknown design "${o}" (known: ${KNOWN.join(', ')})`)
 const WANTED = CACHE === 'only' ? [] : ALL.filter((d) => ONLY.length === 0 || ONLY.includes(d))
 const CACHE_WANTED = CACHE === '0' ? [] : CACHE_NAMES.filter((d) => ONLY.length === 0 || ONLY.includes(d))
+const COMPRESS = process.env.BENCH_COMPRESS !== '0' && CACHE !== 'only'
 
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-peers-'))
 // nginx workers run as an unprivileged user when started as root; let them into the run's dir.
@@ -219,9 +222,15 @@ async function main(): Promise<void> {
   render(base, results)
   if (cache !== undefined) console.log(`\n${cacheRatios(cache, MAX_OTHER).join('\n')}`)
   console.log(`\nwritten: ${base}.md, .json, .svg`)
+  // The compression rows (issue 12), unless BENCH_COMPRESS=0: rawproxy and nginx coding 64 KiB of JSON.
+  if (COMPRESS) {
+    console.log('\ncompression, 64 KiB JSON, 50 conn, keep-alive')
+    const rows = await compressRows({ dir: tmp, loadCpu: LOAD_CPU, proxyCpu: PROXY_CPU, seconds: SECONDS, warmup: WARMUP })
+    console.log(`written: ${writeCompress(rows, whole, `One run, ${SECONDS} s each after ${WARMUP} s of warm-up; wrk and the peer on CPU ${LOAD_CPU ?? 'any'}, the proxy on CPU ${PROXY_CPU ?? 'any'}.`)}`)
+  }
   if (failed.length > 0) throw new Error(`${failed.join(', ')} failed to start, exited or failed a cache check (see above); cells are missing`)
 }
 
 // Bounded in time: every run with room for start-up, retries and stops, or everything is killed.
 const cacheRuns = CACHE_ROWS.reduce((a, r) => a + r.designs.filter((d) => CACHE_WANTED.includes(d)).length, 0)
-guard('peers', (CELLS.length * WANTED.length + cacheRuns) * ROUNDS * (WARMUP + SECONDS + 6) * (1 + RETRIES) + 120 + (cacheRuns > 0 ? 60 : 0), tmp, main)
+guard('peers', (CELLS.length * WANTED.length + cacheRuns) * ROUNDS * (WARMUP + SECONDS + 6) * (1 + RETRIES) + 120 + (cacheRuns > 0 ? 60 : 0) + (COMPRESS ? 5 * (WARMUP + SECONDS + 6) + 30 : 0), tmp, main)

@@ -54,7 +54,7 @@ t('errors in defaults and routes name the field path', () => {
     assert.unreachable(msg)
   }
   bad({ upstreams: ups(), defaults: { methods: ['get one'] } }, 'defaults.methods[0]: "get one" is not a method token (RFC 9110 §9.1: case-sensitive, e.g. GET)')
-  bad({ upstreams: ups(), defaults: { upstream: 'u' } }, 'defaults.upstream: unknown field (expected one of: headers, access, auth, rules, rate_limit, cache, methods, max_body, max_headers)')
+  bad({ upstreams: ups(), defaults: { upstream: 'u' } }, 'defaults.upstream: unknown field (expected one of: headers, access, auth, rules, rate_limit, cache, compress, methods, max_body, max_headers)')
   bad({ upstreams: ups(), routes: [{ upstream: 'u' }, { upstream: 'u', max_body: '10 parsecs' }] }, 'routes[1].max_body: must be a size in bytes such as 1048576, 512k, 10m or 1g')
   bad({ upstreams: ups(), routes: [{ upstream: 'u', max_headers: 0 }] }, 'routes[0].max_headers: must be an integer from 1 to 10000')
   bad({ upstreams: ups(), routes: [{ upstream: 'u', access: {} }] }, 'routes[0].access: needs allow, deny, allow_file, deny_file or default')

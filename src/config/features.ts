@@ -1,6 +1,6 @@
 /**
  * The features a route (or `defaults:`) may turn on, each a key of the route: `headers`, `access`,
- * `auth`, `rules`, `rate_limit`, `cache`, and the request limits `methods`, `max_body`, `max_headers`. Validated here into
+ * `auth`, `rules`, `rate_limit`, `cache`, `compress`, and the request limits `methods`, `max_body`, `max_headers`. Validated here into
  * plain data (it crosses the cluster's JSON channel whole); src/filters/ compiles each into a filter.
  *
  * A route's key replaces the default's key whole (`auth: false` turns a default off on one route).
@@ -14,6 +14,7 @@ import { rules } from './rules.js'
 import { Template, method } from './template.js'
 import { RateLimitConfig, rateLimit } from './rate-limit.js'
 import { CacheConfig, cache } from './cache.js'
+import { CompressConfig, compress } from './compress.js'
 
 /** `set`, `add` and `remove` of one side (request or response). Values are templates (config/template.ts). */
 export interface HeaderOps {
@@ -99,6 +100,8 @@ export interface Features {
   readonly rate_limit: RateLimitConfig | null
   /** An RFC 9111 shared cache (config/cache.ts). */
   readonly cache: CacheConfig | null
+  /** Response compression, RFC 9110 §12.5.3 negotiation (config/compress.ts). */
+  readonly compress: CompressConfig | null
   /** Methods served; others get 405 with Allow (RFC 9110 §15.5.6). */
   readonly methods: readonly string[] | null
   /** Bytes of request content; more gets 413 (RFC 9110 §15.5.14). */
@@ -107,10 +110,10 @@ export interface Features {
   readonly max_headers: number | null
 }
 
-export const FEATURE_KEYS = ['headers', 'access', 'auth', 'rules', 'rate_limit', 'cache', 'methods', 'max_body', 'max_headers'] as const
+export const FEATURE_KEYS = ['headers', 'access', 'auth', 'rules', 'rate_limit', 'cache', 'compress', 'methods', 'max_body', 'max_headers'] as const
 
 export const NO_FEATURES: Features = {
-  headers: null, access: null, auth: null, rules: null, rate_limit: null, cache: null, methods: null, max_body: null, max_headers: null,
+  headers: null, access: null, auth: null, rules: null, rate_limit: null, cache: null, compress: null, methods: null, max_body: null, max_headers: null,
 }
 
 function methods(v: unknown, path: string): string[] {
@@ -139,6 +142,7 @@ export function features(o: Record<string, unknown>, path: string, scope = path)
   read('rules', rules)
   read('rate_limit', (v, p) => rateLimit(v, p, scope))
   read('cache', cache)
+  read('compress', compress)
   read('methods', methods)
   read('max_body', size)
   read('max_headers', (v, p) => int(v, p, 1, 10_000))

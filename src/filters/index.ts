@@ -13,10 +13,11 @@ import { auth } from './auth.js'
 import { rateLimit } from './rate-limit.js'
 import { hsts } from './hsts.js'
 import { cache, closeZones, pruneZones } from './cache.js'
+import { compress } from './compress.js'
 import { closeStores, pruneStores } from './rate-limit/stores.js'
 import type { Config } from '../config/schema.js'
 
-export const FILTERS: readonly FilterKind[] = [headers, access, limits, rules, auth, rateLimit, cache, hsts]
+export const FILTERS: readonly FilterKind[] = [headers, access, limits, rules, auth, rateLimit, cache, compress, hsts]
 
 /** A reload is done: the stores the new config no longer names are closed. */
 export async function afterReload(config: Config): Promise<void> {

@@ -8,6 +8,9 @@ import type { Filter, FilterFactory } from './filter.js'
 import type { Exchange } from './exchange.js'
 import { HeadEdit } from './head-edit.js'
 import { Reply } from './reply.js'
+import type { StoredReply } from './reply.js'
+import type { BodyTransform } from './transform.js'
+import type { Head } from '../http/head.js'
 import type { ProxyError } from '../errors.js'
 
 type Verdict = Reply | undefined
@@ -22,6 +25,8 @@ export class Chain {
   #readers: Filter[] | null = null
   /** Some filter might read the response content or answer in place of the peer's head: the parser stops between head and body. */
   readonly readsResponse: boolean
+  /** Some filter may change the response content (Filter.responseTransform). */
+  readonly transforms: boolean
   readonly #checksResponse: boolean
   readonly #handlesFaults: boolean
   #done = false
@@ -37,7 +42,8 @@ export class Chain {
     this.#filters = fs
     this.#editsUp = fs.some((f) => f.upstreamHead !== undefined)
     this.#editsDown = fs.some((f) => f.responseHead !== undefined)
-    this.readsResponse = fs.some((f) => f.responseBody !== undefined || f.upstreamResponse !== undefined)
+    this.transforms = fs.some((f) => f.responseTransform !== undefined)
+    this.readsResponse = this.transforms || fs.some((f) => f.responseBody !== undefined || f.upstreamResponse !== undefined)
     this.#checksResponse = fs.some((f) => f.upstreamResponse !== undefined)
     this.#handlesFaults = fs.some((f) => f.fault !== undefined)
   }
@@ -100,6 +106,16 @@ export class Chain {
       if (r !== undefined) { this.answeredBy = fs[i].name; return r }
     }
     return undefined
+  }
+
+  /** A filter's change of the content, its head edits made in `e` (descending order; the first wins). */
+  transform(x: Exchange, head: Head, stored: StoredReply | null, e: HeadEdit): BodyTransform | StoredReply | null {
+    const fs = this.#filters
+    for (let i = fs.length - 1; i >= 0; i--) {
+      const t = fs[i].responseTransform?.(x, head, stored, e)
+      if (t !== undefined && t !== null) return t
+    }
+    return null
   }
 
   /** `f` reads the response content (Filter.responseBody). */

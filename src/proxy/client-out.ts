@@ -6,6 +6,7 @@
  */
 import type { Downstream } from './downstream.js'
 import { Framing, chunkHeader, CRLF, LAST_CHUNK } from './response-head.js'
+import type { Transformed } from './transformed.js'
 
 /** Body bytes up to this size are copied behind a rebuilt head rather than written beside it. */
 const COALESCE = 16384
@@ -34,6 +35,8 @@ export class ClientOut {
    * route with header rules: writev was 19% of busy time).
    */
   #held: Buffer | null = null
+  /** A filter's transform takes the decoded spans (Framing.TRANSFORM), and writes its own output. */
+  #tx: Transformed | null = null
 
   constructor(down: Downstream, owner: OutOwner) {
     this.#down = down
@@ -52,6 +55,16 @@ export class ClientOut {
     this.#held = head
   }
 
+  /**
+   * The content goes through `tx` (a head rebuilt for it was just held): the head goes out now, as the
+   * transform's output comes later, from its own callbacks.
+   */
+  transform(tx: Transformed): void {
+    this.framing = Framing.TRANSFORM
+    this.#tx = tx
+    this.#release()
+  }
+
   /** A 1xx passed on: it goes first, in the corked batch. */
   interim(head: Buffer): void {
     this.#cork()
@@ -65,9 +78,10 @@ export class ClientOut {
     this.write(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end))
   }
 
-  /** Writes the noted body spans of `chunk`, re-chunked (RECHUNK) or as they are (DECHUNK). */
+  /** Writes the noted body spans of `chunk`, re-chunked (RECHUNK) or as they are (DECHUNK), or into the transform. */
   flushSpans(chunk: Buffer): void {
     const sp = this.spans
+    if (this.#tx !== null) { this.#feed(chunk); return }
     const rechunk = this.framing === Framing.RECHUNK
     if (rechunk) this.#cork()
     for (let i = 0; i < sp.length; i += 2) {
@@ -78,15 +92,26 @@ export class ClientOut {
     sp.length = 0
   }
 
-  /** The response is complete: the last chunk of a re-chunked body, and a held head, go out now. */
+  /** The transform's input is full: the peer waits (its drain resumes it, Exchange.transformDrained). */
+  #feed(chunk: Buffer): void {
+    const sp = this.spans
+    let room = true
+    for (let i = 0; i < sp.length; i += 2) room = this.#tx!.data(chunk.subarray(sp[i], sp[i + 1])) && room
+    sp.length = 0
+    if (!room) this.#owner.clientFull()
+  }
+
+  /** The response is complete: the last chunk of a re-chunked body, and a held head, go out now (a transform ends later). */
   end(): void {
+    if (this.#tx !== null) { this.#tx.end(); return }
     if (this.framing === Framing.RECHUNK) this.write(LAST_CHUNK)
     this.#release()
   }
 
-  /** The end of one `onUpstreamData`: a held head goes out, the corked batch too. */
+  /** The end of one `onUpstreamData`: a held head goes out, the corked batch too; a transform flushes what it holds. */
   flush(): void {
     this.#release()
+    if (this.#tx !== null) this.#tx.flush()
     if (this.#corked) { this.#corked = false; this.#down.uncork() }
   }
 
@@ -106,7 +131,8 @@ export class ClientOut {
       else this.write(h)
     }
     this.#owner.bytesOut += b.length
-    if (!this.#down.write(b)) this.#owner.clientFull()
+    // Under a transform the client's backpressure reaches the peer through the transform's buffers.
+    if (!this.#down.write(b) && this.#tx === null) this.#owner.clientFull()
   }
 
   #release(): void {

@@ -27,7 +27,9 @@ import { CONTINUE, Reply, StoredReply, reply } from './reply.js'
 import { Tunnel, TunnelOwner } from './tunnel.js'
 import type { FilterFactory, Filter } from './filter.js'
 import { Chain } from './chain.js'
-import type { HeadEdit } from './head-edit.js'
+import { HeadEdit } from './head-edit.js'
+import type { BodyTransform } from './transform.js'
+import { Transformed, TransformedOwner } from './transformed.js'
 import { realClient } from './client-ip.js'
 import { Attempts } from './attempts.js'
 
@@ -37,7 +39,7 @@ const STATE_DONE = 2
 /** A stored response is going to the client (proxy/served.ts). */
 const STATE_SERVING = 3
 
-export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
+export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, TransformedOwner {
   readonly down: Downstream
   /** The request head as spans (valid until the exchange is over: the client's parser waits for it). */
   readonly head: Head
@@ -114,6 +116,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
   othersReading: (() => boolean) | null = null
   /** The client left while others read the response's copy: the peer is read to its end, unwritten. */
   #orphan = false
+  /** A filter's transform of the response content (Filter.responseTransform), until its output ends. */
+  #tx: Transformed | null = null
 
   constructor(down: Downstream, head: Head, info: RequestInfo, group: Group | null, local: number, filters: readonly FilterFactory[], routeLabel = '') {
     this.down = down
@@ -399,21 +403,35 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     }
     this.#state = STATE_HEAD_SENT
     const closing = !this.keepAlive || !this.requestEnded || this.#lastOnConnection || this.down.closing
-    const framing = framingFor(h, c.parser.untilClose, this.method === HEAD, this.minor, closing)
+    let framing = framingFor(h, c.parser.untilClose, this.method === HEAD, this.minor, closing)
+    let edit = this.chain === null ? null : this.chain.response(this)
+    // A filter's transform (proxy/transform.ts) takes the decoded content; our close ends it for HTTP/1.0.
+    const t = framing === Framing.NONE || this.chain === null || !this.chain.transforms ? null : this.#transformOf(h, null, edit)
+    if (t !== null) { edit = t[1]; framing = this.minor >= 1 ? Framing.TRANSFORM : Framing.TRANSFORM_CLOSE; c.parser.bodySpans = true }
     // Our close delimits the body when we pass on one delimited by the peer's, or de-chunk it.
-    const close = closing || framing === Framing.DECHUNK || (framing === Framing.RAW && c.parser.untilClose)
+    const close = closing || framing === Framing.DECHUNK || framing === Framing.TRANSFORM_CLOSE || (framing === Framing.RAW && c.parser.untilClose)
     this.#close = close
     if (framing === Framing.DECHUNK || framing === Framing.RECHUNK) c.parser.bodySpans = true
-    const edit = this.chain === null ? null : this.chain.response(this)
     if (this.chain !== null && this.chain.readingResponse) { this.#reads = true; c.parser.bodySpans = true }
     const start = framing <= Framing.RAW && !close && this.minor >= 1 && edit === null ? rawStart(h, chunk, from) : -1
     // DESIGN principle 1: a head that needs no change goes out as received, in one write with the
     // body bytes of this chunk (measured: −0.7 µs per request against rebuilding it).
     if (start >= 0) this.#outFor().passHead(start)
     else this.#outFor().holdHead(buildResponse(h, framing, close, this.minor === 0 && !close, edit), framing)
+    if (t !== null) this.#outFor().transform(this.#tx = new Transformed(t[0] as BodyTransform, this.down, this, framing === Framing.TRANSFORM))
     // No timer switch here: a response that ends in this chunk needs none, and one that goes on
     // reaches Step.MORE, which arms upstream_idle (one timer refresh per request saved).
     return true
+  }
+
+  /**
+   * Filter.responseTransform: a filter's transform of the content (or, for a stored response, another
+   * StoredReply), and the edits of the head to send with it (made into `edit`, or a new one). Null: none.
+   */
+  #transformOf(head: Head, stored: StoredReply | null, edit: HeadEdit | null): [BodyTransform | StoredReply, HeadEdit] | null {
+    const e = edit ?? new HeadEdit()
+    const t = this.chain!.transform(this, head, stored, e)
+    return t === null ? null : [t, e]
   }
 
   /**
@@ -453,9 +471,10 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     if (this.up !== null && (this.othersReading === null || !this.othersReading())) this.up.socket.pause()
   }
 
-  /** The client drained: let the peer send again. */
+  /** The client drained: let the peer send again (under a transform, its output; its drain resumes the peer). */
   onClientDrain(): void {
-    if (this.up !== null) this.up.socket.resume()
+    if (this.#tx !== null) this.#tx.resume()
+    else if (this.up !== null) this.up.socket.resume()
     else if (this.#reader !== null) this.#reader.resume()
   }
 
@@ -465,7 +484,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     // Before #finish: the next pipelined request may write its own answer at once.
     this.#out!.end()
     if (this.down.logging) this.peerMs = performance.now() - this.peerStart
-    this.#state = STATE_DONE
+    // A transform still writing keeps the response under way until its end (transformEnd).
+    if (this.#tx === null) this.#state = STATE_DONE
     this.up = null
     c.quiet()
     if (c.socket.isPaused()) c.socket.resume()
@@ -473,7 +493,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     // nothing more, and the whole request went out.
     if (c.parser.head.keepAlive && !extra && !c.parser.untilClose && this.requestEnded && !this.upgrade) c.peer.pool.release(c)
     else c.destroy()
-    this.#finish(this.#close)
+    if (this.#tx === null) this.#finish(this.#close)
   }
 
   /** The peer's response, read on after its client left, is complete: the socket goes back, the line is logged. */
@@ -534,6 +554,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     if (this.up !== null) { this.up.destroy(); this.up = null }
     if (this.#state === STATE_HEAD_SENT || this.#state === STATE_SERVING) {
       this.#reader?.cancel()
+      this.#tx?.cancel()
       this.#finished = true
       this.#leave()
       this.down.destroy()
@@ -556,11 +577,14 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     if (this.#state === STATE_HEAD_SENT && this.up !== null && this.requestEnded && this.othersReading !== null && this.othersReading()) {
       this.#orphan = true
       this.#out!.mute()
+      // A transform's output has no client any more; the tee sees the peer's content without it.
+      this.#tx?.cancel()
       if (this.up.socket.isPaused()) this.up.socket.resume()
       return
     }
     if (this.up !== null) { this.up.destroy(); this.up = null }
     this.#reader?.cancel()
+    this.#tx?.cancel()
     this.#finished = true
     this.#leave()
     this.#log()
@@ -581,10 +605,16 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     if (this.#finished) return
     this.status = r.status
     const headOnly = this.method === HEAD || r.content === null
-    const unknown = r.length < 0 && !headOnly
+    let edit = this.chain === null ? null : this.chain.response(this)
+    // A filter's transform of the stored content, or a stored copy of it to serve instead (Filter.responseTransform).
+    const t = headOnly || this.chain === null || !this.chain.transforms ? null : this.#transformOf(r.head, r, edit)
+    if (t !== null) { edit = t[1]; if (t[0] instanceof StoredReply) r = t[0] }
+    const tx = t === null || t[0] instanceof StoredReply ? null : t[0]
+    const unknown = (r.length < 0 || tx !== null) && !headOnly
     const close = !this.keepAlive || !this.requestEnded || this.#lastOnConnection || this.down.closing || (unknown && this.minor === 0)
-    const edit = this.chain === null ? null : this.chain.response(this)
-    const b = buildStored(r, close, this.minor === 0 && !close, unknown && !close, edit)
+    // Chunked when the length is unknown, as a transformed body always is, to any HTTP/1.1 client (response-head.ts Framing.TRANSFORM).
+    const chunked = unknown && (tx !== null ? this.minor >= 1 : !close)
+    const b = buildStored(r, close, this.minor === 0 && !close, chunked, edit, tx !== null ? -1 : r.length)
     this.bytesOut += b.length
     if (headOnly) {
       this.down.write(b)
@@ -595,10 +625,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     this.#state = STATE_SERVING
     this.#close = close
     const end = r.length < 0 ? -1 : r.start + r.length
-    const sink = new Served(this.down, this, b, unknown && !close)
+    if (tx !== null) this.down.write(b)
+    const sink = tx === null ? new Served(this.down, this, b, chunked) : this.#tx = new Transformed(tx, this.down, this, chunked)
     const reader = r.content!.read(sink, r.start, end)
     if (this.#state === STATE_SERVING) this.#reader = reader
-    sink.flushHead()
+    if (sink instanceof Served) sink.flushHead()
   }
 
   /** The stored body went out whole (Served). */
@@ -606,6 +637,24 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner {
     this.#reader = null
     this.#state = STATE_DONE
     this.#finish(this.#close)
+  }
+
+  /** The transform's input has room again (Transformed): the peer, or the stored body, goes on. */
+  transformDrained(): void {
+    if (this.up !== null) this.up.socket.resume()
+    else if (this.#reader !== null) this.#reader.resume()
+  }
+
+  /** The transform's output went out whole: the response is complete (the peer's socket went back at its end). */
+  transformEnd(): void {
+    this.#tx = null
+    this.servedEnd()
+  }
+
+  /** A transform failed (a peer's broken gzip) or its stored input did: the client is cut, the cause logged. */
+  transformFailed(err: ProxyError): void {
+    this.#tx = null
+    this.fail(err)
   }
 
   /** The stored body could not be read to its end (Served): the client is cut, as by a peer. */

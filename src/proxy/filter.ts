@@ -11,7 +11,9 @@ import type { Features } from '../config/features.js'
 import type { EventLog } from '../log/events.js'
 import type { Exchange } from './exchange.js'
 import type { HeadEdit } from './head-edit.js'
-import type { Reply } from './reply.js'
+import type { Reply, StoredReply } from './reply.js'
+import type { BodyTransform } from './transform.js'
+import type { Head } from '../http/head.js'
 import type { ProxyError } from '../errors.js'
 
 /**
@@ -55,6 +57,16 @@ export interface Filter {
    * whole of it went. A slice is a view of the socket's chunk: copy what you keep. Default: nothing.
    */
   responseBody?(x: Exchange, data: Buffer | null): void
+  /**
+   * Runs once the head of a response with content is known, after every responseHead, in descending
+   * order: a peer's (`stored` null) or a stored one (a cache hit: `stored` is the reply, `head` its
+   * stored head); never for HEAD, 1xx, 204, 304 or a local answer. Returns a BodyTransform to change
+   * the content (proxy/transform.ts), with the head edits that go with it made in `e`; the Exchange
+   * then re-frames the body (no Content-Length; chunked, or our close). For a stored response it may
+   * instead return another StoredReply to serve (a copy of the content made before). The first filter
+   * that returns one wins. Default: null, the content goes as it is (edits in `e` are then dropped).
+   */
+  responseTransform?(x: Exchange, head: Head, stored: StoredReply | null, e: HeadEdit): BodyTransform | StoredReply | null
   /**
    * Runs when the exchange fails before any byte of a response went to the client (no peer, a failed
    * connect, a timeout, a bad response head), in descending order. Returns a Reply to answer with

@@ -27,6 +27,13 @@ export const enum Framing {
   DECHUNK = 2,
   /** Close-delimited from the peer, chunked by us for a keep-alive HTTP/1.1 client. */
   RECHUNK = 3,
+  /**
+   * Decoded and changed by a filter's transform (proxy/transformed.ts), chunked: to every HTTP/1.1
+   * client, even one whose connection closes after it, which can then tell a cut body from a whole one.
+   */
+  TRANSFORM = 4,
+  /** The same to an HTTP/1.0 client, ended by our close (RFC 9112 §6.3 rule 8). */
+  TRANSFORM_CLOSE = 5,
 }
 
 function isChunked(h: Head): boolean {
@@ -56,21 +63,22 @@ export function framingFor(h: Head, untilClose: boolean, toHead: boolean, minor:
 export function buildResponse(h: Head, framing: Framing, close: boolean, http10Alive: boolean, edit: HeadEdit | null = null): Buffer {
   const tokens = connectionTokens(h)
   let extra = close ? 'Connection: close\r\n' : http10Alive ? 'Connection: keep-alive\r\n' : ''
-  if (framing === Framing.RECHUNK) extra += 'Transfer-Encoding: chunked\r\n'
-  const drop = framing === Framing.DECHUNK || framing === Framing.RECHUNK ? DROP_FRAMING : DROP
+  if (framing === Framing.RECHUNK || framing === Framing.TRANSFORM) extra += 'Transfer-Encoding: chunked\r\n'
+  // A transformed body has a new length, unknown in advance: the peer's Content-Length goes too.
+  const drop = framing >= Framing.TRANSFORM ? DROP_FRAMING_ALL : framing === Framing.DECHUNK || framing === Framing.RECHUNK ? DROP_FRAMING : DROP
   return buildHead(h, statusPrefix(h.status), h.spans[0], h.spans[1], '\r\n', drop, tokens, extra, edit?.drops ?? null, edit?.lines ?? '')
 }
 
 /**
  * The head of a stored response (proxy/reply.ts StoredReply): its stored fields, ours (Age,
  * Cache-Status...), the framing of this hop, and the filters' edits. `chunked`: its length is not
- * known yet and the client takes chunked.
+ * known yet (or a transform changes it: `length` -1) and the client takes chunked.
  */
-export function buildStored(r: StoredReply, close: boolean, http10Alive: boolean, chunked: boolean, edit: HeadEdit | null): Buffer {
+export function buildStored(r: StoredReply, close: boolean, http10Alive: boolean, chunked: boolean, edit: HeadEdit | null, length = r.length): Buffer {
   let extra = r.extra
   // RFC 9110 §15.4.5, §8.6: a 304 carries no Content-Length of its own, a 204 none at all.
   if (r.status !== 304 && r.status !== 204) {
-    if (r.length >= 0) extra += `Content-Length: ${r.length}\r\n`
+    if (length >= 0) extra += `Content-Length: ${length}\r\n`
     else if (chunked) extra += 'Transfer-Encoding: chunked\r\n'
   }
   if (close) extra += 'Connection: close\r\n'
@@ -108,6 +116,16 @@ export function chunkHeader(size: number): Buffer {
 }
 
 export { CRLF, LAST_CHUNK }
+
+/** Writes `b` as one chunk (RFC 9112 §7.1): size, CRLF, data, CRLF, in one writev. False: the client is full. */
+export function writeChunk(d: { cork(): void; uncork(): void; write(b: Buffer): boolean }, b: Buffer): boolean {
+  d.cork()
+  d.write(chunkHeader(b.length))
+  d.write(b)
+  const ok = d.write(CRLF)
+  d.uncork()
+  return ok
+}
 
 const HTTP11 = Buffer.from('HTTP/1.1 ', 'latin1')
 

@@ -5,7 +5,7 @@
  */
 import type { ContentSink } from './content.js'
 import type { Downstream } from './downstream.js'
-import { CRLF, LAST_CHUNK, chunkHeader } from './response-head.js'
+import { LAST_CHUNK, writeChunk } from './response-head.js'
 
 /** What the sink needs of its exchange. */
 export interface ServedOwner {
@@ -59,14 +59,7 @@ export class Served implements ContentSink {
       return ok
     }
     this.flushHead()
-    if (!this.#chunked) return d.write(b)
-    // RFC 9112 §7.1: size, CRLF, data, CRLF; one writev for the three.
-    d.cork()
-    d.write(chunkHeader(b.length))
-    d.write(b)
-    const ok = d.write(CRLF)
-    d.uncork()
-    return ok
+    return this.#chunked ? writeChunk(d, b) : d.write(b)
   }
 
   end(): void {
