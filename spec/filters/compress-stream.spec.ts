@@ -149,4 +149,39 @@ t('a client that stops reading holds the peer back: the peer\'s writes stall far
   await waitFor(() => got === total, 20_000, `the whole body (got ${got})`)
 })
 
+t('a peer\'s gzip bomb of known length is decoded on the stream: a client that reads nothing holds the proxy to its bounds, not to the whole content', async () => {
+  // 64 MiB of zeros is ~64 KiB of gzip, under the size coded whole (coder.ts WHOLE_MAX): decoding it
+  // in one piece would hold the 64 MiB at once.
+  const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024))
+  const up = track(await rawUpstream((s: Socket) => {
+    s.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Encoding: gzip\r\nContent-Length: ${bomb.length}\r\n\r\n`), bomb]))
+  }))
+  const px = track(await route(up.port))
+  const c = track(await RawClient.open(px.port))
+  c.socket.pause()
+  const before = process.memoryUsage().arrayBuffers
+  c.send('GET /bomb HTTP/1.1\r\nHost: spec\r\nAccept-Encoding: identity\r\n\r\n')
+  let peak = 0
+  for (let i = 0; i < 10; i++) { await sleep(100); peak = Math.max(peak, process.memoryUsage().arrayBuffers - before) }
+  assert.ok(peak < 24 * 1024 * 1024, `the proxy held ${peak} bytes for a client that reads nothing`)
+  c.destroy()
+})
+
+t('coded whole on reused zlib contexts: many responses at once and after one another, each decodes to its own content', async () => {
+  const bodies = Array.from({ length: 12 }, (_, i) => json(2_000 + i * 3_000))
+  const up = track(await httpUpstream((req, res) => {
+    const b = bodies[Number(req.url!.slice(1))]
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(b.length) })
+    res.end(b)
+  }))
+  const px = track(await route(up.port))
+  for (let round = 0; round < 3; round++) {
+    const rs = await Promise.all(bodies.map((_, i) => fetchCoded(px.port, `/${i}`, ['Accept-Encoding: gzip'])))
+    rs.forEach((r, i) => {
+      assert.is(r.h['content-encoding'], 'gzip')
+      assert.ok(decode(r.body, 'gzip').equals(bodies[i]), `response ${i}, round ${round}`)
+    })
+  }
+})
+
 t.run()

@@ -79,7 +79,8 @@ class Compress implements FilterFactory, Filter {
       if (stored.start === 0) keep = this.#copies.keeper(h, op, stored.length)
     }
     // A small body of known length is no event stream: coded in one piece at its end (WholeCoder).
-    if (length >= 0 && length <= WHOLE_MAX) return new WholeCoder(op, level, length, keep, this.#events, x.peer?.label ?? 'cache')
+    // Never a decoding: 256 KiB of gzip can hold 256 MiB, which the stream's backpressure bounds.
+    if (op !== 'gunzip' && length >= 0 && length <= WHOLE_MAX) return new WholeCoder(op, level, length, keep, this.#events, x.peer?.label ?? 'cache')
     return new Coder(op, level, keep, this.#events, stored === null ? x.peer?.label ?? '' : 'cache')
   }
 }

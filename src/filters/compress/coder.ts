@@ -3,7 +3,8 @@
  * decode. zlib's streams do the work in libuv's thread pool, never on the event loop, and bound what
  * they hold: a write returns false past 16 KiB of pending input, and output stops while paused.
  */
-import { brotliCompress, constants, createBrotliCompress, createGunzip, createGzip, gunzip, gzip } from 'node:zlib'
+import { brotliCompress, constants, createBrotliCompress, createGunzip, createGzip } from 'node:zlib'
+import { gzipPooled } from './pooled.js'
 import type { Transform } from 'node:stream'
 import type { BodyTransform, TransformOutput } from '../../proxy/transform.js'
 import { Code, ProxyError } from '../../errors.js'
@@ -102,10 +103,9 @@ export class Coder implements BodyTransform {
 }
 
 /** zlib's one-shot calls, each in the thread pool as one job (no per-read flushes, no stream state between reads). */
-function codeWhole(op: Op, level: number, input: Buffer, done: (err: Error | null, out: Buffer) => void): void {
+function codeWhole(op: 'gzip' | 'br', level: number, input: Buffer, done: (err: Error | null, out: Buffer) => void): void {
   streams++
-  if (op === 'gzip') gzip(input, { level }, done)
-  else if (op === 'gunzip') gunzip(input, done)
+  if (op === 'gzip') gzipPooled(input, level, done)
   else {
     // A window no larger than the input (brotli's one-shot C API does the same): its default of 4 MiB
     // is allocated and set up for each response otherwise.
@@ -121,7 +121,7 @@ function codeWhole(op: Op, level: number, input: Buffer, done: (err: Error | nul
  * one job each (bench/peers/compress.ts).
  */
 export class WholeCoder implements BodyTransform {
-  readonly #op: Op
+  readonly #op: 'gzip' | 'br'
   readonly #level: number
   readonly #keep: Keeper | null
   readonly #buf: Buffer
@@ -131,7 +131,7 @@ export class WholeCoder implements BodyTransform {
   #out: TransformOutput | null = null
   #over = false
 
-  constructor(op: Op, level: number, length: number, keep: Keeper | null, events: EventLog | null, peer: string) {
+  constructor(op: 'gzip' | 'br', level: number, length: number, keep: Keeper | null, events: EventLog | null, peer: string) {
     this.#op = op
     this.#level = level
     this.#keep = keep
