@@ -21,9 +21,10 @@ import { BufferContent } from './cache/fill.js'
 import { Negotiator } from './compress/negotiate.js'
 import { Coder, Op, WHOLE_MAX, WholeCoder } from './compress/coder.js'
 import { Copies } from './compress/copies.js'
-import { Types, codingsOf, mediaType, noTransform, partial, recoded } from './compress/fields.js'
+import { Types, codingsOf, mediaType, noTransform, partial, recoded, recodedHead, transferCoded, varyOnEncoding, weakenFor304 } from './compress/fields.js'
 
 const ACCEPT_ENCODING = name('accept-encoding')
+const IF_NONE_MATCH = name('if-none-match')
 
 class Compress implements FilterFactory, Filter {
   readonly name = 'compress'
@@ -43,29 +44,59 @@ class Compress implements FilterFactory, Filter {
     this.#copies = new Copies(cfg.copies_max_size)
   }
 
-  /** RFC 9110 §9.3.2: no content to code in the answer to HEAD; a tunnel's bytes are not ours. */
+  /** A tunnel's bytes are not ours. */
   attach(x: Exchange): Filter | null {
-    return x.method === HEAD || x.upgrade ? null : this
+    return x.upgrade ? null : this
   }
 
-  responseTransform(x: Exchange, h: Head, stored: StoredReply | null, e: HeadEdit): BodyTransform | StoredReply | null {
-    if (partial(h) || (stored !== null && stored.status !== h.status) || noTransform(h)) return null
+  /**
+   * What a response becomes for this client: null when its form does not depend on Accept-Encoding
+   * at all, '' when it goes as it is (but could have gone coded), else the zlib operation.
+   */
+  #plan(x: Exchange, h: Head, length: number): Op | '' | null {
+    // RFC 9110 §15.3.6: a 205 has no content; a transfer coding's bytes are not content (RFC 9112 §6.1).
+    if (h.status === 205 || partial(h) || noTransform(h) || transferCoded(h)) return null
     // No Accept-Encoding at all: RFC 9110 §12.5.3 allows any coding, but like nginx we send the
-    // content as it is, and decode nothing either.
-    const ae = x.head.find(ACCEPT_ENCODING) < 0 ? null : this.#negotiator.accepted(x.head.tokens(ACCEPT_ENCODING).join(','))
-    if (ae === null) return null
+    // content as it is, and decode nothing either. A request's no-transform (RFC 9111 §5.2.1.6) too.
+    const ae = x.head.find(ACCEPT_ENCODING) < 0 || noTransform(x.head) ? null : this.#negotiator.accepted(x.head.tokens(ACCEPT_ENCODING).join(','))
     const codings = codingsOf(h)
     if (codings.length > 0) {
       // Already coded by the peer: only a gzip the client refuses is decoded for it.
-      if (!this.#cfg.decode || ae.gzip || codings.length !== 1 || (codings[0] !== 'gzip' && codings[0] !== 'x-gzip')) return null
-      recoded(h, e, null)
-      return this.#coder(x, h, stored, 'gunzip', lengthOf(h, stored))
+      if (!this.#cfg.decode || codings.length !== 1 || (codings[0] !== 'gzip' && codings[0] !== 'x-gzip') || length === 0) return null
+      return ae === null || ae.gzip ? '' : 'gunzip'
     }
-    if (ae.coding === null || !this.#types.has(mediaType(h))) return null
+    if (!this.#types.has(mediaType(h)) || (length >= 0 && length < this.#cfg.min_length)) return null
+    return ae === null || ae.coding === null ? '' : ae.coding
+  }
+
+  /**
+   * Every response whose form depends on Accept-Encoding says so (RFC 9110 §12.5.5), coded or not;
+   * the answer to HEAD has the head GET would have (§9.3.2); a 304 to a client holding our coded
+   * form has its weak ETag (§15.4.5).
+   */
+  responseHead(x: Exchange, e: HeadEdit): void {
+    const h = x.storedHead ?? x.response
+    if (h === null) return
+    if (x.status === 304) {
+      const inm = x.head.get(IF_NONE_MATCH)
+      if (inm !== undefined) weakenFor304(h, e, inm)
+      return
+    }
+    if (x.status !== h.status) return
+    const plan = this.#plan(x, h, lengthOf(h, null))
+    if (plan === null) return
+    varyOnEncoding(h, e)
+    if (x.method === HEAD && plan !== '') recodedHead(h, e, plan === 'gunzip' ? null : plan)
+  }
+
+  /** The coding itself, for content (responseHead made the Vary edit). */
+  responseTransform(x: Exchange, h: Head, stored: StoredReply | null, e: HeadEdit): BodyTransform | StoredReply | null {
+    if (stored !== null && stored.status !== h.status) return null
     const length = lengthOf(h, stored)
-    if (length >= 0 && length < this.#cfg.min_length) return null
-    recoded(h, e, ae.coding)
-    return this.#coder(x, h, stored, ae.coding, length)
+    const plan = this.#plan(x, h, length)
+    if (plan === null || plan === '') return null
+    recoded(h, e, plan === 'gunzip' ? null : plan)
+    return this.#coder(x, h, stored, plan, length)
   }
 
   /** A zlib stream for a peer's content; for a stored one, its copy when made before, else one that keeps a copy. */

@@ -76,6 +76,8 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
   up: UpstreamConn | null = null
   /** The peer's final response head, once it is in (for the filters' response hooks). */
   response: Head | null = null
+  /** The head of a stored response being served (a cache hit, or the cache's own 304), for the same hooks. */
+  storedHead: Head | null = null
   started = false
   requestEnded = false
   /** Bytes after an Upgrade request's head, for the tunnel. */
@@ -604,6 +606,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
   #serve(r: StoredReply): void {
     if (this.#finished) return
     this.status = r.status
+    this.storedHead = r.head
     const headOnly = this.method === HEAD || r.content === null
     let edit = this.chain === null ? null : this.chain.response(this)
     // A filter's transform of the stored content, or a stored copy of it to serve instead (Filter.responseTransform).
@@ -614,7 +617,9 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
     const close = !this.keepAlive || !this.requestEnded || this.#lastOnConnection || this.down.closing || (unknown && this.minor === 0)
     // Chunked when the length is unknown, as a transformed body always is, to any HTTP/1.1 client (response-head.ts Framing.TRANSFORM).
     const chunked = unknown && (tx !== null ? this.minor >= 1 : !close)
-    const b = buildStored(r, close, this.minor === 0 && !close, chunked, edit, tx !== null ? -1 : r.length)
+    // A HEAD whose GET would be coded has no length (a filter dropped it: compress's recodedHead).
+    const length = tx !== null || (headOnly && edit !== null && edit.dropsName('content-length')) ? -1 : r.length
+    const b = buildStored(r, close, this.minor === 0 && !close, chunked, edit, length)
     this.bytesOut += b.length
     if (headOnly) {
       this.down.write(b)

@@ -3,8 +3,7 @@
  * decode. zlib's streams do the work in libuv's thread pool, never on the event loop, and bound what
  * they hold: a write returns false past 16 KiB of pending input, and output stops while paused.
  */
-import { brotliCompress, constants, createBrotliCompress, createGunzip, createGzip } from 'node:zlib'
-import { gzipPooled } from './pooled.js'
+import { brotliCompress, constants, createBrotliCompress, createGunzip, createGzip, gunzip, gzip } from 'node:zlib'
 import type { Transform } from 'node:stream'
 import type { BodyTransform, TransformOutput } from '../../proxy/transform.js'
 import { Code, ProxyError } from '../../errors.js'
@@ -22,8 +21,12 @@ function streamFor(op: Op, level: number): Transform {
   streams++
   if (op === 'gzip') return createGzip({ level })
   if (op === 'gunzip') return createGunzip()
-  return createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: level, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT } })
+  // A 512 KiB window (ngx_brotli's default), not brotli's 4 MiB: ~7 MiB of state a stream otherwise.
+  return createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: level, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT, [constants.BROTLI_PARAM_LGWIN]: STREAM_LGWIN } })
 }
+
+/** Brotli's window for a stream (2^19 bytes). */
+const STREAM_LGWIN = 19
 
 /** A content of known length up to this is coded in one piece (WholeCoder). */
 export const WHOLE_MAX = 256 * 1024
@@ -103,9 +106,10 @@ export class Coder implements BodyTransform {
 }
 
 /** zlib's one-shot calls, each in the thread pool as one job (no per-read flushes, no stream state between reads). */
-function codeWhole(op: 'gzip' | 'br', level: number, input: Buffer, done: (err: Error | null, out: Buffer) => void): void {
+function codeWhole(op: Op, level: number, input: Buffer, done: (err: Error | null, out: Buffer) => void): void {
   streams++
-  if (op === 'gzip') gzipPooled(input, level, done)
+  if (op === 'gzip') gzip(input, { level }, done)
+  else if (op === 'gunzip') gunzip(input, done)
   else {
     // A window no larger than the input (brotli's one-shot C API does the same): its default of 4 MiB
     // is allocated and set up for each response otherwise.
@@ -115,27 +119,48 @@ function codeWhole(op: 'gzip' | 'br', level: number, input: Buffer, done: (err: 
 }
 
 /**
+ * Gathering buffers for WholeCoder, reused: a new 64 KiB buffer per response is garbage that V8's
+ * background threads then sweep. Sizes are powers of two from 16 KiB to WHOLE_MAX; a few of each
+ * are kept idle.
+ */
+const gathers = new Map<number, Buffer[]>()
+const GATHER_IDLE = 8
+
+function gatherFor(length: number): Buffer {
+  const size = Math.max(16384, 2 ** Math.ceil(Math.log2(length || 1)))
+  return gathers.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size)
+}
+
+function giveBack(b: Buffer): void {
+  const list = gathers.get(b.length) ?? []
+  if (list.length < GATHER_IDLE) { list.push(b); gathers.set(b.length, list) }
+}
+
+/**
  * For a content of known, small length (WHOLE_MAX): gathered as it comes (into one buffer of that
  * length), then coded in one thread-pool job at its end. Such a body is no event stream, and it comes
  * in a few reads at most; measured: 50 streams interleaved in the pool cost more CPU per response than
  * one job each (bench/peers/compress.ts).
  */
 export class WholeCoder implements BodyTransform {
-  readonly #op: 'gzip' | 'br'
+  readonly #op: Op
   readonly #level: number
   readonly #keep: Keeper | null
-  readonly #buf: Buffer
+  /** The gathering buffer (gatherFor), null once given back. */
+  #buf: Buffer | null
   #at = 0
+  /** zlib has the content: the buffer goes back when it is done. */
+  #coding = false
   readonly #events: EventLog | null
   readonly #peer: string
   #out: TransformOutput | null = null
   #over = false
 
-  constructor(op: 'gzip' | 'br', level: number, length: number, keep: Keeper | null, events: EventLog | null, peer: string) {
+  constructor(op: Op, level: number, length: number, keep: Keeper | null, events: EventLog | null, peer: string) {
     this.#op = op
     this.#level = level
     this.#keep = keep
-    this.#buf = Buffer.allocUnsafe(length)
+    this.#buf = gatherFor(length)
     this.#events = events
     this.#peer = peer
   }
@@ -144,14 +169,19 @@ export class WholeCoder implements BodyTransform {
 
   write(data: Buffer): boolean {
     // More than announced cannot happen (llhttp frames by Content-Length); a stored body is its length.
-    this.#at += data.copy(this.#buf, this.#at)
+    if (this.#buf !== null) this.#at += data.copy(this.#buf, this.#at)
     return true
   }
 
   flush(): void {}
 
   end(): void {
-    codeWhole(this.#op, this.#level, this.#buf.subarray(0, this.#at), (err, b) => {
+    if (this.#buf === null || this.#coding) return
+    this.#coding = true
+    const buf = this.#buf
+    codeWhole(this.#op, this.#level, buf.subarray(0, this.#at), (err, b) => {
+      this.#buf = null
+      giveBack(buf)
       if (this.#over) return
       this.#over = true
       const out = this.#out!
@@ -165,5 +195,9 @@ export class WholeCoder implements BodyTransform {
 
   resume(): void {}
 
-  destroy(): void { this.#over = true }
+  destroy(): void {
+    this.#over = true
+    // While zlib has it, the buffer goes back in end()'s callback.
+    if (this.#buf !== null && !this.#coding) { giveBack(this.#buf); this.#buf = null }
+  }
 }
