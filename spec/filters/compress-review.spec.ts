@@ -9,6 +9,7 @@ import type { Socket } from 'node:net'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { httpUpstream, rawUpstream, startProxy, guard } from '../support/harness.js'
 import { decode, fetchCoded, json } from '../support/coded.js'
+import { adminProxy, sample, scrape } from '../support/admin.js'
 
 const t = suite('filters: compress, review')
 const track = guard(t)
@@ -124,6 +125,33 @@ t('trailers dropped by coding are not announced; types: ["*/*"] codes every type
     assert.is(r.h.trailer, undefined)
     assert.ok(decode(r.body, 'gzip').equals(BODY))
   }
+})
+
+t('metrics: coded, decoded and copied responses, bytes into and out of zlib, failures (rawproxy_compress_*)', async () => {
+  const gz = gzipSync(BODY)
+  const up = track(await httpUpstream((req, res) => {
+    if (req.url === '/gz') res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': String(gz.length) }).end(gz)
+    else if (req.url === '/bad') res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': '100' }).end(Buffer.alloc(100, 7))
+    else res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=60', 'Content-Length': String(BODY.length) }).end(BODY)
+  }))
+  const px = track(await adminProxy({ upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, routes: [{ upstream: 'u', compress: {}, cache: { zone: 'compress-review-metrics' } }] }))
+  const before = await scrape(px.adminPort)
+  const at = (text: string, name: string, op: string): number => sample(text, name, { op }) ?? 0
+  await fetchCoded(px.port, '/j', ['Accept-Encoding: gzip'])
+  await fetchCoded(px.port, '/j', ['Accept-Encoding: gzip'])
+  await fetchCoded(px.port, '/j', ['Accept-Encoding: gzip'])
+  await fetchCoded(px.port, '/gz', ['Accept-Encoding: identity'])
+  await fetchCoded(px.port, '/bad', ['Accept-Encoding: identity'])
+  const after = await scrape(px.adminPort)
+  const d = (name: string, op: string): number => at(after, name, op) - at(before, name, op)
+  // A miss coded on the stream, the first hit coded and kept, the second hit served from the copy.
+  assert.is(d('rawproxy_compress_responses_total', 'gzip'), 2)
+  assert.is(d('rawproxy_compress_responses_total', 'copy'), 1)
+  assert.is(d('rawproxy_compress_input_bytes_total', 'gzip'), 2 * BODY.length)
+  assert.ok(d('rawproxy_compress_output_bytes_total', 'gzip') > 0 && d('rawproxy_compress_output_bytes_total', 'gzip') < BODY.length)
+  assert.is(d('rawproxy_compress_responses_total', 'gunzip'), 2)
+  assert.is(d('rawproxy_compress_output_bytes_total', 'gunzip'), BODY.length)
+  assert.is(d('rawproxy_compress_failures_total', 'gunzip'), 1)
 })
 
 t.run()

@@ -1,13 +1,14 @@
 /**
  * The families of the features on the filter chain, read from the counters each feature keeps for
  * the life of the process: rate-limit decisions per limit, rate-limit store faults and outages, the
- * cache's zones (entries, bytes, evictions, faults).
+ * cache's zones (entries, bytes, evictions, faults), compression by operation.
  * (Auth failures are counted per route with the requests: route-stats.ts.) A feature that lands
  * later adds its families here.
  */
 import { DECISIONS, allDecisions } from '../filters/rate-limit/decisions.js'
 import { storeFaults } from '../filters/rate-limit/stores.js'
 import { OUTCOMES, zoneStats } from '../filters/cache/stores.js'
+import { OPS, bytesIn, bytesOut, failures, responses } from '../filters/compress/stats.js'
 import { collected, type Family, type Sample } from './registry.js'
 
 export function featureFamilies(): Family[] {
@@ -22,6 +23,19 @@ export function featureFamilies(): Family[] {
     collected('rawproxy_rate_limit_store_outages_total', 'counter', 'Outages of a Redis rate-limit store (each logged once).', ['store'], 'sum',
       () => storeFaults().map((s) => ({ labels: [s.store], value: s.outages }))),
     ...cacheFamilies(),
+    ...compressFamilies(),
+  ]
+}
+
+/** Compression's counters (filters/compress/stats.ts), one family per figure, by operation. */
+function compressFamilies(): Family[] {
+  const byOp = (name: string, help: string, a: Float64Array): Family =>
+    collected(name, 'counter', help, ['op'], 'sum', () => OPS.map((op, i) => ({ labels: [op], value: a[i] })))
+  return [
+    byOp('rawproxy_compress_responses_total', 'Responses coded (gzip, br), decoded (gunzip), or served from a kept coded copy of a cache hit (copy).', responses),
+    byOp('rawproxy_compress_input_bytes_total', 'Content bytes that went into zlib.', bytesIn),
+    byOp('rawproxy_compress_output_bytes_total', 'Content bytes that came out of zlib (or of a kept copy).', bytesOut),
+    byOp('rawproxy_compress_failures_total', 'Codings that failed (a peer\'s broken gzip); the client was cut.', failures),
   ]
 }
 

@@ -21,10 +21,12 @@ import { BufferContent } from './cache/fill.js'
 import { Negotiator } from './compress/negotiate.js'
 import { Coder, Op, WHOLE_MAX, WholeCoder } from './compress/coder.js'
 import { Copies } from './compress/copies.js'
+import { bytesOut, opIndex, responses } from './compress/stats.js'
 import { Types, codingsOf, mediaType, noTransform, partial, recoded, recodedHead, transferCoded, varyOnEncoding, weakenFor304 } from './compress/fields.js'
 
 const ACCEPT_ENCODING = name('accept-encoding')
 const IF_NONE_MATCH = name('if-none-match')
+const COPY = opIndex('copy')
 
 class Compress implements FilterFactory, Filter {
   readonly name = 'compress'
@@ -105,7 +107,11 @@ class Compress implements FilterFactory, Filter {
     let keep = null
     if (stored !== null) {
       const copy = this.#copies.get(h, op)
-      if (copy !== undefined) return new StoredReply(stored.status, stored.head, stored.extra, new BufferContent(copy), copy.length)
+      if (copy !== undefined) {
+        responses[COPY]++
+        bytesOut[COPY] += copy.length
+        return new StoredReply(stored.status, stored.head, stored.extra, new BufferContent(copy), copy.length)
+      }
       // Only a whole stored body makes a copy (a 206 never gets here: partial()).
       if (stored.start === 0) keep = this.#copies.keeper(h, op, stored.length)
     }

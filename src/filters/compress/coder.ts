@@ -3,7 +3,9 @@
  * decode. zlib's streams do the work in libuv's thread pool, never on the event loop, and bound what
  * they hold: a write returns false past 16 KiB of pending input, and output stops while paused.
  */
-import { brotliCompress, constants, createBrotliCompress, createGunzip, createGzip, gunzip, gzip } from 'node:zlib'
+import { brotliCompress, constants, createBrotliCompress, createGunzip, createGzip } from 'node:zlib'
+import { gzipPooled } from './pooled.js'
+import { bytesIn, bytesOut, failures, opIndex, responses } from './stats.js'
 import type { Transform } from 'node:stream'
 import type { BodyTransform, TransformOutput } from '../../proxy/transform.js'
 import { Code, ProxyError } from '../../errors.js'
@@ -33,6 +35,7 @@ export const WHOLE_MAX = 256 * 1024
 
 /** zlib's error as the fault it is (a peer's broken gzip, or ours), with its event log line. */
 function failure(op: Op, err: Error, events: EventLog | null, peer: string): ProxyError {
+  failures[opIndex(op)]++
   const e = op === 'gunzip'
     ? new ProxyError(Code.UPSTREAM_PARSE, `the peer's gzip content is broken: ${err.message}`, err)
     : new ProxyError(Code.INTERNAL, `${op} failed: ${err.message}`, err)
@@ -44,6 +47,8 @@ function failure(op: Op, err: Error, events: EventLog | null, peer: string): Pro
 export class Coder implements BodyTransform {
   readonly #z: Transform & { flush(kind: number): void }
   readonly #op: Op
+  /** The op's slot in compress/stats.ts. */
+  readonly #stat: number
   /** Collects the output for a stored copy (compress/copies.ts), or null. */
   readonly #keep: Keeper | null
   /** Input came since the last flush. */
@@ -56,6 +61,8 @@ export class Coder implements BodyTransform {
   constructor(op: Op, level: number, keep: Keeper | null, events: EventLog | null, peer: string) {
     this.#z = streamFor(op, level) as Transform & { flush(kind: number): void }
     this.#op = op
+    this.#stat = opIndex(op)
+    responses[this.#stat]++
     this.#keep = keep
     this.#events = events
     this.#peer = peer
@@ -65,6 +72,7 @@ export class Coder implements BodyTransform {
     const z = this.#z
     z.on('data', (b: Buffer) => {
       this.#keep?.add(b)
+      bytesOut[this.#stat] += b.length
       if (!out.push(b)) z.pause()
     })
     z.on('drain', () => out.drained())
@@ -77,6 +85,7 @@ export class Coder implements BodyTransform {
 
   write(data: Buffer): boolean {
     this.#dirty = true
+    bytesIn[this.#stat] += data.length
     // zlib reads the bytes later, in the thread pool: a copy, as the slice is a view of a socket chunk.
     return this.#z.write(Buffer.from(data))
   }
@@ -106,10 +115,9 @@ export class Coder implements BodyTransform {
 }
 
 /** zlib's one-shot calls, each in the thread pool as one job (no per-read flushes, no stream state between reads). */
-function codeWhole(op: Op, level: number, input: Buffer, done: (err: Error | null, out: Buffer) => void): void {
+function codeWhole(op: 'gzip' | 'br', level: number, input: Buffer, done: (err: Error | null, out: Buffer) => void): void {
   streams++
-  if (op === 'gzip') gzip(input, { level }, done)
-  else if (op === 'gunzip') gunzip(input, done)
+  if (op === 'gzip') gzipPooled(input, level, done)
   else {
     // A window no larger than the input (brotli's one-shot C API does the same): its default of 4 MiB
     // is allocated and set up for each response otherwise.
@@ -143,7 +151,7 @@ function giveBack(b: Buffer): void {
  * one job each (bench/peers/compress.ts).
  */
 export class WholeCoder implements BodyTransform {
-  readonly #op: Op
+  readonly #op: 'gzip' | 'br'
   readonly #level: number
   readonly #keep: Keeper | null
   /** The gathering buffer (gatherFor), null once given back. */
@@ -156,11 +164,12 @@ export class WholeCoder implements BodyTransform {
   #out: TransformOutput | null = null
   #over = false
 
-  constructor(op: Op, level: number, length: number, keep: Keeper | null, events: EventLog | null, peer: string) {
+  constructor(op: 'gzip' | 'br', level: number, length: number, keep: Keeper | null, events: EventLog | null, peer: string) {
     this.#op = op
     this.#level = level
     this.#keep = keep
     this.#buf = gatherFor(length)
+    responses[opIndex(op)]++
     this.#events = events
     this.#peer = peer
   }
@@ -187,6 +196,8 @@ export class WholeCoder implements BodyTransform {
       const out = this.#out!
       if (err !== null) { out.failed(failure(this.#op, err, this.#events, this.#peer)); return }
       if (this.#keep !== null) { this.#keep.add(b); this.#keep.done() }
+      bytesIn[opIndex(this.#op)] += this.#at
+      bytesOut[opIndex(this.#op)] += b.length
       // One push; the end waits for nothing: the client's buffer holds it (at most WHOLE_MAX coded).
       out.push(b)
       out.finished()
