@@ -112,6 +112,14 @@ t('a listener that cannot open: the error, and whatever had opened is closed', a
   assert.match(await get(proxy), /from-a$/)
 })
 
+t('a single process does not become a cluster on reload: refused, with the reason', async () => {
+  proxy = await start(to(a.port))
+  const err = await proxy.reload({ ...to(b.port), workers: 2 }).then(() => null, (e: unknown) => e)
+  assert.instance(err, ConfigError)
+  assert.is((err as Error).message, 'workers: one process cannot become a cluster on reload: restart to serve with 2 workers')
+  assert.match(await get(proxy), /from-a$/)
+})
+
 t('one proxy at a time in a process', async () => {
   proxy = await start(to(a.port))
   const err = await start(to(b.port)).then(() => null, (e: unknown) => e)

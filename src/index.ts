@@ -53,7 +53,8 @@ export interface RawProxy {
   /**
    * Replaces the config: new requests use it, requests in flight finish on the old one. Rejects with
    * a ConfigError (field path and reason) or the error that stopped it (a listener it could not
-   * open); the last good config then stays in force. `workers` takes effect as in a file's reload.
+   * open); the last good config then stays in force. A cluster may change its number of workers;
+   * one process cannot become a cluster (refused: stop and start).
    */
   reload(config: ConfigInput): Promise<void>
   status(): Promise<Status>

@@ -13,6 +13,7 @@ import { Primary } from './cluster/primary.js'
 import { build } from './http/llhttp.js'
 import { FILTERS, afterReload, closeFilters } from './filters/index.js'
 import { Reloader } from './reload.js'
+import { ConfigError } from './config/validate.js'
 import { Admin, AdminHost } from './admin/api.js'
 import { SingleHost } from './admin/single.js'
 import { ClusterHost } from './admin/cluster-host.js'
@@ -41,7 +42,12 @@ async function single(config: Config, events: EventLog): Promise<Core> {
   }
   return {
     addresses: () => server.addresses(),
-    apply: (next) => server.reload(next).then(() => afterReload(next)),
+    apply: async (next) => {
+      // Refused, not ignored: the file would say 4 while one process served on.
+      if (next.workers > 1) throw new ConfigError('workers', `one process cannot become a cluster on reload: restart to serve with ${next.workers} workers`)
+      await server.reload(next)
+      await afterReload(next)
+    },
     host: (reloader, parser) => new SingleHost(server, reloader, parser),
     counts: () => ({ connections: server.connections }),
     close: () => server.close().then(closeFilters).then(() => ({})),
