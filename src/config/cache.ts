@@ -22,8 +22,9 @@ export type CacheStoreConfig =
 export interface CacheConfig {
   /** The store's name: routes with the same zone share one store (and must agree on it). */
   readonly zone: string
+  /** Left out: memory, 256m (a disk store's max_size: 1g); either at least a max_object_size written. */
   readonly store: CacheStoreConfig
-  /** A response longer than this is not stored (dropped as soon as it crosses it). */
+  /** A response longer than this is not stored (dropped as soon as it crosses it). Left out: 8m, at most the store's max_size. */
   readonly max_object_size: number
   /** Request fields (lower-case) and cookies added to the key (scheme, host, path and query). */
   readonly key_headers: readonly string[]
