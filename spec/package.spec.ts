@@ -26,6 +26,7 @@ let files: string[] = []
 function env(): NodeJS.ProcessEnv {
   const e = { ...process.env }
   delete e.NODE_V8_COVERAGE
+  delete e.FORCE_COLOR // the runner's: a program's console.log would colour its numbers
   return e
 }
 
@@ -132,11 +133,11 @@ const proxy = await start(config('5s'))
 const url = 'http://127.0.0.1:' + proxy.addresses()[0].port + '/lib'
 const as = (pw) => ({ headers: { authorization: 'Basic ' + Buffer.from('u:' + pw).toString('base64') } })
 const r = await fetch(url, as('pw'))
-console.log('proxied', r.status, await r.text(), (await fetch(url, as('wrong'))).status)
+console.log(\`proxied \${r.status} \${await r.text()} \${(await fetch(url, as('wrong'))).status}\`)
 await proxy.reload(config('6s'))
-try { await proxy.reload(config('never')) } catch (err) { console.log('refused', err instanceof ConfigError, err.message) }
+try { await proxy.reload(config('never')) } catch (err) { console.log(\`refused \${err instanceof ConfigError} \${err.message}\`) }
 const s = await proxy.status()
-console.log('status', s.config.reloads_ok, s.config.reloads_failed, s.requests.total, proxy.config.timeouts.header, proxy.adminPort > 0)
+console.log(\`status \${s.config.reloads_ok} \${s.config.reloads_failed} \${s.requests.total} \${proxy.config.timeouts.header} \${proxy.adminPort > 0}\`)
 await proxy.stop()
 console.log('stopped')
 `)
