@@ -120,6 +120,24 @@ t('a single process does not become a cluster on reload: refused, with the reaso
   assert.match(await get(proxy), /from-a$/)
 })
 
+t('an admin API that cannot listen: the error, and the proxy\'s listeners are closed again', async () => {
+  const taken = createServer()
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r))
+  const busy = (taken.address() as { port: number }).port
+  const events: LoggedEvent[] = []
+  try {
+    const err = await start({ ...to(a.port), admin: { listen: `127.0.0.1:${busy}`, token: 'library-spec-token-0123' } }, { onEvent: (e) => events.push(e) })
+      .then(() => null, (e: unknown) => e)
+    assert.match(String(err), /EADDRINUSE/)
+    const listening = events.find((e) => e.event === 'listening')!
+    const r = await raw(Number(listening.port), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { ms: 300 })
+    assert.is(r.text, '', 'the proxy listener was closed')
+    assert.ok(events.some((e) => e.event === 'admin listen failed'))
+  } finally {
+    await new Promise((r) => taken.close(r))
+  }
+})
+
 t('one proxy at a time in a process', async () => {
   proxy = await start(to(a.port))
   const err = await start(to(b.port)).then(() => null, (e: unknown) => e)
