@@ -67,8 +67,8 @@ export function check(config: ConfigInput): Config {
   return validate(config)
 }
 
-/** The proxy this process runs now (process-wide stores, such as cache zones, allow one at a time). */
-let current: Embedded | null = null
+/** A proxy runs (or is starting) in this process: process-wide stores, such as cache zones, allow one at a time. */
+let busy = false
 
 /**
  * Starts a proxy from a config object. Throws ConfigError for a bad config (nothing started), or the
@@ -76,32 +76,29 @@ let current: Embedded | null = null
  * this process becomes a node:cluster primary: rawproxy's own worker script is forked, not the program.
  */
 export async function start(config: ConfigInput, options: StartOptions = {}): Promise<RawProxy> {
-  if (current !== null) throw new Error('rawproxy is already running in this process: stop() it first (one proxy per process; it may have several listeners)')
+  if (busy) throw new Error('rawproxy is already running in this process: stop() it first (one proxy per process; it may have several listeners)')
   const valid = validate(config)
+  busy = true
   const events = new EventLog(valid.event_log)
   if (options.onEvent !== undefined) events.watchers.add(options.onEvent)
-  const claim = new Embedded(events)
-  current = claim
   try {
-    claim.running = await launch(valid, events)
+    return new Embedded(await launch(valid, events), events)
   } catch (err) {
-    current = null
+    busy = false
     events.close()
     throw err
   }
-  return claim
 }
 
 class Embedded implements RawProxy {
-  running: Launched | null = null
+  readonly #l: Launched
   readonly #events: EventLog
   #stopped: Promise<void> | null = null
 
-  constructor(events: EventLog) {
+  constructor(launched: Launched, events: EventLog) {
+    this.#l = launched
     this.#events = events
   }
-
-  get #l(): Launched { return this.running! }
 
   addresses(): Address[] { return this.#l.addresses() }
   get adminPort(): number { return this.#l.admin.port }
@@ -124,6 +121,6 @@ class Embedded implements RawProxy {
     this.#events.log('info', 'stopping', this.#l.stopping())
     this.#events.log('info', 'stopped', await this.#l.stop())
     this.#events.close()
-    current = null
+    busy = false
   }
 }
