@@ -1,22 +1,16 @@
 #!/usr/bin/env node
 /**
- * rawproxy's command line and composition root: parse arguments, load the config, start the server
- * (or, with `workers` > 1, the cluster primary), and wire the signals (src/signals.ts).
+ * rawproxy's command line: parse arguments, load the config, start it (launch.ts: the composition
+ * root, shared with the library in index.ts), and wire the signals (src/signals.ts).
  */
 import { parseArgs } from 'node:util'
 import { loadFile, quick } from './config/load.js'
 import { ConfigError } from './config/validate.js'
 import type { Config } from './config/schema.js'
-import { Server } from './server/server.js'
 import { EventLog } from './log/events.js'
-import { build } from './http/llhttp.js'
 import { demoConfig, startDemoUpstreams, DEMO_HELP } from './demo.js'
-import { runCluster } from './cluster/run.js'
 import { handleSignals } from './signals.js'
-import { FILTERS, afterReload, closeFilters } from './filters/index.js'
-import { Reloader } from './reload.js'
-import { Admin } from './admin/api.js'
-import { SingleHost } from './admin/single.js'
+import { launch, Launched } from './launch.js'
 
 const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
@@ -73,34 +67,14 @@ async function main(): Promise<number> {
 
   const events = new EventLog(config.event_log)
   if (args.demo) await startDemoUpstreams()
-  // More than one worker: this process becomes the cluster primary (src/cluster/) and serves nothing.
-  if (config.workers > 1) return runCluster(config, events, args.config, { parser: `llhttp ${build}` })
-  const server = new Server(config, events, { filters: FILTERS })
+  let running: Launched
   try {
-    await server.listen()
-  } catch (err) {
-    events.log('error', 'listen failed', { error: (err as Error).message })
-    events.flushSync()
-    return 1
+    running = await launch(config, events, args.config)
+  } catch {
+    return 1 // logged by launch
   }
-  const reload = (next: Config): Promise<void> => server.reload(next).then(() => afterReload(next))
-  const reloader = new Reloader(reload, events, args.config)
-  let admin: Admin
-  try {
-    admin = await Admin.follow(config, new SingleHost(server, reloader, `llhttp ${build}`), events, reloader)
-  } catch (err) {
-    events.log('error', 'admin listen failed', { error: (err as Error).message })
-    events.flushSync()
-    await server.close(0)
-    return 1
-  }
-  events.log('info', 'started', { pid: process.pid, parser: `llhttp ${build}` })
   if (args.demo) process.stdout.write(DEMO_HELP)
-
-  handleSignals({
-    stopping: () => { admin.stopping = true; return { connections: server.connections } },
-    stop: () => server.close().then(closeFilters).then(() => admin.close()).then(() => ({})),
-  }, events, reloader)
+  handleSignals(running, events, running.reloader)
   return -1
 }
 

@@ -1,8 +1,8 @@
 /**
- * One reload, the same whether SIGHUP or the admin API's POST /reload asked for it: re-read and
- * validate the config file, hand it to the service (a Server, or the cluster primary), log the
- * outcome, and count it for the metrics (admin/control-metrics.ts). A config refused at any step
- * leaves the last good one in force.
+ * One reload, the same whether SIGHUP, the admin API's POST /reload or a program embedding rawproxy
+ * (index.ts) asked for it: re-read and validate the config file (or take the program's config), hand
+ * it to the service (a Server, or the cluster primary), log the outcome, and count it for the metrics
+ * (admin/control-metrics.ts). A config refused at any step leaves the last good one in force.
  */
 import { loadFile } from './config/load.js'
 import type { Config } from './config/schema.js'
@@ -32,26 +32,42 @@ export class Reloader {
     this.#file = file
   }
 
+  /** Re-reads the config file (SIGHUP, the admin API's POST /reload). */
   async run(): Promise<ReloadResult> {
-    if (this.#file === undefined) {
+    const file = this.#file
+    if (file === undefined) {
       this.#events.log('warn', 'reload ignored', { reason: 'no --config file' })
       return { ok: false, error: 'no --config file to reload' }
     }
+    const err = await this.#attempt(() => loadFile(file), file)
+    return err === null ? { ok: true } : { ok: false, error: err.message }
+  }
+
+  /**
+   * A reload with a config made by the caller (the library's `reload(config)`); rejects with what
+   * refused it (a ConfigError names the field), the last good config staying in force.
+   */
+  async use(load: () => Config): Promise<void> {
+    const err = await this.#attempt(load, 'object')
+    if (err !== null) throw err
+  }
+
+  /** Loads, validates and applies; null when it is in force, else the error that refused it. */
+  async #attempt(load: () => Config, source: string): Promise<Error | null> {
     let next: Config
     try {
-      next = loadFile(this.#file)
+      next = load()
       await this.#apply(next)
     } catch (err) {
       // Refused before or while it was applied: the last good config stays in force.
-      const error = (err as Error).message
       this.failed++
-      this.#events.log('error', 'reload refused', { error })
-      return { ok: false, error }
+      this.#events.log('error', 'reload refused', { error: (err as Error).message })
+      return err as Error
     }
     this.ok++
     this.lastGood = Date.now()
-    this.#events.log('info', 'reloaded', { config: this.#file })
+    this.#events.log('info', 'reloaded', { config: source })
     this.onReload?.(next)
-    return { ok: true }
+    return null
   }
 }

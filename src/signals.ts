@@ -1,7 +1,8 @@
 /**
- * The signals of a running rawproxy, the same whether the process serves alone (cli.ts) or is a
- * cluster primary (src/cluster/run.ts): SIGHUP re-reads and validates the config file and hands it
- * over (reload.ts); SIGUSR2 asks for a rolling restart; SIGTERM and SIGINT stop gracefully, then exit.
+ * The signals of a rawproxy the command line started (cli.ts), the same whether the process serves
+ * alone or is a cluster primary (launch.ts starts either): SIGHUP re-reads and validates the config
+ * file and hands it over (reload.ts); SIGUSR2 asks for a rolling restart; SIGTERM and SIGINT stop
+ * gracefully, then exit. A program using the library keeps its process's signals to itself.
  */
 import type { EventLog } from './log/events.js'
 import type { Reloader } from './reload.js'

@@ -329,6 +329,11 @@ const REQUEST_ERRORS: [string, string, string, boolean][] = [
   ['HTTP/1.2', 'GET / HTTP/1.2\r\nHost: a\r\n\r\n', 'HPE_INVALID_VERSION', true],
   ['HTTP/2.0 in a request line (§2.3)', 'GET / HTTP/2.0\r\nHost: a\r\n\r\n', 'HPE_INVALID_VERSION', true],
   ['no version, HTTP/0.9 style (§3)', 'GET /\r\nHost: a\r\n\r\n', 'HPE_INVALID_VERSION', true],
+  // Appendix C.1: a 0.9 request is its line alone; refused at its CRLF, not at a blank line never sent.
+  ['no version and nothing after the CRLF (§3, C.1)', 'GET /path\r\n', 'HPE_INVALID_VERSION', true],
+  ['no version, bare LF (§3, C.1)', 'GET /path\n', 'HPE_INVALID_VERSION', true],
+  ['no version, absolute form (§3.2.2)', 'GET http://a.test/p\r\n', 'HPE_INVALID_VERSION', true],
+  ['no version, authority form (§3.2.3)', 'CONNECT a.test:443\r\n', 'HPE_INVALID_VERSION', true],
   ['RTSP/1.0 for HTTP/1.0 (§2.3)', 'GET / RTSP/1.0\r\nHost: a\r\n\r\n', 'HPE_INVALID_CONSTANT', true],
   ['fragment in the target (§3.2)', 'GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n', 'HPE_INVALID_URL', true],
   ['control char in the target (§3.2)', 'GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n', 'HPE_INVALID_URL', true],
@@ -357,6 +362,14 @@ for (const [what, s, name] of RESPONSE_ERRORS) {
     assert.match(everyCut(Kind.RESPONSE, s).error ?? 'no error', new RegExp(`^PRX_ERR_UPSTREAM_PARSE ${name}: `))
   })
 }
+
+refusals('a request line with its version, cut at any byte, is not taken for HTTP/0.9', () => {
+  for (const line of ['GET /path HTTP/1.1', 'GET http://a.test/p HTTP/1.0', 'CONNECT a.test:443 HTTP/1.1', 'OPTIONS * HTTP/1.1']) {
+    const got = everyCut(Kind.REQUEST, `${line}\r\nHost: a\r\n\r\n`)
+    assert.is(got.error, null, line)
+    assert.is(got.msgs.length, 1)
+  }
+})
 
 refusals('finish: a cut-off head or body is an error; nothing in flight is nothing', () => {
   const cases: [Kind, string, Step][] = [

@@ -90,11 +90,11 @@ export interface TlsPeer {
 }
 
 /** An HTTPS peer with the given certificate ("upstream", "other", "expired"), answering 200 "tls ok". */
-export async function tlsPeer(cert: string, opts: { requestCert?: boolean } = {}): Promise<TlsPeer> {
+export async function tlsPeer(cert: string, opts: { requestCert?: boolean; maxVersion?: 'TLSv1.2' } = {}): Promise<TlsPeer> {
   const p = { conns: [], requests: [] } as unknown as TlsPeer
   const server = createHttpsServer({
     cert: pem(`${cert}.pem`), key: pem(`${cert}.key`), ca: pem('ca.pem'),
-    requestCert: opts.requestCert === true, rejectUnauthorized: false,
+    requestCert: opts.requestCert === true, rejectUnauthorized: false, maxVersion: opts.maxVersion,
   }, (req: IncomingMessage, res) => {
     const s = req.socket as TLSSocket
     p.requests.push({ servername: (s as TLSSocket & { servername?: string | false }).servername || '', host: req.headers.host ?? '' })

@@ -4,7 +4,8 @@
  * that dies (with backoff), sends every worker a new config on reload, replaces workers one at a time
  * on a rolling restart, broadcasts peer health states, adds up the workers' counters, and keeps the
  * rate-limit counters of every worker (rate-limits.ts).
- * Signals are wired by src/cluster/run.ts; this class is driven by calls, so a spec can drive it too.
+ * Started by src/launch.ts (for the command line, whose signals drive it, or for a program through
+ * the library); this class is driven by calls, so a spec can drive it too.
  */
 import cluster, { Worker } from 'node:cluster'
 import { fileURLToPath } from 'node:url'

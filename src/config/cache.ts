@@ -22,8 +22,9 @@ export type CacheStoreConfig =
 export interface CacheConfig {
   /** The store's name: routes with the same zone share one store (and must agree on it). */
   readonly zone: string
+  /** Left out: memory, 256m (a disk store's max_size: 1g); either at least a max_object_size written. */
   readonly store: CacheStoreConfig
-  /** A response longer than this is not stored (dropped as soon as it crosses it). */
+  /** A response longer than this is not stored (dropped as soon as it crosses it). Left out: 8m, at most the store's max_size. */
   readonly max_object_size: number
   /** Request fields (lower-case) and cookies added to the key (scheme, host, path and query). */
   readonly key_headers: readonly string[]
@@ -42,6 +43,7 @@ export interface CacheConfig {
 const DAY = 86_400_000
 export const CACHE_DEFAULTS = {
   max_size: 256 * 1024 * 1024,
+  disk_max_size: 1024 ** 3,
   max_object_size: 8 * 1024 * 1024,
   heuristic_percent: 10,
   heuristic_max: DAY,
@@ -55,9 +57,12 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 export function cache(v: unknown, path: string): CacheConfig {
   const o = object(v === true ? {} : v, path, KEYS)
   const at = (k: string): string => join(path, k)
-  const store = storeOf(o.store, at('store'))
+  const wantObject = o.max_object_size === undefined ? null : size(o.max_object_size, at('max_object_size'))
+  // Each size left out yields to the one written: the store's default grows to hold the largest object,
+  // the object's default shrinks to the store.
+  const store = storeOf(o.store, at('store'), wantObject ?? 0)
   const budget = 'memory' in store ? store.memory.max_size : store.disk.max_size
-  const maxObject = o.max_object_size === undefined ? Math.min(CACHE_DEFAULTS.max_object_size, budget) : size(o.max_object_size, at('max_object_size'))
+  const maxObject = wantObject ?? Math.min(CACHE_DEFAULTS.max_object_size, budget)
   if (maxObject < 1) fail(at('max_object_size'), 'must be at least 1 byte (leave the cache off instead)')
   if (maxObject > budget) fail(at('max_object_size'), `must not be larger than the store's max_size (${budget})`)
   const key = o.key === undefined ? {} : object(o.key, at('key'), ['headers', 'cookies'])
@@ -86,18 +91,21 @@ export function cache(v: unknown, path: string): CacheConfig {
   }
 }
 
-function storeOf(v: unknown, path: string): CacheStoreConfig {
-  if (v === undefined || v === 'memory') return { memory: { max_size: CACHE_DEFAULTS.max_size } }
+/** `largest`: the max_object_size written (0: none), which a default max_size is never below. */
+function storeOf(v: unknown, path: string, largest: number): CacheStoreConfig {
+  const memory = Math.max(CACHE_DEFAULTS.max_size, largest)
+  if (v === undefined || v === 'memory') return { memory: { max_size: memory } }
   const o = object(v, path, ['memory', 'disk'])
   if ((o.memory === undefined) === (o.disk === undefined)) fail(path, 'must name one store: memory or disk')
   if (o.memory !== undefined) {
     const m = object(o.memory ?? {}, join(path, 'memory'), ['max_size'])
-    return { memory: { max_size: m.max_size === undefined ? CACHE_DEFAULTS.max_size : positive(m.max_size, join(join(path, 'memory'), 'max_size')) } }
+    return { memory: { max_size: m.max_size === undefined ? memory : positive(m.max_size, join(join(path, 'memory'), 'max_size')) } }
   }
   const d = object(o.disk, join(path, 'disk'), ['path', 'max_size'])
   const p = str(d.path, join(join(path, 'disk'), 'path'))
   if (!p.startsWith('/')) fail(join(join(path, 'disk'), 'path'), 'must be an absolute path')
-  return { disk: { path: p, max_size: d.max_size === undefined ? 1024 ** 3 : positive(d.max_size, join(join(path, 'disk'), 'max_size')) } }
+  const disk = Math.max(CACHE_DEFAULTS.disk_max_size, largest)
+  return { disk: { path: p, max_size: d.max_size === undefined ? disk : positive(d.max_size, join(join(path, 'disk'), 'max_size')) } }
 }
 
 /** 0, "0", "0s", "0ms": off. */

@@ -92,8 +92,11 @@ function keyPart(v: unknown, path: string): KeyPart {
  * admitted 1751 in 10 s, not 2000. 100 ms of tolerance keeps the slots of late arrivals (2017 of
  * 2021). `burst: 0` asks for strict spacing, as nginx's default does.
  */
-function defaultBurst(r: { count: number; per: number } | null): number {
-  return r === null ? 0 : Math.min(1_000_000, Math.floor(r.count * 100 / r.per))
+function defaultBurst(r: { count: number; per: number } | null, mode: 'reject' | 'delay'): number {
+  if (r === null) return 0
+  // `mode: delay` with a burst of 0 would let no request wait: it would be `reject` by another name.
+  // Left out, the burst lets at least one wait (nginx limit_req needs a burst to delay at all, too).
+  return Math.min(1_000_000, Math.max(mode === 'delay' ? 1 : 0, Math.floor(r.count * 100 / r.per)))
 }
 
 function limit(v: unknown, path: string): LimitConfig {
@@ -118,7 +121,7 @@ function limit(v: unknown, path: string): LimitConfig {
     name,
     key,
     rate: r,
-    burst: o.burst === undefined ? defaultBurst(r) : int(o.burst, at('burst'), 0, 1_000_000),
+    burst: o.burst === undefined ? defaultBurst(r, mode) : int(o.burst, at('burst'), 0, 1_000_000),
     mode,
     max_inflight: o.max_inflight === undefined ? 0 : int(o.max_inflight, at('max_inflight'), 1, 1_000_000),
     dry_run: o.dry_run === true,

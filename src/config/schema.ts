@@ -85,9 +85,9 @@ export interface Timeouts {
 }
 
 export interface Limits {
-  /** Bytes of a request head (request line and all fields). Larger: 431 (RFC 6585 §5). */
+  /** Bytes of a request head (request line and all fields). Larger: 431 (RFC 6585 §5). Left out beside a larger max_target: that plus the defaults' difference. */
   readonly max_head: number
-  /** Bytes of the request target. Longer: 414 (RFC 9110 §15.5.15). */
+  /** Bytes of the request target. Longer: 414 (RFC 9110 §15.5.15). Left out beside a smaller max_head: that. */
   readonly max_target: number
   /** Open client connections; past it new ones are closed at accept. */
   readonly max_connections: number
@@ -125,10 +125,10 @@ export interface HealthCheck {
   readonly status: readonly [number, number]
   /** http: a substring the response must contain (null: any). */
   readonly body: string | null
-  /** Time between probes of one peer; each wait is shortened or lengthened by up to `jitter` of it. */
+  /** Time between probes of one peer; each wait is shortened or lengthened by up to `jitter` of it. Left out beside a longer timeout: that. */
   readonly interval: number
   readonly jitter: number
-  /** A probe without its answer in this long has failed. */
+  /** A probe without its answer in this long has failed (at most `interval`). Left out beside a shorter interval: that. */
   readonly timeout: number
   /** Consecutive successes that bring a down peer up, and failures that take an up peer down. */
   readonly rise: number
@@ -141,8 +141,9 @@ export interface Passive {
   readonly failures: number
   /** Consecutive 5xx responses that eject a peer (0: never). */
   readonly errors_5xx: number
-  /** First ejection's length; each further ejection of the same peer doubles it, up to `max_ejection`. */
+  /** First ejection's length; each further ejection of the same peer doubles it, up to `max_ejection`. Left out beside a shorter max_ejection: that. */
   readonly ejection: number
+  /** At least `ejection`. Left out beside a longer ejection: that. */
   readonly max_ejection: number
   /** Passive signals never eject more than this percentage of the group's peers at once. */
   readonly max_ejected_percent: number

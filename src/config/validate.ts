@@ -94,9 +94,14 @@ function timeouts(v: unknown, path: string): Timeouts {
 function limits(v: unknown, path: string): Limits {
   const o = v === undefined ? {} : object(v, path, Object.keys(DEFAULTS.limits))
   const d = DEFAULTS.limits
+  // The target is part of the head, so the one left out follows the one written: a larger max_target
+  // alone gets a head cap with the default's room for the fields beside it, a smaller max_head alone
+  // a target cap within it (else 431 would answer what should be 414).
+  const wantHead = o.max_head === undefined ? null : int(o.max_head, join(path, 'max_head'), 256, 1 << 20)
+  const wantTarget = o.max_target === undefined ? null : int(o.max_target, join(path, 'max_target'), 16, 1 << 20)
   return {
-    max_head: o.max_head === undefined ? d.max_head : int(o.max_head, join(path, 'max_head'), 256, 1 << 20),
-    max_target: o.max_target === undefined ? d.max_target : int(o.max_target, join(path, 'max_target'), 16, 1 << 20),
+    max_head: wantHead ?? Math.max(d.max_head, (wantTarget ?? 0) + d.max_head - d.max_target),
+    max_target: wantTarget ?? Math.min(d.max_target, wantHead ?? Infinity),
     max_connections: o.max_connections === undefined ? d.max_connections : int(o.max_connections, join(path, 'max_connections'), 1, 1_000_000),
   }
 }
@@ -155,8 +160,13 @@ function health(v: unknown, path: string): HealthCheck | null {
   if (!/^\/[\x21-\x7e]*$/.test(probePath)) fail(at('path'), 'must start with "/" and hold no spaces or controls')
   const host = o.host === undefined ? null : str(o.host, at('host'))
   if (host !== null && !/^[\x21-\x7e]+$/.test(host)) fail(at('host'), 'must hold no spaces or controls')
-  const interval = o.interval === undefined ? d.interval : duration(o.interval, at('interval'))
-  const timeout = o.timeout === undefined ? d.timeout : duration(o.timeout, at('timeout'))
+  // A default never makes a setting written beside it invalid: each one left out yields to the other
+  // (`interval: 500ms` alone probes with a 500 ms timeout, `timeout: 3s` alone every 3 s).
+  const given = (k: 'interval' | 'timeout'): number | null => o[k] === undefined ? null : duration(o[k], at(k))
+  const wantInterval = given('interval')
+  const wantTimeout = given('timeout')
+  const interval = wantInterval ?? Math.max(d.interval, wantTimeout ?? 0)
+  const timeout = wantTimeout ?? Math.min(d.timeout, interval)
   if (timeout > interval) fail(at('timeout'), 'must not be longer than interval')
   return {
     type,
@@ -178,11 +188,15 @@ function passive(v: unknown, path: string): Passive {
   if (v === false) return { ...d, failures: 0, errors_5xx: 0 }
   const o = v === undefined ? {} : object(v, path, Object.keys(d))
   const at = (k: string): string => join(path, k)
+  // As with health: the one left out yields to the one written (`ejection: 10m` alone caps at 10m).
+  const wantEjection = o.ejection === undefined ? null : duration(o.ejection, at('ejection'))
+  const wantMax = o.max_ejection === undefined ? null : duration(o.max_ejection, at('max_ejection'))
+  const ejection = wantEjection ?? Math.min(d.ejection, wantMax ?? Infinity)
   const out: Passive = {
     failures: o.failures === undefined ? d.failures : int(o.failures, at('failures'), 0, 1000),
     errors_5xx: o.errors_5xx === undefined ? d.errors_5xx : int(o.errors_5xx, at('errors_5xx'), 0, 1000),
-    ejection: o.ejection === undefined ? d.ejection : duration(o.ejection, at('ejection')),
-    max_ejection: o.max_ejection === undefined ? d.max_ejection : duration(o.max_ejection, at('max_ejection')),
+    ejection,
+    max_ejection: wantMax ?? Math.max(d.max_ejection, ejection),
     max_ejected_percent: o.max_ejected_percent === undefined ? d.max_ejected_percent : int(o.max_ejected_percent, at('max_ejected_percent'), 0, 100),
   }
   if (out.max_ejection < out.ejection) fail(at('max_ejection'), 'must not be shorter than ejection')

@@ -350,9 +350,24 @@ export class Parser {
       if (kind === SPAN_VALUE) this.head.count++
     }
     this.#last = kind
-    if (kind === SPAN_LINE && this.#kind === Kind.REQUEST && s[1] - s[0] > this.limits.maxTarget) {
+    if (kind === SPAN_LINE && this.#kind === Kind.REQUEST) return this.#checkTarget(s, at + len)
+    return 0
+  }
+
+  /** The request target's span is done (or cut by the chunk's end); `next` is the byte after it. */
+  #checkTarget(s: number[], next: number): number {
+    if (s[1] - s[0] > this.limits.maxTarget) {
       // RFC 9112 §3: a target longer than we accept gets 414.
       this.error = new ProxyError(Code.TARGET_TOO_LONG, `request target longer than ${this.limits.maxTarget} bytes`)
+      return PAUSED
+    }
+    // RFC 9112 §3: request-line = method SP request-target SP HTTP-version. A line ended right after
+    // the target is HTTP/0.9 (Appendix C.1: not ours to serve); llhttp would wait for a header
+    // section that 0.9 never sends, holding the connection to the header timeout. The target's end
+    // in a later chunk comes as an empty span at its start, so a cut at any byte is seen here too.
+    const b = this.#chunk![next]
+    if (b === 13 || b === 10) {
+      this.error = new ProxyError(Code.PARSE, 'HPE_INVALID_VERSION: request line without HTTP version (HTTP/0.9)')
       return PAUSED
     }
     return 0

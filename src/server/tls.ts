@@ -3,7 +3,7 @@
  * and its rotation, client certificate checks (mTLS), and the `node:tls` server whose decrypted
  * sockets go to the same ClientConn as plain ones (server.ts).
  */
-import { randomBytes } from 'node:crypto'
+import { constants, randomBytes } from 'node:crypto'
 import { Server as TlsServer, SecureContext, SecureContextOptions, TLSSocket, createSecureContext } from 'node:tls'
 import type { ListenTls, Certificate } from '../config/schema.js'
 
@@ -56,6 +56,11 @@ function contextOptions(cfg: ListenTls, certs: readonly Certificate[]): SecureCo
     honorCipherOrder: true,
     // RFC 8446 §4.6.1: a ticket is good for at most as long as its key lives.
     sessionTimeout: Math.ceil(cfg.ticket_rotation / 1000),
+    // No renegotiation (TLS 1.2 and below; 1.3 has none, RFC 8446 §4.1.2): a client-initiated one costs
+    // the server a full handshake for each cheap request of the client (CVE-2011-1473, a DoS). OpenSSL
+    // refuses it with a no_renegotiation alert. A connection takes its options from the server's context
+    // (on reload too: setSecureContext gets these); the SNI ones carry it as well, so no path lacks it.
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
   }
 }
 

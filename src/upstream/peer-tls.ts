@@ -5,6 +5,7 @@
  * are keyed by peer and TLS identity: two groups that reach one address under two names never share
  * a socket or a session (spec/tls/upstream.spec.ts).
  */
+import { constants } from 'node:crypto'
 import { isIP } from 'node:net'
 import { ConnectionOptions, TLSSocket, connect } from 'node:tls'
 import type { Address, UpstreamTls } from '../config/schema.js'
@@ -32,6 +33,9 @@ export class PeerTls {
       cert: cfg.client_cert?.cert,
       key: cfg.client_cert?.key,
       ALPNProtocols: ['http/1.1'],
+      // A peer's HelloRequest is refused (TLS 1.2; 1.3 has no renegotiation): the identity verified at
+      // the handshake is the one the pooled socket keeps (src/server/tls.ts refuses it from clients).
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       // Without servername, Node checks the certificate against `host` (an IP SAN for an address).
     }
   }
