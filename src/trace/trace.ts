@@ -91,6 +91,7 @@ export class Trace {
     const h = x.head
     this.#headAt = this.#now()
     this.timings.parse = this.#headAt
+    this.timings.filters = 0 // a route without filters; else set when they have run
     const { raw, spans } = rebuild(h, `${methodName(h.method)} `, this.#mask, true)
     this.#head = raw
     this.#spans = spans
