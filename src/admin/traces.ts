@@ -25,7 +25,7 @@ export class TraceStore {
   add(r: TraceRecord): void {
     this.#ring.push(r)
     if (this.#ring.length > RING) this.#ring.shift()
-    this.#hub.broadcast(frame(r))
+    if (this.#hub.clients > 0) this.#hub.broadcast(frame(r))
   }
 
   /** The kept records, oldest first. */

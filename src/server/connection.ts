@@ -22,7 +22,7 @@ import type { ListenerInfo } from './endpoint.js'
 import { verifiedSubject } from './tls.js'
 import { LocalAnswer, redirectHttps } from './redirect.js'
 import type { RouteStats } from '../admin/route-stats.js'
-import type { Tracer } from '../trace/tracer.js'
+import type { Tracer, TraceSource } from '../trace/tracer.js'
 import type { TraceClient } from '../trace/trace.js'
 
 /** What a connection needs from its server. */
@@ -53,7 +53,7 @@ const HOLD_END = 1 // pipelined bytes past STASH_MAX wait in the kernel until th
 const HOLD_BODY = 2 // the upstream cannot take more body yet (backpressure)
 const HOLD_DRAIN = 4 // the client is not reading our responses; the next request waits for it
 
-export class ClientConn implements Downstream {
+export class ClientConn implements Downstream, TraceSource {
   readonly socket: Socket
   readonly remote: string
   readonly proto: 'http' | 'https'
@@ -220,12 +220,12 @@ export class ClientConn implements Downstream {
       ? new Exchange(this, h, info, null, 404, this.rt.unrouted)
       : new Exchange(this, h, info, route.group, 0, route.filters, route.label)
     // Tracing (src/trace/): one test when it is off.
-    if (this.#host.tracer.watching) x.trace = this.#host.tracer.choose(x, this.#traceClient(), h.traceField >= 0, this.#traceAt)
+    if (this.#host.tracer.watching) x.trace = this.#host.tracer.choose(x, this, h.traceField >= 0, this.#traceAt)
     return true
   }
 
-  /** Who the client is, for a trace record. */
-  #traceClient(): TraceClient {
+  /** Who the client is, for a trace record (TraceSource). */
+  traceClient(): TraceClient {
     return { address: this.remote, port: this.socket.remotePort ?? 0, listener: this.#listener.label, tls: this.#listener.tls }
   }
 
@@ -236,7 +236,7 @@ export class ClientConn implements Downstream {
     // No route is known yet, so no chain: a TLS listener's HSTS is the one response field it still gets.
     const hsts = this.hsts === null ? '' : `Strict-Transport-Security: ${this.hsts}\r\n`
     const bytes = reply(statusFor(err), true, false, hsts)
-    if (this.#host.tracer.on) this.#host.tracer.refused(this.#traceClient(), this.#parser.chunk ?? Buffer.alloc(0), err, bytes, this.#traceAt)
+    if (this.#host.tracer.on) this.#host.tracer.refused(this.traceClient(), this.#parser.chunk ?? Buffer.alloc(0), err, bytes, this.#traceAt)
     this.#answerLocal({ status: statusFor(err), bytes, method: '-', target: '-', cause: causeFor(err) })
   }
 

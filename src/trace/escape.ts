@@ -13,17 +13,15 @@ export const MASK = '<masked>'
 const SECRET = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie'])
 const SCHEMED = new Set(['authorization', 'proxy-authorization'])
 
-export function escape(b: Buffer): string {
-  let out = ''
-  let run = 0
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]
-    if (c >= 0x20 && c < 0x7f) continue
-    out += b.toString('latin1', run, i)
-    out += c === 13 ? '\\r' : c === 10 ? '\\n\n' : `\\x${c.toString(16).padStart(2, '0')}`
-    run = i + 1
-  }
-  return out + b.toString('latin1', run)
+const UNPRINTABLE = /[^\x20-\x7e]/g
+
+function escapeOne(c: string): string {
+  return c === '\r' ? '\\r' : c === '\n' ? '\\n\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`
+}
+
+/** `s`: bytes as a latin1 string (one character per byte), as the recorder keeps them. */
+export function escape(s: string): string {
+  return s.replace(UNPRINTABLE, escapeOne)
 }
 
 /** Replaces secrets in text: what `Masker` masks besides whole field values (the admin token). */
@@ -77,21 +75,20 @@ function headEnd(h: Head): number {
 }
 
 /**
- * The head of `h` as bytes again, `prefix` (what the parser reported no span for: "GET " for a request,
- * "HTTP/1.1 200 " for a response) first, secrets masked; with the spans of the result. The bytes
- * between spans are copied as received, so the result is what came, but for the masked values.
+ * The head of `h` as bytes again (a latin1 string: one character per byte, so string offsets are byte
+ * offsets), `prefix` (what the parser reported no span for: "GET " for a request, "HTTP/1.1 200 " for a
+ * response) first, secrets masked; with the spans of the result. The bytes between spans are copied
+ * as received, so the result is what came, but for the masked values.
  */
-export function rebuild(h: Head, prefix: string, m: Masker, request: boolean): { raw: Buffer; spans: TraceSpan[] } {
+export function rebuild(h: Head, prefix: string, m: Masker, request: boolean): { raw: string; spans: TraceSpan[] } {
   const s = h.spans
   const b = h.buf
-  const parts: Buffer[] = []
+  const text = b.toString('latin1', 0, headEnd(h))
   const spans: TraceSpan[] = []
-  let at = 0
-  const put = (piece: Buffer | string, kind: TraceSpan['kind'] | null): void => {
-    const p = typeof piece === 'string' ? Buffer.from(piece, 'latin1') : piece
-    if (kind !== null) spans.push({ kind, offset: at, length: p.length, text: p.toString('latin1') })
-    parts.push(p)
-    at += p.length
+  let raw = ''
+  const put = (piece: string, kind: TraceSpan['kind'] | null): void => {
+    if (kind !== null) spans.push({ kind, offset: raw.length, length: piece.length, text: piece })
+    raw += piece
   }
   if (request) {
     put(prefix.slice(0, -1), 'method')
@@ -100,14 +97,14 @@ export function rebuild(h: Head, prefix: string, m: Masker, request: boolean): {
     put(prefix, null)
   }
   // The start line's span (target, or reason phrase), then the version of a request.
-  put(m.text(b.toString('latin1', s[0], s[1])), request ? 'target' : null)
+  put(m.text(text.slice(s[0], s[1])), request ? 'target' : null)
   // A response without a reason phrase reported no span: its fields start after the status line.
   let pos = !request && s[0] === s[1] && h.count > 0 ? s[2] - 2 : s[1]
   if (request) {
-    const cr = b.indexOf(13, pos)
+    const cr = text.indexOf('\r', pos)
     const v = pos + 1
-    put(b.subarray(pos, v), null)
-    put(b.subarray(v, cr < 0 ? v : cr), 'version')
+    put(text.slice(pos, v), null)
+    put(text.slice(v, cr < 0 ? v : cr), 'version')
     pos = cr < 0 ? v : cr
   }
   for (let i = 0; i < h.count; i++) {
@@ -116,13 +113,13 @@ export function rebuild(h: Head, prefix: string, m: Masker, request: boolean): {
     const vs = s[4 + 4 * i]
     let ve = s[5 + 4 * i]
     while (ve > vs && (b[ve - 1] === 0x20 || b[ve - 1] === 0x09)) ve--
-    put(b.subarray(pos, ns), null)
-    const name = b.toString('latin1', ns, ne)
+    put(text.slice(pos, ns), null)
+    const name = text.slice(ns, ne)
     put(name, 'header-name')
-    put(b.subarray(ne, vs), null)
-    put(m.value(name.toLowerCase(), b.toString('latin1', vs, ve)), 'header-value')
+    put(text.slice(ne, vs), null)
+    put(m.value(name.toLowerCase(), text.slice(vs, ve)), 'header-value')
     pos = ve
   }
-  put(b.subarray(pos, headEnd(h)), null)
-  return { raw: Buffer.concat(parts), spans }
+  put(text.slice(pos), null)
+  return { raw, spans }
 }

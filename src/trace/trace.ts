@@ -20,7 +20,6 @@ import type { TraceHeadLine, TraceRecord, TraceSpan, TraceStep } from './record.
 
 /** Body bytes a record keeps after the head. */
 export const BODY_MAX = 4096
-const EMPTY = Buffer.alloc(0)
 
 export type TraceClient = TraceRecord['client']
 
@@ -44,7 +43,8 @@ export class Trace {
   readonly #client: TraceClient
   readonly #emit: Emit
   readonly #mask: Masker
-  #head: Buffer = EMPTY
+  /** The head as received (masked), a latin1 string: one character per byte. */
+  #head = ''
   #spans: TraceSpan[] = []
   readonly #body: Buffer[] = []
   #bodyLen = 0
@@ -75,9 +75,9 @@ export class Trace {
     return ms(performance.now() - this.#t0)
   }
 
-  /** Adds a step at the current time. */
-  step(phase: TraceStep['phase'], what: string, verdict?: string, why?: string, rfc?: string): void {
-    const s: TraceStep = { at: this.#now(), phase, what }
+  /** Adds a step at the current time (or at `at`). */
+  step(phase: TraceStep['phase'], what: string, verdict?: string, why?: string, rfc?: string, at = this.#now()): void {
+    const s: TraceStep = { at, phase, what }
     if (verdict !== undefined) s.verdict = verdict
     if (why !== undefined) s.why = why
     if (rfc !== undefined) s.rfc = rfc
@@ -95,8 +95,9 @@ export class Trace {
     const { raw, spans } = rebuild(h, `${methodName(h.method)} `, this.#mask, true)
     this.#head = raw
     this.#spans = spans
-    this.step('parse', 'request head complete', undefined, `${raw.length} bytes, ${h.count} fields (llhttp spans: method, target, version, each name and value)`)
-    for (const c of PASSED) this.step('check', c.name, 'pass', undefined, c.rfc)
+    this.step('parse', 'request head complete', undefined, `${raw.length} bytes, ${h.count} fields`, undefined, this.#headAt)
+    // The checks ran as the head was parsed: they are dated with it.
+    for (const c of PASSED) this.step('check', c.name, 'pass', undefined, c.rfc, this.#headAt)
     if (x.routeLabel !== '') {
       this.#route = x.routeLabel
       this.step('route', x.routeLabel, 'matched', `host ${x.info.host}, path ${x.info.route} → upstream ${x.group?.name ?? '-'}`)
@@ -171,12 +172,13 @@ export class Trace {
   answered(status: number, bytes: Buffer, stored: boolean): void {
     this.#responseAt = this.#now()
     this.#status = status
-    const end = bytes.indexOf('\r\n\r\n', 0, 'latin1')
-    const head = end < 0 ? bytes : bytes.subarray(0, end + 4)
-    this.#response = escape(Buffer.from(head.toString('latin1').split('\r\n').map((l, i) => (i === 0 ? l : this.#mask.line(l))).join('\r\n'), 'latin1'))
+    const all = bytes.toString('latin1')
+    const end = all.indexOf('\r\n\r\n')
+    const head = end < 0 ? all : all.slice(0, end + 4)
+    this.#response = escape(head.split('\r\n').map((l, i) => (i === 0 ? l : this.#mask.line(l))).join('\r\n'))
     this.step('response', `${status} ${statusText(status)}`, stored ? 'stored' : 'local', stored ? 'a stored response (cache)' : 'answered by rawproxy')
-    const m = /\r\ncontent-length: *(\d+)/i.exec(head.toString('latin1'))
-    this.#framing = m !== null ? `content-length ${m[1]}` : /\r\ntransfer-encoding: *chunked/i.test(head.toString('latin1')) ? 'chunked' : 'none'
+    const m = /\r\ncontent-length: *(\d+)/i.exec(head)
+    this.#framing = m !== null ? `content-length ${m[1]}` : /\r\ntransfer-encoding: *chunked/i.test(head) ? 'chunked' : 'none'
     this.step('framing', this.#framing, undefined, undefined, 'RFC 9112 §6.3')
   }
 
@@ -205,8 +207,8 @@ export class Trace {
   /** A request refused before it became an exchange (a malformed head): what came, and why not. */
   refused(received: Buffer, err: ProxyError, answer: Buffer): void {
     this.#done = true
-    const cut = received.subarray(0, Math.min(received.length, 16_384 + BODY_MAX))
-    this.#head = Buffer.from(cut.toString('latin1').split('\r\n').map((l, i) => (i === 0 ? this.#mask.text(l) : this.#mask.line(l))).join('\r\n'), 'latin1')
+    const cut = received.toString('latin1', 0, Math.min(received.length, 16_384 + BODY_MAX))
+    this.#head = cut.split('\r\n').map((l, i) => (i === 0 ? this.#mask.text(l) : this.#mask.line(l))).join('\r\n')
     this.timings.parse = this.#now()
     this.step('parse', 'request head refused', 'error', err.message)
     this.#fault(err)
@@ -223,8 +225,8 @@ export class Trace {
   }
 
   #record(): TraceRecord {
-    const body = this.#bodyLen === 0 ? EMPTY : Buffer.from(this.#mask.text(Buffer.concat(this.#body).toString('latin1')), 'latin1')
-    const spans = body.length === 0 ? this.#spans : [...this.#spans, { kind: 'body' as const, offset: this.#head.length, length: body.length, text: body.toString('latin1') }]
+    const body = this.#bodyLen === 0 ? '' : this.#mask.text(Buffer.concat(this.#body).toString('latin1'))
+    const spans = body.length === 0 ? this.#spans : [...this.#spans, { kind: 'body' as const, offset: this.#head.length, length: body.length, text: body }]
     const r: TraceRecord = {
       id: this.id,
       started: Math.round(this.#started),
@@ -253,7 +255,7 @@ export class Trace {
     const s = h.spans
     const b = h.buf
     const m = this.#mask
-    const line0 = `${methodName(h.method)} ${b.toString('latin1', s[0], s[1])} HTTP/${h.major}.${h.minor}`
+    const line0 = `${methodName(h.method)} ${h.line()} HTTP/${h.major}.${h.minor}`
     const lines: TraceHeadLine[] = []
     if (out[0] === line0) lines.push({ text: m.text(out[0]), change: 'kept' })
     else lines.push({ text: m.text(line0), change: 'removed' }, { text: m.text(out[0]), change: 'changed' })

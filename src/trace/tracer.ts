@@ -12,7 +12,7 @@ import { CidrList } from '../config/cidr.js'
 import type { ProxyError } from '../errors.js'
 import type { Exchange } from '../proxy/exchange.js'
 import type { TraceRecord } from './record.js'
-import { Trace, TraceClient } from './trace.js'
+import { Trace, type TraceClient } from './trace.js'
 
 /** The request field that asks for a trace (from `trace.header_from` only; never forwarded). */
 export const TRACE_FIELD = 'rawproxy-trace'
@@ -26,6 +26,12 @@ export interface Arm {
 }
 
 export type TraceWatcher = (r: TraceRecord, arm: number) => void
+
+/** The client side, as the Tracer asks it (server/connection.ts): its address, and the rest only for a traced request. */
+export interface TraceSource {
+  readonly remote: string
+  traceClient(): TraceClient
+}
 
 export class Tracer {
   /** Some request may be traced without asking: all of them, or armed ones. */
@@ -80,23 +86,33 @@ export class Tracer {
   }
 
   /**
-   * The trace of exchange `x`, or null when it is not traced. `asked`: the request carries the trace
-   * field; `t0`: performance.now() at its first byte (0: not read).
+   * The trace of exchange `x`, or null when it is not traced (then nothing is allocated). `asked`: the
+   * request carries the trace field; `t0`: performance.now() at its first byte (0: not read).
    */
-  choose(x: Exchange, client: TraceClient, asked: boolean, t0: number): Trace | null {
+  choose(x: Exchange, from: TraceSource, asked: boolean, t0: number): Trace | null {
     let arm = 0
     if (!this.all) {
-      const a = this.#arms.find((m) => (m.route === '' || m.route === x.routeLabel) && (m.path === '' || x.info.route.startsWith(m.path)))
-      if (a !== undefined) {
+      const a = this.#match(x.routeLabel, x.info.route)
+      if (a !== null) {
         arm = a.id
         if (--a.left === 0) this.disarm(a.id)
-      } else if (!(asked && this.#from !== null && this.#from.has(client.address))) {
+      } else if (!(asked && this.#from !== null && this.#from.has(from.remote))) {
         return null
       }
     }
-    const t = new Trace(`${this.tag}-${++this.#seq}`, arm, t0 === 0 ? performance.now() : t0, client, this.#token, (r, id) => this.#emit(r, id))
+    const t = new Trace(`${this.tag}-${++this.#seq}`, arm, t0 === 0 ? performance.now() : t0, from.traceClient(), this.#token, (r, id) => this.#emit(r, id))
     t.parsed(x)
     return t
+  }
+
+  /** The first arming for this route label and path, or null. */
+  #match(route: string, path: string): Arm | null {
+    const arms = this.#arms
+    for (let i = 0; i < arms.length; i++) {
+      const m = arms[i]
+      if ((m.route === '' || m.route === route) && (m.path === '' || path.startsWith(m.path))) return m
+    }
+    return null
   }
 
   /** A request refused before it was an exchange (400, 414, 431, 501...): traced when all or any are armed. */
