@@ -137,9 +137,9 @@ export class Trace {
     this.#peer = peer.label
     if (reused) {
       this.timings.connect = 0
-      this.step('connect', `reused an idle pooled connection to ${peer.label}`, 'reuse', `${peer.pool.idleCount} idle left`)
+      this.step('connect', 'reused an idle pooled connection', 'reuse', `to ${peer.label}, ${peer.pool.idleCount} idle left`)
     } else {
-      this.step('connect', `new connection to ${peer.label}`, 'connect', 'no idle pooled connection')
+      this.step('connect', 'new connection', 'connect', `to ${peer.label}: no idle pooled connection`)
     }
   }
 
