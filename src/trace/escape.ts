@@ -13,15 +13,18 @@ export const MASK = '<masked>'
 const SECRET = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie'])
 const SCHEMED = new Set(['authorization', 'proxy-authorization'])
 
-const UNPRINTABLE = /[^\x20-\x7e]/g
+/** What is left to escape once CR and LF are: bytes outside printable ASCII (the real newlines excepted). */
+const OTHER = /[^\x20-\x7e\n]/
+const OTHERS = /[^\x20-\x7e\n]/g
 
-function escapeOne(c: string): string {
-  return c === '\r' ? '\\r' : c === '\n' ? '\\n\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`
+function hex(c: string): string {
+  return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`
 }
 
 /** `s`: bytes as a latin1 string (one character per byte), as the recorder keeps them. */
 export function escape(s: string): string {
-  return s.replace(UNPRINTABLE, escapeOne)
+  const out = s.replaceAll('\r', '\\r').replaceAll('\n', '\\n\n')
+  return OTHER.test(out) ? out.replace(OTHERS, hex) : out
 }
 
 /** Replaces secrets in text: what `Masker` masks besides whole field values (the admin token). */
