@@ -11,6 +11,8 @@ import { EventLog } from './log/events.js'
 import { demoConfig, startDemoUpstreams, DEMO_HELP } from './demo.js'
 import { handleSignals } from './signals.js'
 import { launch, Launched } from './launch.js'
+import { format } from './trace/print.js'
+import type { TraceRecord } from './trace/record.js'
 
 const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
@@ -18,6 +20,7 @@ const USAGE = `usage:
   rawproxy --listen ADDR --upstream HOST:PORT [--upstream ...] [--workers N|auto]   quick mode
       [--tls-cert FILE --tls-key FILE ...]   quick mode over HTTPS (repeat the pair for SNI)
   rawproxy --demo                   two demo upstreams behind the proxy on 127.0.0.1:8080
+  --trace                           with any of the above: trace every request, printed to stderr (docs/trace.md)
 `
 
 /** `--tls-cert` and `--tls-key` given in pairs, in order. */
@@ -39,6 +42,7 @@ async function main(): Promise<number> {
         'tls-cert': { type: 'string', multiple: true },
         'tls-key': { type: 'string', multiple: true },
         demo: { type: 'boolean' },
+        trace: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values
@@ -67,9 +71,11 @@ async function main(): Promise<number> {
 
   const events = new EventLog(config.event_log)
   if (args.demo) await startDemoUpstreams()
+  // --trace: every request's trace record printed to stderr (colours when it is a terminal).
+  const trace = args.trace === true ? (r: TraceRecord): void => { process.stderr.write(format(r, process.stderr.isTTY === true)) } : undefined
   let running: Launched
   try {
-    running = await launch(config, events, args.config)
+    running = await launch(config, events, args.config, trace)
   } catch {
     return 1 // logged by launch
   }

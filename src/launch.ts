@@ -17,6 +17,10 @@ import { ConfigError } from './config/validate.js'
 import { Admin, AdminHost } from './admin/api.js'
 import { SingleHost } from './admin/single.js'
 import { ClusterHost } from './admin/cluster-host.js'
+import type { TraceRecord } from './trace/record.js'
+
+/** `rawproxy --trace`: every request traced, each record given to this (in a cluster, in the primary). */
+export type TraceAll = (r: TraceRecord) => void
 
 /** What serves: the part that differs between one process and a cluster. */
 interface Core {
@@ -31,8 +35,9 @@ interface Core {
   restart?(): Promise<Record<string, unknown>>
 }
 
-async function single(config: Config, events: EventLog): Promise<Core> {
+async function single(config: Config, events: EventLog, trace?: TraceAll): Promise<Core> {
   const server = new Server(config, events, { filters: FILTERS })
+  if (trace !== undefined) { server.tracer.all = true; server.tracer.watchers.add(trace) }
   try {
     await server.listen()
   } catch (err) {
@@ -54,8 +59,10 @@ async function single(config: Config, events: EventLog): Promise<Core> {
   }
 }
 
-async function clustered(config: Config, events: EventLog): Promise<Core> {
-  const primary = new Primary(config, events)
+async function clustered(config: Config, events: EventLog, trace?: TraceAll): Promise<Core> {
+  // The workers trace every request; their records come to the primary, printed here in one stream.
+  const primary = new Primary(config, events, trace !== undefined)
+  if (trace !== undefined) primary.traces.watchers.add(trace)
   const addresses = await primary.start()
   return {
     addresses: () => addresses,
@@ -101,14 +108,14 @@ export class Launched implements Service {
 
 /**
  * Starts serving `config`. `file`: the config file that SIGHUP and POST /reload re-read (none: they
- * are refused, and reloads come with a config). Logs and rethrows what stops it from starting, having
+ * are refused, and reloads come with a config). `trace`: trace every request (`--trace`). Logs and rethrows what stops it from starting, having
  * closed whatever it had opened.
  */
-export async function launch(config: Config, events: EventLog, file?: string): Promise<Launched> {
+export async function launch(config: Config, events: EventLog, file?: string, trace?: TraceAll): Promise<Launched> {
   const parser = `llhttp ${build}`
   let core: Core
   try {
-    core = config.workers > 1 ? await clustered(config, events) : await single(config, events)
+    core = config.workers > 1 ? await clustered(config, events, trace) : await single(config, events, trace)
   } catch (err) {
     events.log('error', 'listen failed', { error: (err as Error).message })
     events.flushSync()

@@ -15,13 +15,19 @@
  *        BENCH_IDLE_CONNS (10000: client connections of `idle` mode, see idle.ts),
  *        BENCH_ONLY (a comma-separated list of designs to run, e.g. rawproxy,rawproxy-metrics)
  *
+ * Tracing (issue 14, docs/trace.md): `rawproxy-trace-armed` is rawproxy-metrics with tracing armed for
+ * requests that never come (POST /traces?path=/never, and a `trace.header_from` list): the cost of
+ * tracing being on but not matching, against rawproxy-metrics; `rawproxy-trace-all` traces every
+ * request into the admin API's ring (the cost of a trace). Off is rawproxy itself: A/B it against the
+ * build before tracing with BENCH_COMPARE.
+ *
  * Only 127.0.0.1 is used. Every process started is stopped at the end, on an error, on Ctrl-C or
  * SIGTERM, and by a watchdog if the run overstays its time budget.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { get } from 'node:http'
+import { get, request } from 'node:http'
 import { Proc, freePort, killAllSync, ready, start, stop, stopAll } from './procs.js'
 import { WrkResult, wrk } from './wrk.js'
 import { Run, Summary, machine, markdown, printTable, summarise, targets } from './report.js'
@@ -45,7 +51,7 @@ const PIN = LOAD_CPU !== null
 const COMPARE = process.env.BENCH_COMPARE ?? ''
 // BENCH_ONLY=a,b: only these designs (an A/B such as rawproxy,rawproxy-metrics without the rest).
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((d) => d !== '')
-const DESIGNS = ['straight', 'rawproxy', 'rawproxy-metrics', 'rawproxy-filters', 'rawproxy-ratelimit', 'rawproxy-redis', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy'].filter((d) => ONLY.length === 0 || ONLY.includes(d))
+const DESIGNS = ['straight', 'rawproxy', 'rawproxy-metrics', 'rawproxy-trace-armed', 'rawproxy-trace-all', 'rawproxy-filters', 'rawproxy-ratelimit', 'rawproxy-redis', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy'].filter((d) => ONLY.length === 0 || ONLY.includes(d))
 
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-bench-'))
 const script = (name: string): string => join(ROOT, 'dist/bench/load', `${name}.js`)
@@ -105,6 +111,20 @@ async function startRedis(): Promise<{ proc: Proc; port: number }> {
   return { proc, port }
 }
 
+/** The admin token of the trace rows (a POST /traces needs one). */
+const TRACE_TOKEN = 'bench-trace-token-0123456789'
+
+/** POST /traces on a trace row's admin API: armed for a path no bench request takes. */
+function armNever(adminPort: number): Promise<void> {
+  return new Promise((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port: adminPort, method: 'POST', path: '/traces?count=10000&path=/never', agent: false, headers: { Authorization: `Bearer ${TRACE_TOKEN}` } }, (res) => {
+      res.resume().on('end', () => (res.statusCode === 200 ? ok() : fail(new Error(`POST /traces: ${res.statusCode}`))))
+    })
+    req.on('error', fail)
+    req.end()
+  })
+}
+
 /** wrk's extra header lines per design. */
 const HEADERS: Record<string, string[]> = { 'rawproxy-filters': [AUTH_HEADER] }
 
@@ -160,6 +180,12 @@ async function runLoad(): Promise<void> {
   // counting every exchange (issue 13: within 3% of `rawproxy`).
   const metered = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-metrics', [`admin: { listen: "127.0.0.1:${await freePort()}" }`])
   const raw3 = await startRawproxy(peer.ports, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-3peers')
+  const armedAdmin = await freePort()
+  const armed = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-trace-armed',
+    [`admin: { listen: "127.0.0.1:${armedAdmin}", token: ${TRACE_TOKEN} }`, 'trace: { header_from: [127.0.0.1/32] }'])
+  await armNever(armedAdmin)
+  const traced = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-trace-all',
+    [`admin: { listen: "127.0.0.1:${await freePort()}", token: ${TRACE_TOKEN} }`, 'trace: { all: true }'])
   const filtered = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-filters', filtersConfig())
   const limited = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-ratelimit', rateLimitConfig(''))
   const redis = await startRedis()
@@ -168,7 +194,7 @@ async function runLoad(): Promise<void> {
   const hp = await startHelper('http-proxy', peer.port)
   const under: Record<string, { port: number; proc: Proc }> = {
     straight: peer, rawproxy: raw, 'rawproxy-metrics': metered, 'rawproxy-filters': filtered, 'rawproxy-ratelimit': limited, 'rawproxy-redis': redisLimited,
-    'rawproxy-3peers': raw3, 'tcp-pipe': pipe, 'http-proxy': hp,
+    'rawproxy-3peers': raw3, 'tcp-pipe': pipe, 'http-proxy': hp, 'rawproxy-trace-armed': armed, 'rawproxy-trace-all': traced,
   }
   if (COMPARE !== '') under['rawproxy-b'] = await startRawproxy(peer.port, [], COMPARE, 'rawproxy-b')
   const ports = Object.fromEntries(Object.entries(under).map(([d, u]) => [d, u.port]))

@@ -43,7 +43,7 @@ function features(): [string, Record<string, unknown>][] {
     ['rate_limit with headers: true', { rate_limit: { headers: true, limits: [limit] } }]]
 }
 
-function parsed(b: Buffer, kind: Kind): Parser {
+export function parsed(b: Buffer, kind: Kind): Parser {
   const p = new Parser(kind, { maxHead: 16_384, maxTarget: 8_192 })
   if (kind === Kind.RESPONSE) p.onePass = true
   const step = p.execute(b, 0)
@@ -52,7 +52,7 @@ function parsed(b: Buffer, kind: Kind): Parser {
 }
 
 /** The client side an exchange reads: a fake of the connection, in memory (no socket in a micro bench). */
-function downstream(rt: Runtime): Downstream {
+export function downstream(rt: Runtime): Downstream {
   return {
     rt, remote: '127.0.0.1', proto: 'http', clientSubject: '', sni: '', hsts: null, bodyReceived: 0,
     origin: new Origin('127.0.0.1', 'http', false), logging: false, timed: false, closing: false,

@@ -1,7 +1,8 @@
 /**
  * Micro benchmarks (tinybench): (a) parsing, (b) rebuilding the upstream head, (c) choosing a peer
  * (balance.ts: one op = ten picks, or ten pool take/release pairs), (d) the access lists (cidr.ts:
- * one op = ten lookups in a 100k-entry CidrTable; its load time is measured once, beside the table).
+ * one op = ten lookups in a 100k-entry CidrTable; its load time is measured once, beside the table),
+ * (e) the filter chain (filters.ts), (f) a traced request against the same not traced (trace.ts).
  * Every task does the work of the same ten requests per operation, so "per request" is comparable
  * across rows; the last column (groups a and b) is Node's parse time per request over the row's time
  * per request (above 1: less time than Node's parser takes to parse the same request).
@@ -18,6 +19,7 @@ import { pickCases, poolCase } from './balance.js'
 import { loadCase, lookupCases } from './cidr.js'
 import { COUNT, PIPELINED } from './requests.js'
 import { filterCases } from './filters.js'
+import { traceCases } from './trace.js'
 
 const TIME_MS = Number(process.env.BENCH_MICRO_MS ?? 1500)
 
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
   const load = loadCase() // once, cold: what a config load or a reload pays
   const rows = [...measure('a: parse', parseCases()), ...measure('b: head rebuild', headCases()),
     ...measure('c: balance', [...pickCases(), ...pool.cases]), ...measure('d: access', lookupCases(load.table)),
-    ...measure('e: filters', await filterCases())]
+    ...measure('e: filters', await filterCases()), ...measure('f: trace', traceCases())]
   pool.close()
   const base = rows[0].perReqNs // node:http parser
   const table = rows.map((r) => ({

@@ -26,6 +26,7 @@ routes:
 access_log: { path: stderr, format: text }
 event_log: off
 workers: 3
+trace: { all: true, header_from: [127.0.0.1/32] }
 `
 
 /** Where a value is not what JSON carries as it is (a Map, a Set, a Buffer, a class instance). */
@@ -52,6 +53,9 @@ t('a validated config crosses the JSON channel whole, Map of upstreams included'
 t('messages are told apart from anything else on the channel', () => {
   assert.ok(isToWorker({ type: 'peer-state', group: 'g', peer: 'h:1', up: true }))
   assert.ok(isToPrimary({ type: 'hello' }))
+  assert.ok(isToWorker({ type: 'trace-arm', id: 1, count: 2, route: '', path: '' }))
+  assert.ok(isToWorker({ type: 'trace-disarm', id: 1 }))
+  assert.ok(isToPrimary({ type: 'trace', record: {}, arm: 0 }))
   assert.not.ok(isToWorker({ type: 'hello' }))
   assert.not.ok(isToPrimary({ cmd: 'NODE_CLUSTER' }))
   assert.not.ok(isToPrimary(null))

@@ -11,6 +11,8 @@
  *   POST /upstreams/{group}/peers/{peer}/enable     back in service
  *   GET  /ready, GET /live                          for orchestrators (ready: 503 while stopping)
  *   GET  /events                                    server-sent events
+ *   GET  /traces, GET /traces/stream                the last 100 trace records; their live stream (traces.ts)
+ *   POST /traces?count=N&route=LABEL&path=PREFIX    trace the next N matching requests (src/trace/)
  *   POST (a feature's action: actions.ts)
  */
 import type { AdminConfig, Config } from '../config/schema.js'
@@ -24,6 +26,8 @@ import { CONTENT_TYPE, render } from './exposition.js'
 import type { FamilyData } from './registry.js'
 import { redacted } from './redact.js'
 import { adminActions } from './actions.js'
+import { TraceStore } from './traces.js'
+import type { TraceWatcher } from '../trace/tracer.js'
 
 export type PeerAction = 'drain' | 'disable' | 'enable'
 
@@ -36,7 +40,19 @@ export interface AdminHost {
   reload(): Promise<ReloadResult>
   /** Applies a peer action; false when the group has no such peer. */
   peer(group: string, peer: string, action: PeerAction): boolean
+  /** Tracing: this process's Tracer, or the cluster primary's view of its workers' (src/trace/). */
+  readonly traces: TraceFeed
 }
+
+/** What the API needs of tracing: arm it, and hear the records. */
+export interface TraceFeed {
+  /** Traces the next `count` requests matching `route` (a route label, '' any) and `path` (a prefix, '' any). */
+  arm(count: number, route: string, path: string): unknown
+  readonly watchers: Set<TraceWatcher>
+}
+
+/** Most requests one POST /traces may arm. */
+const MAX_ARM = 10_000
 
 function json(status: number, v: unknown): { status: number; type: string; body: string } {
   return { status, type: 'application/json', body: `${JSON.stringify(v, null, 2)}\n` }
@@ -46,6 +62,9 @@ export class Admin {
   /** Set when the process is stopping: GET /ready answers 503 so orchestrators send no more traffic. */
   stopping = false
   readonly hub = new EventHub()
+  readonly traces = new TraceStore()
+  readonly #feed: TraceFeed
+  readonly #onTrace: TraceWatcher = (r) => this.traces.add(r)
   readonly #router: Router
   readonly #verifier = new Verifier()
   #listener: AdminListener | null = null
@@ -55,6 +74,7 @@ export class Admin {
 
   constructor(host: AdminHost, events: EventLog) {
     this.#events = events
+    this.#feed = host.traces
     this.#router = new Router(this.#verifier)
     const r = this.#router
     r.add('GET', '/metrics', 'read', async () => ({ status: 200, type: CONTENT_TYPE, body: render(await host.metrics()) }))
@@ -68,6 +88,17 @@ export class Admin {
     r.add('GET', '/live', 'open', () => plain(200, 'live\n'))
     r.add('GET', '/ready', 'open', () => (this.stopping ? plain(503, 'stopping\n') : plain(200, 'ready\n')))
     r.add('GET', '/events', 'read', () => ({ stream: (s) => this.hub.attach(s) }))
+    r.add('GET', '/traces', 'read', () => json(200, this.traces.list()))
+    r.add('GET', '/traces/stream', 'read', () => ({ stream: (s) => this.traces.attach(s) }))
+    r.add('POST', '/traces', 'write', (req) => {
+      const raw = req.query.get('count') ?? '1'
+      const count = /^\d{1,5}$/.test(raw) ? Number(raw) : 0
+      if (count < 1 || count > MAX_ARM) return plain(400, `count must be an integer from 1 to ${MAX_ARM}\n`)
+      const route = req.query.get('route') ?? ''
+      const path = req.query.get('path') ?? ''
+      host.traces.arm(count, route, path)
+      return json(200, { armed: count, route, path })
+    })
     for (const a of adminActions()) r.add('POST', a.path, 'write', (req, params) => a.run(req, params))
   }
 
@@ -82,6 +113,7 @@ export class Admin {
     this.#listener = next
     this.#bound = where
     this.#events.watchers.add(this.#watch)
+    this.#feed.watchers.add(this.#onTrace)
     this.#events.log('info', 'admin listening', { address: cfg.listen.host, port })
     return port
   }
@@ -104,6 +136,7 @@ export class Admin {
 
   async close(): Promise<void> {
     this.#events.watchers.delete(this.#watch)
+    this.#feed.watchers.delete(this.#onTrace)
     await this.#listener?.close()
     this.#listener = null
     this.#bound = ''

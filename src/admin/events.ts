@@ -2,7 +2,7 @@
  * GET /events: the event log as server-sent events (WHATWG HTML §9.2), as things happen: health
  * flips, ejections, reloads, faults. Each event is `event: NAME` (the log's event, spaces as `_`)
  * and `data: JSON` (time, level and fields). A comment line every 15 s keeps idle proxies between
- * the client and us from closing the stream.
+ * the client and us from closing the stream. The trace stream (traces.ts) is a hub of its own.
  */
 import type { Socket } from 'node:net'
 import { httpDate } from '../http/status.js'
@@ -15,12 +15,18 @@ const MAX_BACKLOG = 1 << 20
 export class EventHub {
   readonly #clients = new Set<Socket>()
   #timer: NodeJS.Timeout | null = null
+  /** The comment line a stream opens with. */
+  readonly #banner: string
+
+  constructor(banner = 'rawproxy events') {
+    this.#banner = banner
+  }
 
   get clients(): number { return this.#clients.size }
 
-  /** Takes an admin connection over as an event stream. */
-  attach(s: Socket): void {
-    s.write(`HTTP/1.1 200 OK\r\nDate: ${httpDate()}\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n: rawproxy events\n\n`)
+  /** Takes an admin connection over as an event stream; `first`: frames it gets before any new one. */
+  attach(s: Socket, first: readonly string[] = []): void {
+    s.write(`HTTP/1.1 200 OK\r\nDate: ${httpDate()}\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n: ${this.#banner}\n\n${first.join('')}`)
     s.resume()
     this.#clients.add(s)
     s.on('close', () => { this.#clients.delete(s); this.#idle() })
@@ -35,7 +41,11 @@ export class EventHub {
   /** One event to every stream. */
   send(e: LoggedEvent): void {
     if (this.#clients.size === 0) return
-    const frame = `event: ${e.event.replace(/\s+/g, '_')}\ndata: ${JSON.stringify(e)}\n\n`
+    this.broadcast(`event: ${e.event.replace(/\s+/g, '_')}\ndata: ${JSON.stringify(e)}\n\n`)
+  }
+
+  /** One frame (`event: ...\ndata: ...\n\n`) to every stream. */
+  broadcast(frame: string): void {
     for (const c of this.#clients) this.#write(c, frame)
   }
 
