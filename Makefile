@@ -11,6 +11,7 @@ install: node_modules/.package-lock.json
 
 build: install
 	npx tsc -p tsconfig.json
+	node scripts/build-web.mjs
 
 run: build
 	node dist/src/cli.js --demo

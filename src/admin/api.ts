@@ -11,6 +11,8 @@
  *   POST /upstreams/{group}/peers/{peer}/enable     back in service
  *   GET  /ready, GET /live                          for orchestrators (ready: 503 while stopping)
  *   GET  /events                                    server-sent events
+ *   GET  /, GET /trace, GET /ui/{file}              the dashboard and the trace page (no credentials: code, not data)
+ *   GET  /dashboard/stream                          the dashboard's data: server-sent events (dashboard/)
  *   POST (a feature's action: actions.ts)
  */
 import type { AdminConfig, Config } from '../config/schema.js'
@@ -24,6 +26,10 @@ import { CONTENT_TYPE, render } from './exposition.js'
 import type { FamilyData } from './registry.js'
 import { redacted } from './redact.js'
 import { adminActions } from './actions.js'
+import type { GroupStatus } from '../upstream/group.js'
+import { History } from './dashboard/history.js'
+import { DashboardStream } from './dashboard/stream.js'
+import { asset } from './dashboard/assets.js'
 
 export type PeerAction = 'drain' | 'disable' | 'enable'
 
@@ -36,6 +42,10 @@ export interface AdminHost {
   reload(): Promise<ReloadResult>
   /** Applies a peer action; false when the group has no such peer. */
   peer(group: string, peer: string, action: PeerAction): boolean
+  /** Version, pid, uptime, config load time and reload counts: this process's facts, no IPC. */
+  process(): Record<string, unknown>
+  /** Groups and peers as decided in this process (a cluster: the primary's health), no IPC. */
+  upstreams(): GroupStatus[]
 }
 
 function json(status: number, v: unknown): { status: number; type: string; body: string } {
@@ -46,15 +56,20 @@ export class Admin {
   /** Set when the process is stopping: GET /ready answers 503 so orchestrators send no more traffic. */
   stopping = false
   readonly hub = new EventHub()
+  /** The dashboard's 15 minutes of history, sampled each second while the listener is open. */
+  readonly history: History
+  readonly dashboard: DashboardStream
   readonly #router: Router
   readonly #verifier = new Verifier()
   #listener: AdminListener | null = null
   #bound: string = ''
-  readonly #watch = (e: Parameters<EventHub['send']>[0]): void => this.hub.send(e)
+  readonly #watch = (e: Parameters<EventHub['send']>[0]): void => { this.hub.send(e); this.history.observe(e) }
   readonly #events: EventLog
 
   constructor(host: AdminHost, events: EventLog) {
     this.#events = events
+    this.history = new History(host)
+    this.dashboard = new DashboardStream(this.history)
     this.#router = new Router(this.#verifier)
     const r = this.#router
     r.add('GET', '/metrics', 'read', async () => ({ status: 200, type: CONTENT_TYPE, body: render(await host.metrics()) }))
@@ -68,6 +83,10 @@ export class Admin {
     r.add('GET', '/live', 'open', () => plain(200, 'live\n'))
     r.add('GET', '/ready', 'open', () => (this.stopping ? plain(503, 'stopping\n') : plain(200, 'ready\n')))
     r.add('GET', '/events', 'read', () => ({ stream: (s) => this.hub.attach(s) }))
+    r.add('GET', '/', 'open', (req) => asset(req, 'index.html'))
+    r.add('GET', '/trace', 'open', (req) => asset(req, 'trace.html'))
+    r.add('GET', '/ui/{file}', 'open', (req, [file]) => asset(req, file))
+    r.add('GET', '/dashboard/stream', 'read', () => ({ stream: (s) => this.dashboard.attach(s) }))
     for (const a of adminActions()) r.add('POST', a.path, 'write', (req, params) => a.run(req, params))
   }
 
@@ -82,6 +101,7 @@ export class Admin {
     this.#listener = next
     this.#bound = where
     this.#events.watchers.add(this.#watch)
+    this.history.start()
     this.#events.log('info', 'admin listening', { address: cfg.listen.host, port })
     return port
   }
@@ -104,6 +124,7 @@ export class Admin {
 
   async close(): Promise<void> {
     this.#events.watchers.delete(this.#watch)
+    this.history.stop()
     await this.#listener?.close()
     this.#listener = null
     this.#bound = ''
