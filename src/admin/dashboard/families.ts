@@ -65,10 +65,14 @@ export class Scrape {
   bounds(name: string): readonly number[] { return this.#byName.get(name)?.bounds ?? [] }
 }
 
-/** now − before per key, never below 0 (a worker that restarted counts from 0 again). */
+/**
+ * now − before per key, never below 0 (a worker that restarted counts from 0 again); a series new
+ * since `before` counts from 0 (a status code's series is made at its first request); no `before`
+ * (the first scrape): all 0.
+ */
 export function deltas(now: Map<string, number>, before: Map<string, number> | undefined): Map<string, number> {
   const out = new Map<string, number>()
-  for (const [k, v] of now) out.set(k, Math.max(0, v - (before?.get(k) ?? v)))
+  for (const [k, v] of now) out.set(k, before === undefined ? 0 : Math.max(0, v - (before.get(k) ?? 0)))
   return out
 }
 
@@ -76,7 +80,7 @@ export function bucketDeltas(now: Map<string, number[]>, before: Map<string, num
   const out = new Map<string, number[]>()
   for (const [k, v] of now) {
     const b = before?.get(k)
-    out.set(k, v.map((n, i) => Math.max(0, n - (b?.[i] ?? n))))
+    out.set(k, v.map((n, i) => (before === undefined ? 0 : Math.max(0, n - (b?.[i] ?? 0)))))
   }
   return out
 }
