@@ -17,6 +17,8 @@ import { FILTERS, afterReload, closeFilters } from './filters/index.js'
 import { Reloader } from './reload.js'
 import { Admin } from './admin/api.js'
 import { SingleHost } from './admin/single.js'
+import { format } from './trace/print.js'
+import type { TraceRecord } from './trace/record.js'
 
 const USAGE = `usage:
   rawproxy --config FILE            start with a YAML config
@@ -24,6 +26,7 @@ const USAGE = `usage:
   rawproxy --listen ADDR --upstream HOST:PORT [--upstream ...] [--workers N|auto]   quick mode
       [--tls-cert FILE --tls-key FILE ...]   quick mode over HTTPS (repeat the pair for SNI)
   rawproxy --demo                   two demo upstreams behind the proxy on 127.0.0.1:8080
+  --trace                           with any of the above: trace every request, printed to stderr (docs/trace.md)
 `
 
 /** `--tls-cert` and `--tls-key` given in pairs, in order. */
@@ -45,6 +48,7 @@ async function main(): Promise<number> {
         'tls-cert': { type: 'string', multiple: true },
         'tls-key': { type: 'string', multiple: true },
         demo: { type: 'boolean' },
+        trace: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values
@@ -74,8 +78,11 @@ async function main(): Promise<number> {
   const events = new EventLog(config.event_log)
   if (args.demo) await startDemoUpstreams()
   // More than one worker: this process becomes the cluster primary (src/cluster/) and serves nothing.
-  if (config.workers > 1) return runCluster(config, events, args.config, { parser: `llhttp ${build}` })
+  // --trace: every request's trace record printed to stderr (colours when it is a terminal).
+  const print = args.trace === true ? (r: TraceRecord): void => { process.stderr.write(format(r, process.stderr.isTTY === true)) } : null
+  if (config.workers > 1) return runCluster(config, events, args.config, { parser: `llhttp ${build}` }, print)
   const server = new Server(config, events, { filters: FILTERS })
+  if (print !== null) { server.tracer.all = true; server.tracer.watchers.add(print) }
   try {
     await server.listen()
   } catch (err) {

@@ -13,6 +13,8 @@
  *   GET  /events                                    server-sent events
  *   GET  /, GET /trace, GET /ui/{file}              the dashboard and the trace page (no credentials: code, not data)
  *   GET  /dashboard/stream                          the dashboard's data: server-sent events (dashboard/)
+ *   GET  /traces, GET /traces/stream                the last 100 trace records; their live stream (traces.ts)
+ *   POST /traces?count=N&route=LABEL&path=PREFIX    trace the next N matching requests (src/trace/)
  *   POST (a feature's action: actions.ts)
  */
 import type { AdminConfig, Config } from '../config/schema.js'
@@ -30,6 +32,8 @@ import type { GroupStatus } from '../upstream/group.js'
 import { History } from './dashboard/history.js'
 import { DashboardStream } from './dashboard/stream.js'
 import { asset } from './dashboard/assets.js'
+import { TraceStore } from './traces.js'
+import type { TraceWatcher } from '../trace/tracer.js'
 
 export type PeerAction = 'drain' | 'disable' | 'enable'
 
@@ -46,7 +50,19 @@ export interface AdminHost {
   process(): Record<string, unknown>
   /** Groups and peers as decided in this process (a cluster: the primary's health), no IPC. */
   upstreams(): GroupStatus[]
+  /** Tracing: this process's Tracer, or the cluster primary's view of its workers' (src/trace/). */
+  readonly traces: TraceFeed
 }
+
+/** What the API needs of tracing: arm it, and hear the records. */
+export interface TraceFeed {
+  /** Traces the next `count` requests matching `route` (a route label, '' any) and `path` (a prefix, '' any). */
+  arm(count: number, route: string, path: string): unknown
+  readonly watchers: Set<TraceWatcher>
+}
+
+/** Most requests one POST /traces may arm. */
+const MAX_ARM = 10_000
 
 function json(status: number, v: unknown): { status: number; type: string; body: string } {
   return { status, type: 'application/json', body: `${JSON.stringify(v, null, 2)}\n` }
@@ -59,6 +75,9 @@ export class Admin {
   /** The dashboard's 15 minutes of history, sampled each second while the listener is open. */
   readonly history: History
   readonly dashboard: DashboardStream
+  readonly traces = new TraceStore()
+  readonly #feed: TraceFeed
+  readonly #onTrace: TraceWatcher = (r) => this.traces.add(r)
   readonly #router: Router
   readonly #verifier = new Verifier()
   #listener: AdminListener | null = null
@@ -70,6 +89,7 @@ export class Admin {
     this.#events = events
     this.history = new History(host)
     this.dashboard = new DashboardStream(this.history)
+    this.#feed = host.traces
     this.#router = new Router(this.#verifier)
     const r = this.#router
     r.add('GET', '/metrics', 'read', async () => ({ status: 200, type: CONTENT_TYPE, body: render(await host.metrics()) }))
@@ -87,6 +107,17 @@ export class Admin {
     r.add('GET', '/trace', 'open', (req) => asset(req, 'trace.html'))
     r.add('GET', '/ui/{file}', 'open', (req, [file]) => asset(req, file))
     r.add('GET', '/dashboard/stream', 'read', () => ({ stream: (s) => this.dashboard.attach(s) }))
+    r.add('GET', '/traces', 'read', () => json(200, this.traces.list()))
+    r.add('GET', '/traces/stream', 'read', () => ({ stream: (s) => this.traces.attach(s) }))
+    r.add('POST', '/traces', 'write', (req) => {
+      const raw = req.query.get('count') ?? '1'
+      const count = /^\d{1,5}$/.test(raw) ? Number(raw) : 0
+      if (count < 1 || count > MAX_ARM) return plain(400, `count must be an integer from 1 to ${MAX_ARM}\n`)
+      const route = req.query.get('route') ?? ''
+      const path = req.query.get('path') ?? ''
+      host.traces.arm(count, route, path)
+      return json(200, { armed: count, route, path })
+    })
     for (const a of adminActions()) r.add('POST', a.path, 'write', (req, params) => a.run(req, params))
   }
 
@@ -102,6 +133,7 @@ export class Admin {
     this.#bound = where
     this.#events.watchers.add(this.#watch)
     this.history.start()
+    this.#feed.watchers.add(this.#onTrace)
     this.#events.log('info', 'admin listening', { address: cfg.listen.host, port })
     return port
   }
@@ -125,6 +157,7 @@ export class Admin {
   async close(): Promise<void> {
     this.#events.watchers.delete(this.#watch)
     this.history.stop()
+    this.#feed.watchers.delete(this.#onTrace)
     await this.#listener?.close()
     this.#listener = null
     this.#bound = ''

@@ -5,7 +5,7 @@
 import type { Config } from '../config/schema.js'
 import type { Primary } from '../cluster/primary.js'
 import type { Reloader } from '../reload.js'
-import type { AdminHost, PeerAction } from './api.js'
+import type { AdminHost, PeerAction, TraceFeed } from './api.js'
 import type { FamilyData } from './registry.js'
 import type { GroupStatus } from '../upstream/group.js'
 import { probeFamily } from './server-metrics.js'
@@ -35,6 +35,8 @@ export class ClusterHost extends HostBase implements AdminHost {
   config(): Config { return this.#primary.config }
 
   upstreams(): GroupStatus[] { return this.#primary.health.status() }
+
+  get traces(): TraceFeed { return this.#primary.traces }
 
   peer(group: string, peer: string, action: PeerAction): boolean {
     return this.#primary.peerAdmin(group, peer, action)

@@ -6,7 +6,7 @@
 import type { Config } from '../config/schema.js'
 import type { Server } from '../server/server.js'
 import type { Reloader, ReloadResult } from '../reload.js'
-import type { AdminHost, PeerAction } from './api.js'
+import type { AdminHost, PeerAction, TraceFeed } from './api.js'
 import type { Family, FamilyData, Registry } from './registry.js'
 import type { GroupStatus } from '../upstream/group.js'
 import { featureFamilies } from './feature-metrics.js'
@@ -36,6 +36,8 @@ export class SingleHost extends HostBase implements AdminHost {
     super(reloader, parser, featureFamilies())
     this.#server = server
   }
+
+  get traces(): TraceFeed { return this.#server.tracer }
 
   metrics(): Promise<FamilyData[]> {
     return Promise.resolve([...this.#server.metrics.read(), ...this.own.read()])

@@ -18,6 +18,8 @@
  *                                   On the hot path, so short names: filters/rate-limit/cluster-store.ts)
  *   worker → cache-purge → primary → cache-purge to every other worker (a purge or an invalidation,
  *                                   filters/cache/cluster.ts)
+ *   primary → trace-arm, trace-disarm   (the admin API armed tracing; an arming has its records: traces.ts)
+ *   worker → trace                  (a finished trace record, with the arming that chose it, 0: none)
  */
 import type { Address, Config, Upstream } from '../config/schema.js'
 import type { Counters } from './counters.js'
@@ -25,6 +27,8 @@ import type { AskBatch, VerdictBatch } from '../filters/rate-limit/cluster-wire.
 import type { CachePurge } from '../filters/cache/cluster.js'
 import type { FamilyData } from '../admin/registry.js'
 import type { LoggedEvent } from '../log/events.js'
+import type { TraceArm } from './traces.js'
+import type { TraceRecord } from '../trace/record.js'
 
 /**
  * The health of one peer, decided once in the primary (its active health checks) and broadcast to every
@@ -68,11 +72,13 @@ export type ToWorker =
   | VerdictBatch
   | CachePurge
   | PeerState
-  | { readonly type: 'start'; readonly config: WireConfig }
+  | { readonly type: 'start'; readonly config: WireConfig; readonly trace?: boolean }
   | { readonly type: 'reload'; readonly gen: number; readonly config: WireConfig }
   | { readonly type: 'snapshot'; readonly gen: number; readonly metrics?: boolean }
   | { readonly type: 'stop' }
   | PeerAdmin
+  | TraceArm
+  | { readonly type: 'trace-disarm'; readonly id: number }
 
 export type ToPrimary =
   | AskBatch
@@ -84,10 +90,11 @@ export type ToPrimary =
   | { readonly type: 'reload-failed'; readonly gen: number; readonly error: string }
   | { readonly type: 'snapshot'; readonly gen: number; readonly counters: Counters; readonly peers: PeerState[]; readonly metrics?: FamilyData[] }
   | { readonly type: 'event'; readonly event: LoggedEvent }
+  | { readonly type: 'trace'; readonly record: TraceRecord; readonly arm: number }
   | { readonly type: 'stopped'; readonly counters: Counters }
 
-const TO_WORKER = new Set(['rl-v', 'cache-purge', 'peer-state', 'start', 'reload', 'snapshot', 'stop', 'peer-admin'])
-const TO_PRIMARY = new Set(['rl', 'cache-purge', 'hello', 'ready', 'failed', 'reloaded', 'reload-failed', 'snapshot', 'stopped', 'event'])
+const TO_WORKER = new Set(['rl-v', 'cache-purge', 'peer-state', 'start', 'reload', 'snapshot', 'stop', 'peer-admin', 'trace-arm', 'trace-disarm'])
+const TO_PRIMARY = new Set(['rl', 'cache-purge', 'hello', 'ready', 'failed', 'reloaded', 'reload-failed', 'snapshot', 'stopped', 'event', 'trace'])
 
 function typed(m: unknown, types: Set<string>): boolean {
   return typeof m === 'object' && m !== null && types.has((m as { type?: unknown }).type as string)

@@ -16,6 +16,7 @@ import type { FamilyData } from '../admin/registry.js'
 import { merge } from '../admin/exposition.js'
 import { Runtime } from '../proxy/runtime.js'
 import { RateLimits } from './rate-limits.js'
+import { ClusterTraces } from './traces.js'
 
 const WORKER_EXEC = fileURLToPath(new URL('./worker.js', import.meta.url))
 /** A worker that ran this long before it died starts its backoff afresh. */
@@ -97,14 +98,18 @@ export class Primary {
   #chain: Promise<unknown> = Promise.resolve()
   /** The counters of the workers' memory-store rate limits: one owner, so N workers keep one limit. */
   readonly #limits: RateLimits
+  /** Tracing: armings out to the workers, records back (traces.ts); the admin API's TraceFeed. */
+  readonly traces: ClusterTraces
 
-  constructor(config: Config, events: EventLog) {
+  /** `trace`: `rawproxy --trace`, every worker traces every request. */
+  constructor(config: Config, events: EventLog, trace = false) {
     this.#config = config
     this.#events = events
     this.#slots = Array.from({ length: config.workers }, (_, i) => new Slot(i + 1))
     this.#retired = zero()
     this.#health = this.#checks(config, null)
     this.#limits = new RateLimits(config)
+    this.traces = new ClusterTraces(trace, (m) => { for (const w of this.#all) if (this.#greeted.has(w)) this.#send(w, m) })
     setup()
   }
 
@@ -315,12 +320,15 @@ export class Primary {
       this.#greeted.add(w)
       for (const s of this.#peerStates.values()) this.#send(w, s) // replayed before the worker starts
       for (const a of this.#peerAdmin.values()) this.#send(w, a)
-      this.#send(w, this.#stopping === null ? { type: 'start', config: toWire(this.#config) } : { type: 'stop' })
+      for (const a of this.traces.live()) this.#send(w, a)
+      this.#send(w, this.#stopping === null ? { type: 'start', config: toWire(this.#config), trace: this.traces.all } : { type: 'stop' })
     } else if (m.type === 'stopped') {
       add(this.#retired, m.counters)
     } else if (m.type === 'event') {
       // A worker's event, logged by the worker: only the watchers (the admin API's stream) hear it here.
       for (const watch of this.#events.watchers) watch(m.event)
+    } else if (m.type === 'trace') {
+      this.traces.record(m.record, m.arm)
     }
   }
 

@@ -11,10 +11,14 @@ import { Primary } from './primary.js'
 import { Reloader } from '../reload.js'
 import { Admin } from '../admin/api.js'
 import { ClusterHost } from '../admin/cluster-host.js'
+import type { TraceRecord } from '../trace/record.js'
 
 /** Returns an exit code if the workers could not start, else -1: the process lives on its signals. */
-export async function runCluster(config: Config, events: EventLog, file: string | undefined, started: Record<string, unknown>): Promise<number> {
-  const primary = new Primary(config, events)
+export async function runCluster(config: Config, events: EventLog, file: string | undefined, started: Record<string, unknown>,
+  print: ((r: TraceRecord) => void) | null = null): Promise<number> {
+  // `rawproxy --trace`: the workers trace every request; their records are printed here, in one stream.
+  const primary = new Primary(config, events, print !== null)
+  if (print !== null) primary.traces.watchers.add(print)
   try {
     await primary.start()
   } catch (err) {

@@ -17,6 +17,7 @@ import { featureFamilies } from '../admin/feature-metrics.js'
 import { processFamilies } from '../admin/process-metrics.js'
 import type { LoggedEvent } from '../log/events.js'
 import { fromPrimary } from '../filters/rate-limit/cluster-store.js'
+import type { TraceArm } from './traces.js'
 
 /**
  * Where a peer's health, decided once in the primary's active checks, meets this worker's balancer.
@@ -59,6 +60,8 @@ export class WorkerProcess {
   /** Upstream sockets opened by runtimes that reloads replaced (their pools are gone from `rt`). */
   #retiredOpened = 0
   #stopping = false
+  /** Armings that came before the server started (replayed by the primary at hello). */
+  readonly #arms: TraceArm[] = []
   /** start, reload and stop run one after the other, in the order the primary sent them. */
   #queue: Promise<void> = Promise.resolve()
 
@@ -86,7 +89,12 @@ export class WorkerProcess {
         this.#send({ type: 'snapshot', gen: m.gen, counters, peers: [...this.#peers.values()], ...(m.metrics === true ? { metrics: this.#metrics() } : {}) })
         return
       }
-      case 'start': this.#then(() => this.#start(fromWire(m.config))); return
+      case 'trace-arm':
+        if (this.#server === null) this.#arms.push(m)
+        else this.#server.tracer.arm(m.count, m.route, m.path, m.id)
+        return
+      case 'trace-disarm': this.#server?.tracer.disarm(m.id); return
+      case 'start': this.#then(() => this.#start(fromWire(m.config), m.trace === true)); return
       case 'reload': this.#then(() => this.#reload(m.gen, fromWire(m.config))); return
       case 'stop': this.#then(() => this.#stop())
     }
@@ -112,7 +120,7 @@ export class WorkerProcess {
     this.#queue = this.#queue.then(step)
   }
 
-  async #start(config: Config): Promise<void> {
+  async #start(config: Config, trace: boolean): Promise<void> {
     const events = new EventLog(config.event_log, { worker: this.#slot })
     this.#events = events
     const server = new Server(config, events, { checks: false, filters: FILTERS })
@@ -126,6 +134,11 @@ export class WorkerProcess {
       return
     }
     this.#server = server
+    // Tracing: ids unique in the process group; every record goes to the primary's ring and printer.
+    server.tracer.tag = `w${this.#slot}`
+    server.tracer.all = trace
+    server.tracer.watchers.add((record, arm) => this.#send({ type: 'trace', record, arm }))
+    for (const a of this.#arms.splice(0)) server.tracer.arm(a.count, a.route, a.path, a.id)
     for (const s of this.#peers.values()) onPeerState(server.rt, s)
     for (const a of this.#admin.values()) onPeerAdmin(server.rt, a)
     // The admin API's event stream, in the primary, shows this worker's warnings and peer events too.

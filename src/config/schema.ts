@@ -201,6 +201,14 @@ export interface AdminConfig {
   readonly users: readonly (readonly [string, string])[]
 }
 
+/** The `trace` key (config/trace.ts, docs/trace.md). */
+export interface TraceConfig {
+  /** Trace every request (into the admin API's ring; `rawproxy --trace` also prints them). */
+  readonly all: boolean
+  /** CIDRs whose requests may ask for a trace with `rawproxy-trace: 1`; from anyone else the field is ignored. Never forwarded. */
+  readonly header_from: readonly string[]
+}
+
 export interface Config {
   /** Addresses to listen on, IPv4 or IPv6: "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4/IPv6), or { address, tls, redirect_https }. */
   readonly listen: readonly Listener[]
@@ -225,6 +233,8 @@ export interface Config {
   readonly workers: number
   /** The admin API and the metrics; null (the default): off, and nothing is counted. */
   readonly admin: AdminConfig | null
+  /** Request tracing (src/trace/): off unless set. */
+  readonly trace: TraceConfig
 }
 
 export const DEFAULTS = {
@@ -297,4 +307,5 @@ export const DEFAULTS = {
   event_log: { path: 'stderr', format: 'text' },
   workers: 1,
   admin: null,
+  trace: { all: false, header_from: [] as string[] },
 } as const

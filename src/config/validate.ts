@@ -10,6 +10,7 @@ import { listener, upstreamTls } from './tls.js'
 import { FEATURE_KEYS, Features, defaults as featureDefaults, features } from './features.js'
 import type { CacheConfig } from './cache.js'
 import { admin } from './admin.js'
+import { trace } from './trace.js'
 
 export class ConfigError extends Error {
   constructor(readonly path: string, readonly reason: string) {
@@ -279,7 +280,7 @@ function cacheZones(base: Features, routes: readonly Route[]): void {
 }
 
 export function validate(raw: unknown): Config {
-  const o = object(raw ?? {}, '', ['listen', 'trusted_proxies', 'via', 'timeouts', 'limits', 'upstreams', 'routes', 'defaults', 'access_log', 'event_log', 'workers', 'admin'])
+  const o = object(raw ?? {}, '', ['listen', 'trusted_proxies', 'via', 'timeouts', 'limits', 'upstreams', 'routes', 'defaults', 'access_log', 'event_log', 'workers', 'admin', 'trace'])
   const listenRaw = o.listen === undefined ? DEFAULTS.listen : Array.isArray(o.listen) ? o.listen : [o.listen]
   if (listenRaw.length === 0) fail('listen', 'needs at least one address')
   const trusted = o.trusted_proxies === undefined ? [] : list(o.trusted_proxies, 'trusted_proxies').map((c, i) => {
@@ -318,5 +319,6 @@ export function validate(raw: unknown): Config {
     event_log: logTarget(o.event_log, 'event_log', DEFAULTS.event_log),
     workers: workers(o.workers),
     admin: admin(o.admin),
+    trace: trace(o.trace),
   }
 }

@@ -39,6 +39,8 @@ export class Head {
   connection = -1
   /** Some field is hop-by-hop (RFC 9110 §7.6.1: Connection, Keep-Alive, Proxy-Connection, TE, Upgrade). */
   hop = false
+  /** The request asks to be traced (`rawproxy-trace`, src/trace/tracer.ts): index of the field, or -1. */
+  traceField = -1
 
   reset(): void {
     this.buf = EMPTY
@@ -56,7 +58,7 @@ export class Head {
    */
   scan(): void {
     const s = this.spans
-    this.host = this.transferEncoding = this.contentLength = this.expect = this.connection = -1
+    this.host = this.transferEncoding = this.contentLength = this.expect = this.connection = this.traceField = -1
     this.hosts = 0
     this.hop = false
     for (let i = 0; i < this.count; i++) {
@@ -69,7 +71,10 @@ export class Head {
           if (this.is(i, CONNECTION)) { this.connection = i; this.hop = true }
           else if (this.is(i, KEEP_ALIVE)) this.hop = true
           break
-        case 14: if (this.is(i, CONTENT_LENGTH)) this.contentLength = i; break
+        case 14:
+          if (this.is(i, CONTENT_LENGTH)) this.contentLength = i
+          else if (this.is(i, RAWPROXY_TRACE)) this.traceField = i
+          break
         case 16: if (this.is(i, PROXY_CONNECTION)) this.hop = true; break
         case 17: if (this.is(i, TRANSFER_ENCODING)) this.transferEncoding = i; break
       }
@@ -145,6 +150,7 @@ const KEEP_ALIVE = name('keep-alive')
 const CONTENT_LENGTH = name('content-length')
 const PROXY_CONNECTION = name('proxy-connection')
 const TRANSFER_ENCODING = name('transfer-encoding')
+const RAWPROXY_TRACE = name('rawproxy-trace')
 
 /**
  * A set of lower-case header names, tested on the bytes of a span without decoding it. Names are

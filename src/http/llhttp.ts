@@ -244,6 +244,9 @@ export class Parser {
     return this.#fail(ret === OK || ret === PAUSED ? 14 /* INVALID_EOF_STATE */ : ret)
   }
 
+  /** The chunk of the last `execute` (for the trace of a refused request), or null. */
+  get chunk(): Buffer | null { return this.#chunk }
+
   /** Continue after Step.HEAD or Step.END. */
   resume(): void { wasm.llhttp_resume(this.#ptr) }
 

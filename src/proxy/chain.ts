@@ -69,6 +69,11 @@ export class Chain {
     return undefined
   }
 
+  /** The names of the filters with a request hook, in the order they run (for a trace, src/trace/). */
+  get requestNames(): string[] {
+    return this.#filters.filter((f) => f.requestHead !== undefined).map((f) => f.name)
+  }
+
   /** The edits to the head for the peer (ascending order), or null when no filter made one. */
   upstream(x: Exchange): HeadEdit | null {
     if (!this.#editsUp) return null

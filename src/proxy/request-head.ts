@@ -18,10 +18,11 @@ const XFP = name('x-forwarded-proto')
 const XFH = name('x-forwarded-host')
 const FORWARDED = name('forwarded')
 
-// RFC 9110 §7.6.1 hop-by-hop fields, and the forwarding fields we rewrite. Variants add Host (replaced
-// for an absolute-form target) and Expect (answered by us for an HTTP/1.0 peer).
+// RFC 9110 §7.6.1 hop-by-hop fields, the forwarding fields we rewrite, and our trace request field
+// (src/trace/tracer.ts: it stops here, from anyone). Variants add Host (replaced for an absolute-form
+// target) and Expect (answered by us for an HTTP/1.0 peer).
 const BASE = ['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade',
-  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'rawproxy-trace']
 const DROP = [
   new NameSet(BASE),
   new NameSet([...BASE, 'host']),

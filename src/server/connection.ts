@@ -22,6 +22,8 @@ import type { ListenerInfo } from './endpoint.js'
 import { verifiedSubject } from './tls.js'
 import { LocalAnswer, redirectHttps } from './redirect.js'
 import type { RouteStats } from '../admin/route-stats.js'
+import type { Tracer } from '../trace/tracer.js'
+import type { TraceClient } from '../trace/trace.js'
 
 /** What a connection needs from its server. */
 export interface Host {
@@ -33,6 +35,8 @@ export interface Host {
   /** Exchanges over (logged): `requests - finished` are in flight. */
   finished: number
   remove(c: ClientConn): void
+  /** Which requests are traced (src/trace/tracer.ts). */
+  readonly tracer: Tracer
 }
 
 const IDLE = 0
@@ -78,6 +82,8 @@ export class ClientConn implements Downstream {
   #headWatched = false
   #clientTimer: Deadline | null = null
   #idleTimer: Deadline | null = null
+  /** performance.now() at the current head's first byte, read only while the tracer watches (else 0). */
+  #traceAt = 0
 
   /** `client`: the client's address, the socket's peer or the source of its PROXY protocol header. */
   constructor(socket: Socket, host: Host, listener: ListenerInfo, client: string) {
@@ -210,10 +216,17 @@ export class ClientConn implements Downstream {
     const route = this.rt.router.match(info.host, info.route)
     const st = this.rt.stats
     this.#stats = st === null ? null : route === null ? st.unrouted : st.routes[route.index]
-    this.#x = route === null
+    const x = this.#x = route === null
       ? new Exchange(this, h, info, null, 404, this.rt.unrouted)
       : new Exchange(this, h, info, route.group, 0, route.filters, route.label)
+    // Tracing (src/trace/): one test when it is off.
+    if (this.#host.tracer.watching) x.trace = this.#host.tracer.choose(x, this.#traceClient(), h.traceField >= 0, this.#traceAt)
     return true
+  }
+
+  /** Who the client is, for a trace record. */
+  #traceClient(): TraceClient {
+    return { address: this.remote, port: this.socket.remotePort ?? 0, listener: this.#listener.label, tls: this.#listener.tls }
   }
 
   /** A fault on the client's side: answer it (400, 408, 414, 431, 501) and close. */
@@ -222,7 +235,9 @@ export class ClientConn implements Downstream {
     if (x !== null && !x.finished) { this.#inBody = false; x.fail(err); return }
     // No route is known yet, so no chain: a TLS listener's HSTS is the one response field it still gets.
     const hsts = this.hsts === null ? '' : `Strict-Transport-Security: ${this.hsts}\r\n`
-    this.#answerLocal({ status: statusFor(err), bytes: reply(statusFor(err), true, false, hsts), method: '-', target: '-', cause: causeFor(err) })
+    const bytes = reply(statusFor(err), true, false, hsts)
+    if (this.#host.tracer.on) this.#host.tracer.refused(this.#traceClient(), this.#parser.chunk ?? Buffer.alloc(0), err, bytes, this.#traceAt)
+    this.#answerLocal({ status: statusFor(err), bytes, method: '-', target: '-', cause: causeFor(err) })
   }
 
   /** Answers without an exchange and closes: a fault, or the redirect of a plain listener. */
@@ -287,6 +302,7 @@ export class ClientConn implements Downstream {
     this.#syncRuntime()
     this.#phase = HEAD
     this.#headWatched = false
+    this.#traceAt = this.#host.tracer.watching ? performance.now() : 0
   }
 
   /**

@@ -27,6 +27,8 @@ export interface ListenerInfo {
   readonly hsts: string | null
   /** A plain listener that answers 308 to https://; the port of the target URL (0: no redirect). */
   readonly redirect: number
+  /** "host:port" as bound, for messages and traces. */
+  readonly label: string
 }
 
 export interface EndpointEvents {

@@ -12,6 +12,7 @@ import { ClientConn, Host } from './connection.js'
 import { Endpoint, EndpointEvents, peerAddress } from './endpoint.js'
 import type { FilterKind } from '../proxy/filter.js'
 import { ServerMetrics } from '../admin/server-metrics.js'
+import { Tracer } from '../trace/tracer.js'
 
 export interface ServerOptions {
   /** Run the active health checks here (false in a cluster worker: the primary runs them). Default true. */
@@ -53,6 +54,8 @@ export class Server implements Host, EndpointEvents {
   handshakeFailures = 0
   /** Connections a listener refused before any HTTP byte: its `access` rules, or a bad or unwanted PROXY header. */
   denied = 0
+  /** Which requests are traced, and who hears their records (src/trace/); kept across reloads. */
+  readonly tracer = new Tracer()
 
   readonly #checks: boolean
   readonly #filters: readonly FilterKind[]
@@ -64,6 +67,7 @@ export class Server implements Host, EndpointEvents {
     this.metrics = new ServerMetrics(this)
     this.rt = new Runtime(config, this.events, null, this.#checks, this.#filters, this.metrics)
     this.access = new AccessLog(config.access_log)
+    this.tracer.configure(config)
   }
 
   get connections(): number { return this.#conns.size }
@@ -180,6 +184,7 @@ export class Server implements Host, EndpointEvents {
     const old = this.rt
     old.retire()
     this.rt = new Runtime(config, this.events, old, this.#checks, this.#filters, this.metrics)
+    this.tracer.configure(config)
     const prevLog = old.config.access_log
     if (prevLog.path !== config.access_log.path || prevLog.format !== config.access_log.format) {
       this.access.close()
