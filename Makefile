@@ -2,7 +2,7 @@
 COVERAGE_FLOOR ?= 85
 export COVERAGE_FLOOR
 
-.PHONY: install build run test bench bench-peers profile clean
+.PHONY: install build run test bench bench-peers profile screenshots clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -30,6 +30,10 @@ bench-peers: build
 # rawproxy under wrk with --cpu-prof: where the .cpuprofile is, how to open it, and a summary
 profile: build
 	bash bench/run.sh profile
+
+# The README's pictures of the dashboard and the trace page (Debian's Chromium, headless): docs/img/*.png
+screenshots: build
+	node scripts/screenshots.mjs
 
 clean:
 	rm -rf dist coverage

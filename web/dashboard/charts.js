@@ -37,7 +37,7 @@ export class Chart {
       ...this.#size(),
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      axes: [axis, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => `${+v.toFixed(2)}${unit}`) }],
+      axes: [axis, { ...axis, size: 66, values: (_u, vals) => vals.map((v) => `${+v.toFixed(2)}${unit}`) }],
       series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: s.color ?? PALETTE[i % PALETTE.length], width: 1.5, points: { show: false }, value: (_u, v) => (v === null ? '–' : `${+v.toFixed(2)}${unit}`) }))],
     }, data, this.box)
   }
