@@ -3,13 +3,14 @@
  * its admin API on (so the dashboard's sampler runs, once a second, as it always does then), under
  * wrk, in turns within one run: no page; one SSE client on GET /dashboard/stream (what a page costs the
  * proxy); a real Chromium tab on the dashboard (Debian's, headless: the page, its stream and its
- * redraws). Each turn reports req/s, p99 and the proxy's CPU time per request; the sampler's own time
+ * redraws; pinned with wrk, off the proxy's CPU). Each turn reports req/s, p99 and the proxy's CPU time per request; the sampler's own time
  * per sample is read from the stream. Then the same with `workers: 2`, where one sample is one IPC
  * round to every worker: its time and the primary's CPU.
  *
  *   env: BENCH_ROUNDS (3), BENCH_SECONDS (8); run under `flock /tmp/bench.lock` on a shared machine
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -64,7 +65,21 @@ async function chromiumTab(admin: number): Promise<{ close(): Promise<void> }> {
   const tab = await openTab()
   await tab.page.goto(`http://127.0.0.1:${admin}/#token=${TOKEN}`)
   await tab.page.waitForFunction(() => document.getElementById('conn')?.textContent === 'live', undefined, { timeout: 15_000 })
+  // The browser and its renderers on the load CPU, every thread: an operator's page runs elsewhere
+  // than the proxy, and here it must not take the proxy's CPU from it.
+  if (loadCpu !== null && tab.pid !== undefined) for (const pid of tree(tab.pid)) execFileSync('taskset', ['-a', '-c', '-p', String(loadCpu), String(pid)], { stdio: 'ignore' })
   return tab
+}
+
+/** `root` and its descendants, from /proc. */
+function tree(root: number): number[] {
+  const parent = new Map<number, number>()
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try { parent.set(Number(d), Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1])) } catch { /* gone */ }
+  }
+  const out = [root]
+  for (let i = 0; i < out.length; i++) for (const [pid, pp] of parent) if (pp === out[i]) out.push(pid)
+  return out
 }
 
 async function turn(pid: number, port: number): Promise<Turn> {
@@ -124,7 +139,7 @@ guard('dashboard-ab', ROUNDS * VARIANTS.length * (SECONDS + 15) + SECONDS + 120,
   const peerPort = await freePort()
   const peer = start('peer', loadCpu, process.execPath, [join(ROOT, 'dist/bench/load/peer.js'), String(peerPort)], join(tmp, 'peer.log'))
   await ready(peer, peerPort)
-  console.log(`dashboard-ab: ${ROUNDS} rounds of ${SECONDS} s per variant, wrk 50 connections; wrk+peer on CPU ${loadCpu ?? 'any'}, proxy on CPU ${proxyCpu ?? 'any'}, Chromium unpinned`)
+  console.log(`dashboard-ab: ${ROUNDS} rounds of ${SECONDS} s per variant, wrk 50 connections; wrk+peer on CPU ${loadCpu ?? 'any'}, proxy on CPU ${proxyCpu ?? 'any'}, Chromium on CPU ${loadCpu ?? 'any'}`)
   const md = `${await single(peerPort)}\n\n${await cluster(peerPort)}`
   console.log(`\n${md}`)
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true })

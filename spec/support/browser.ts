@@ -18,6 +18,8 @@ export interface Tab {
   page: Page
   /** Console errors, failed requests and uncaught page errors seen so far. */
   errors: string[]
+  /** The browser's main process (its renderers are its descendants). */
+  pid: number | undefined
   close(): Promise<void>
 }
 
@@ -34,7 +36,7 @@ export async function openTab(width = 1280, height = 900, scheme: 'light' | 'dar
   page.on('pageerror', (e) => errors.push(`page: ${e.message}`))
   page.on('requestfailed', (r) => { if (!r.url().includes('/stream')) errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`) })
   return {
-    browser, page, errors,
+    browser, page, errors, pid,
     close: async () => {
       await browser.close().catch(() => {})
       await server.close().catch(() => {})
