@@ -25,9 +25,24 @@ export function signOut() {
   sessionStorage.removeItem(KEY)
 }
 
-/** Asks for credentials in the page's login dialog; resolves once they are stored. */
+/** The sign-in dialog, made on first use. */
+function loginDialog() {
+  let dialog = document.getElementById('login')
+  if (dialog !== null) return dialog
+  const input = (label, name, type, auto) => el('label', {}, label, ' ', el('input', { name, type, autocomplete: auto }))
+  dialog = el('dialog', { id: 'login' }, el('form', {},
+    el('h2', {}, 'Sign in to the admin API'), el('p', { class: 'why' }),
+    input('Token', 'token', 'password', 'off'),
+    el('p', { class: 'muted' }, 'or, with admin.htpasswd:'),
+    input('User', 'user', 'text', 'username'), input('Password', 'password', 'password', 'current-password'),
+    el('button', { type: 'submit' }, 'Sign in')))
+  document.body.append(dialog)
+  return dialog
+}
+
+/** Asks for credentials in the sign-in dialog; resolves once they are stored. */
 export function askCredentials(message) {
-  const dialog = document.getElementById('login')
+  const dialog = loginDialog()
   const form = dialog.querySelector('form')
   dialog.querySelector('.why').textContent = message
   return new Promise((resolve) => {
