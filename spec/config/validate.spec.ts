@@ -48,7 +48,7 @@ t('errors name the field path and the reason', () => {
   refused({ ...base, via: 'two words' }, 'via: must be a token (RFC 9110 §5.6.2)')
   refused({ upstreams: { a: { peers: [] }, b: { peers: [] } } }, 'routes: is required when there is more than one upstream')
   refused({}, 'upstreams: is required (a mapping of name to peers)')
-  refused({ ...base, lsiten: [] }, 'lsiten: unknown field (expected one of: listen, trusted_proxies, via, timeouts, limits, upstreams, routes, defaults, access_log, event_log, workers, admin)')
+  refused({ ...base, lsiten: [] }, 'lsiten: unknown field (expected one of: listen, trusted_proxies, via, timeouts, limits, upstreams, routes, defaults, access_log, event_log, workers, admin, trace)')
   refused({ ...base, workers: 0 }, 'workers: must be "auto" or an integer from 1 to 256')
   refused({ ...base, workers: 'all' }, 'workers: must be "auto" or an integer from 1 to 256')
   refused({ ...base, listen: [] }, 'listen: needs at least one address')
