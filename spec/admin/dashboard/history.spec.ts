@@ -68,7 +68,10 @@ t('the sampler keeps one tick a second with the requests it saw, and the state o
   assert.is(h.state!.upstreams[0].peers[0].state, 'up')
   assert.match(h.state!.config.digest, /^[0-9a-f]{8}$/)
   assert.is(h.state!.totals.requests, 5)
-  assert.ok(HISTORY === 900)
+  h.stop()
+  for (let i = h.ticks.length; i <= HISTORY + 5; i++) await h.sample()
+  assert.is(h.ticks.length, HISTORY, '15 minutes at one a second, the oldest dropped')
+  assert.is(HISTORY, 900)
 })
 
 function stream(port: number, auth: string | null): { got: () => string; close: () => void } {
