@@ -2,7 +2,7 @@
 COVERAGE_FLOOR ?= 85
 export COVERAGE_FLOOR
 
-.PHONY: install build run test bench bench-peers profile clean
+.PHONY: install build run test bench bench-peers profile screenshots clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -11,6 +11,7 @@ install: node_modules/.package-lock.json
 
 build: install
 	npx tsc -p tsconfig.json
+	node scripts/build-web.mjs
 
 run: build
 	node dist/src/cli.js --demo
@@ -29,6 +30,10 @@ bench-peers: build
 # rawproxy under wrk with --cpu-prof: where the .cpuprofile is, how to open it, and a summary
 profile: build
 	bash bench/run.sh profile
+
+# The README's pictures of the dashboard and the trace page (Debian's Chromium, headless): docs/img/*.png
+screenshots: build
+	node scripts/screenshots.mjs
 
 clean:
 	rm -rf dist coverage

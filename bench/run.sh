@@ -2,7 +2,7 @@
 # `make bench`: the micro benchmarks (tinybench), then the load comparison (wrk), and the table in
 # bench/results/latest.md. `make bench` builds first; run directly, this script builds if needed.
 #
-#   bash bench/run.sh [all|micro|load|tls|auth-flood|profile|peers|idle]
+#   bash bench/run.sh [all|micro|load|tls|auth-flood|dashboard|profile|peers|idle]
 #   env: see bench/micro/run.ts and bench/load/run.ts (BENCH_ROUNDS, BENCH_SECONDS, ...);
 #        BENCH_TIMEOUT (1800 s): the outer bound of one node run (load/run.ts has its own watchdog);
 #        BENCH_LOCK (a file, or 1 for /tmp/rawproxy-bench.lock): hold that flock for the whole run,
@@ -28,7 +28,7 @@ if [[ $what != micro ]]; then
   fi
   command -v taskset >/dev/null || { echo "bench: taskset missing (apt-get install util-linux)" >&2; exit 1; }
 fi
-[[ -f dist/bench/load/run.js && -f dist/bench/load/tls.js && -f dist/bench/load/auth-flood.js && -f dist/src/cli.js ]] || npx tsc -p tsconfig.json
+[[ -f dist/bench/load/run.js && -f dist/bench/load/tls.js && -f dist/bench/load/auth-flood.js && -f dist/bench/load/dashboard-ab.js && -f dist/src/cli.js ]] || npx tsc -p tsconfig.json
 
 # The node runs go in the background so that this shell can pass Ctrl-C or a SIGTERM on to them
 # (bench/load/run.ts then stops every process it started) and bound them with `timeout`.
@@ -51,6 +51,7 @@ case $what in
            run node dist/bench/load/run.js load; echo; run node dist/bench/load/tls.js; echo; run node dist/bench/load/auth-flood.js ;;
   tls)     run node dist/bench/load/tls.js ;;
   auth-flood) run node dist/bench/load/auth-flood.js ;;
+  dashboard) run node dist/bench/load/dashboard-ab.js ;;
   micro)   run node dist/bench/micro/run.js; echo; run node dist/bench/micro/auth.js; echo; run node dist/bench/micro/metrics.js; echo
            run node --expose-gc dist/bench/micro/rate-limit-memory.js 100000; run node --expose-gc dist/bench/micro/rate-limit-memory.js 1000000 no-head ;;
   load)    run node dist/bench/load/run.js load ;;

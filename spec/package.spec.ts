@@ -62,7 +62,8 @@ t.before(async () => {
   const src = join(dir, 'src')
   mkdirSync(src)
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }
-  const tops = new Set(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src',
+  // web/ and scripts/: the dashboard's files, copied into dist/web by scripts/build-web.mjs at prepack.
+  const tops = new Set(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'web', 'scripts',
     ...pkg.files.map((f) => f.split('/')[0]).filter((f) => f !== 'dist')])
   for (const f of tops) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(src, f), { recursive: true })
   symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'), 'dir')
@@ -81,7 +82,8 @@ t.after(async () => {
 
 t('the tarball holds the built JavaScript, its declarations, the docs and the licence; no specs, benches or fixtures', () => {
   for (const f of ['dist/src/cli.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/config/input.d.ts', 'dist/src/cluster/worker.js',
-    'package.json', 'README.md', 'LICENSE', 'docs/config.md', 'docs/library.md', 'contrib/rawproxy.service']) {
+    'package.json', 'README.md', 'LICENSE', 'docs/config.md', 'docs/library.md', 'contrib/rawproxy.service',
+    'dist/web/dashboard/index.html', 'dist/web/dashboard/trace.html', 'dist/web/dashboard/uPlot.iife.min.js']) {
     assert.ok(files.includes(f), `${f} is in the tarball`)
   }
   const stray = files.filter((f) => /^(spec|bench|fixtures|src|dist\/spec|dist\/bench)\//.test(f) || f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))

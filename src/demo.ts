@@ -89,6 +89,9 @@ rawproxy demo is running. Try:
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/admin       # 401; then: curl -i -u demo:demo ...
   curl -i http://127.0.0.1:${DEMO_PORTS.proxy}/healthz     # answered by a rule; /old/x redirects, /x/.env is 404
   curl -i -X DELETE http://127.0.0.1:${DEMO_PORTS.proxy}/  # 405, with Allow
+The admin dashboard (live charts, peers with drain/enable buttons, events), in a browser:
+  http://127.0.0.1:${DEMO_PORTS.admin}/#token=${DEMO_TOKEN}
+  and the trace page: http://127.0.0.1:${DEMO_PORTS.admin}/trace#token=${DEMO_TOKEN}
 The admin API (docs/admin.md) on 127.0.0.1:${DEMO_PORTS.admin}, token ${DEMO_TOKEN}:
   curl -H 'Authorization: Bearer ${DEMO_TOKEN}' http://127.0.0.1:${DEMO_PORTS.admin}/metrics
   curl -H 'Authorization: Bearer ${DEMO_TOKEN}' http://127.0.0.1:${DEMO_PORTS.admin}/status

@@ -11,6 +11,8 @@
  *   POST /upstreams/{group}/peers/{peer}/enable     back in service
  *   GET  /ready, GET /live                          for orchestrators (ready: 503 while stopping)
  *   GET  /events                                    server-sent events
+ *   GET  /, GET /trace, GET /ui/{file}              the dashboard and the trace page (no credentials: code, not data)
+ *   GET  /dashboard/stream                          the dashboard's data: server-sent events (dashboard/)
  *   GET  /traces, GET /traces/stream                the last 100 trace records; their live stream (traces.ts)
  *   POST /traces?count=N&route=LABEL&path=PREFIX    trace the next N matching requests (src/trace/)
  *   POST (a feature's action: actions.ts)
@@ -26,6 +28,10 @@ import { CONTENT_TYPE, render } from './exposition.js'
 import type { FamilyData } from './registry.js'
 import { redacted } from './redact.js'
 import { adminActions } from './actions.js'
+import type { GroupStatus } from '../upstream/group.js'
+import { History } from './dashboard/history.js'
+import { DashboardStream } from './dashboard/stream.js'
+import { asset } from './dashboard/assets.js'
 import { TraceStore } from './traces.js'
 import type { TraceWatcher } from '../trace/tracer.js'
 
@@ -40,6 +46,10 @@ export interface AdminHost {
   reload(): Promise<ReloadResult>
   /** Applies a peer action; false when the group has no such peer. */
   peer(group: string, peer: string, action: PeerAction): boolean
+  /** Version, pid, uptime, config load time and reload counts: this process's facts, no IPC. */
+  process(): Record<string, unknown>
+  /** Groups and peers as decided in this process (a cluster: the primary's health), no IPC. */
+  upstreams(): GroupStatus[]
   /** Tracing: this process's Tracer, or the cluster primary's view of its workers' (src/trace/). */
   readonly traces: TraceFeed
 }
@@ -62,6 +72,9 @@ export class Admin {
   /** Set when the process is stopping: GET /ready answers 503 so orchestrators send no more traffic. */
   stopping = false
   readonly hub = new EventHub()
+  /** The dashboard's 15 minutes of history, sampled each second while the listener is open. */
+  readonly history: History
+  readonly dashboard: DashboardStream
   readonly traces = new TraceStore()
   readonly #feed: TraceFeed
   readonly #onTrace: TraceWatcher = (r) => this.traces.add(r)
@@ -69,11 +82,13 @@ export class Admin {
   readonly #verifier = new Verifier()
   #listener: AdminListener | null = null
   #bound: string = ''
-  readonly #watch = (e: Parameters<EventHub['send']>[0]): void => this.hub.send(e)
+  readonly #watch = (e: Parameters<EventHub['send']>[0]): void => { this.hub.send(e); this.history.observe(e) }
   readonly #events: EventLog
 
   constructor(host: AdminHost, events: EventLog) {
     this.#events = events
+    this.history = new History(host)
+    this.dashboard = new DashboardStream(this.history)
     this.#feed = host.traces
     this.#router = new Router(this.#verifier)
     const r = this.#router
@@ -88,6 +103,10 @@ export class Admin {
     r.add('GET', '/live', 'open', () => plain(200, 'live\n'))
     r.add('GET', '/ready', 'open', () => (this.stopping ? plain(503, 'stopping\n') : plain(200, 'ready\n')))
     r.add('GET', '/events', 'read', () => ({ stream: (s) => this.hub.attach(s) }))
+    r.add('GET', '/', 'open', (req) => asset(req, 'index.html'))
+    r.add('GET', '/trace', 'open', (req) => asset(req, 'trace.html'))
+    r.add('GET', '/ui/{file}', 'open', (req, [file]) => asset(req, file))
+    r.add('GET', '/dashboard/stream', 'read', () => ({ stream: (s) => this.dashboard.attach(s) }))
     r.add('GET', '/traces', 'read', () => json(200, this.traces.list()))
     r.add('GET', '/traces/stream', 'read', () => ({ stream: (s) => this.traces.attach(s) }))
     r.add('POST', '/traces', 'write', (req) => {
@@ -113,6 +132,7 @@ export class Admin {
     this.#listener = next
     this.#bound = where
     this.#events.watchers.add(this.#watch)
+    this.history.start()
     this.#feed.watchers.add(this.#onTrace)
     this.#events.log('info', 'admin listening', { address: cfg.listen.host, port })
     return port
@@ -136,6 +156,7 @@ export class Admin {
 
   async close(): Promise<void> {
     this.#events.watchers.delete(this.#watch)
+    this.history.stop()
     this.#feed.watchers.delete(this.#onTrace)
     await this.#listener?.close()
     this.#listener = null

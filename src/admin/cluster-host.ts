@@ -7,6 +7,7 @@ import type { Primary } from '../cluster/primary.js'
 import type { Reloader } from '../reload.js'
 import type { AdminHost, PeerAction, TraceFeed } from './api.js'
 import type { FamilyData } from './registry.js'
+import type { GroupStatus } from '../upstream/group.js'
 import { probeFamily } from './server-metrics.js'
 import { routing } from './status.js'
 import { HostBase } from './single.js'
@@ -32,6 +33,8 @@ export class ClusterHost extends HostBase implements AdminHost {
   }
 
   config(): Config { return this.#primary.config }
+
+  upstreams(): GroupStatus[] { return this.#primary.health.status() }
 
   get traces(): TraceFeed { return this.#primary.traces }
 

@@ -21,11 +21,15 @@ export interface AdminRequest {
   readonly origin: string | undefined
   readonly host: string | undefined
   readonly fetchSite: string | undefined
+  readonly ifNoneMatch: string | undefined
 }
 
-/** A whole answer, or a stream that takes the socket over (server-sent events). */
+/**
+ * A whole answer, or a stream that takes the socket over (server-sent events). `cache` is the
+ * Cache-Control value (default no-store: only the dashboard's files may be kept, and revalidated).
+ */
 export type AdminAnswer =
-  | { readonly status: number; readonly type?: string; readonly body: string; readonly fields?: string }
+  | { readonly status: number; readonly type?: string; readonly body: string | Buffer; readonly fields?: string; readonly cache?: string }
   | { readonly stream: (s: Socket) => void }
 
 export type Handler = (r: AdminRequest) => AdminAnswer | Promise<AdminAnswer>
@@ -34,6 +38,7 @@ const AUTHORIZATION = name('authorization')
 const ORIGIN = name('origin')
 const HOST = name('host')
 const FETCH_SITE = name('sec-fetch-site')
+const IF_NONE_MATCH = name('if-none-match')
 
 /** A request head must be complete within this (slowloris); then 408. */
 const HEAD_MS = 10_000
@@ -44,10 +49,12 @@ const MAX_CONNECTIONS = 64
 const LIMITS = { maxHead: 16_384, maxTarget: 4_096 }
 
 /** The bytes of a whole answer; always `Connection: close`. */
-export function answerBytes(status: number, type: string, body: string, fields = ''): Buffer {
-  const b = Buffer.from(body)
-  return Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${statusText(status)}\r\nDate: ${httpDate()}\r\nContent-Type: ${type}\r\n` +
-    `Content-Length: ${b.length}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n${fields}Connection: close\r\n\r\n`, 'latin1'), b])
+export function answerBytes(status: number, type: string, body: string | Buffer, fields = '', cache = 'no-store'): Buffer {
+  const b = typeof body === 'string' ? Buffer.from(body) : body
+  // RFC 9110 §15.4.5: a 304 has no content; its fields are those a 200 would have had, less the framing.
+  const content = status === 304 ? '' : `Content-Type: ${type}\r\nContent-Length: ${b.length}\r\n`
+  return Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${statusText(status)}\r\nDate: ${httpDate()}\r\n${content}` +
+    `Cache-Control: ${cache}\r\nX-Content-Type-Options: nosniff\r\n${fields}Connection: close\r\n\r\n`, 'latin1'), status === 304 ? Buffer.alloc(0) : b])
 }
 
 function text(status: number, body: string, fields = ''): Buffer {
@@ -106,6 +113,7 @@ class AdminConn {
       origin: h.get(ORIGIN),
       host: h.get(HOST),
       fetchSite: h.get(FETCH_SITE),
+      ifNoneMatch: h.get(IF_NONE_MATCH),
     }
   }
 
@@ -118,7 +126,7 @@ class AdminConn {
 
   #answer(a: AdminAnswer): void {
     if ('stream' in a) { a.stream(this.#s); return }
-    const b = answerBytes(a.status, a.type ?? 'text/plain; charset=utf-8', a.body, a.fields)
+    const b = answerBytes(a.status, a.type ?? 'text/plain; charset=utf-8', a.body, a.fields, a.cache)
     // RFC 9110 §9.3.2: the answer to HEAD is the head of the GET answer, without its content.
     this.#end(this.#req?.method === 'HEAD' ? b.subarray(0, b.indexOf('\r\n\r\n') + 4) : b)
   }

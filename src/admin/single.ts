@@ -8,6 +8,7 @@ import type { Server } from '../server/server.js'
 import type { Reloader, ReloadResult } from '../reload.js'
 import type { AdminHost, PeerAction, TraceFeed } from './api.js'
 import type { Family, FamilyData, Registry } from './registry.js'
+import type { GroupStatus } from '../upstream/group.js'
 import { featureFamilies } from './feature-metrics.js'
 import { hostRegistry } from './control-metrics.js'
 import { processStatus, serverStatus } from './status.js'
@@ -47,6 +48,8 @@ export class SingleHost extends HostBase implements AdminHost {
   }
 
   config(): Config { return this.#server.rt.config }
+
+  upstreams(): GroupStatus[] { return this.#server.rt.status() }
 
   peer(group: string, peer: string, action: PeerAction): boolean {
     return this.#server.rt.groups.get(group)?.setAdmin(peer, action) ?? false

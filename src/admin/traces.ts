@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net'
 import type { TraceRecord } from '../trace/record.js'
 import { EventHub } from './events.js'
+import { frame as sse } from './sse.js'
 
 /** Records the ring keeps. */
 export const RING = 100
@@ -14,7 +15,7 @@ export const RING = 100
 const REPLAY = 20
 
 function frame(r: TraceRecord): string {
-  return `event: trace\ndata: ${JSON.stringify(r)}\n\n`
+  return sse('trace', JSON.stringify(r))
 }
 
 export class TraceStore {
