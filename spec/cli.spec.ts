@@ -103,6 +103,20 @@ t('SIGHUP reloads atomically; in-flight requests finish on the old config; a bad
   assert.is(log.find((l) => l.target === '/slow').cause, '--')
 })
 
+t('a SIGHUP while starting is held, then taken as a reload, not the end of the process (systemctl reload just after start)', async () => {
+  // Two workers: starting takes long enough for the signal to come before "started".
+  const p = run(['--config', config(join(dir, 'early.yaml'), a.port, 'workers: 2\n')])
+  await waitFor(() => p.child.pid !== undefined, 1000)
+  await sleep(300)
+  const startedBefore = /started/.test(p.err())
+  process.kill(p.child.pid!, 'SIGHUP')
+  await waitFor(() => /reloaded|reload/.test(p.err()) || p.child.exitCode !== null || p.child.signalCode !== null, 15_000, `a reload line; stderr: ${p.err()}`)
+  assert.is(p.child.signalCode, null, `ended by the signal (started before it: ${startedBefore})`)
+  assert.match(p.err(), /started/)
+  process.kill(p.child.pid!, 'SIGTERM')
+  assert.is(await p.exited, 0)
+})
+
 t('SIGTERM lets a request in flight finish within the grace period', async () => {
   const p = run(['--config', config(join(dir, 'grace.yaml'), a.port, 'timeouts: { grace: 3s }\n')])
   const port = await listening(p)

@@ -57,6 +57,28 @@ t('start, proxy, reload, status, stop', async () => {
   await proxy.stop() // a second stop is the same stop
 })
 
+t('no reload once stop has begun: one asked after, or during, is refused and opens nothing', async () => {
+  const free = async (): Promise<number> => { const s = createServer(); await new Promise<void>((r) => s.listen(0, '127.0.0.1', r)); const port = (s.address() as { port: number }).port; await new Promise((r) => s.close(r)); return port }
+  const extra = await free()
+  proxy = await start(to(a.port))
+  const stopping = proxy.stop()
+  const during = proxy.reload({ ...to(a.port), listen: ['127.0.0.1:0', `127.0.0.1:${extra}`] })
+  const refused = (p: Promise<void>): Promise<string> => p.then(() => 'resolved', (e: Error) => e.message)
+  const duringWhy = refused(during)
+  await stopping
+  assert.match(await duringWhy, /stopping/)
+  assert.match(await refused(proxy.reload({ ...to(a.port), listen: [`127.0.0.1:${extra}`] })), /stopping/)
+  const r = await raw(extra, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { ms: 300 })
+  assert.is(r.text, '', 'nothing listens on the reload\'s port')
+})
+
+t('reloads asked at once run one after another: the last asked is in force', async () => {
+  proxy = await start(to(a.port))
+  const p = proxy
+  await Promise.all([p.reload(to(b.port)), p.reload(to(a.port)), p.reload(to(b.port))])
+  assert.match(await get(p), /from-b$/)
+})
+
 t('a bad reload is refused with the field path; the last good config serves on', async () => {
   proxy = await start(to(a.port))
   const bad = { ...to(b.port), routes: [{ upstream: 'nope' }] }

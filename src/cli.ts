@@ -9,7 +9,7 @@ import { ConfigError } from './config/validate.js'
 import type { Config } from './config/schema.js'
 import { EventLog } from './log/events.js'
 import { demoConfig, startDemoUpstreams, DEMO_HELP } from './demo.js'
-import { handleSignals } from './signals.js'
+import { handleSignals, holdSignals } from './signals.js'
 import { launch, Launched } from './launch.js'
 import { format } from './trace/print.js'
 import type { TraceRecord } from './trace/record.js'
@@ -80,11 +80,16 @@ async function main(): Promise<number> {
     return 1 // logged by launch
   }
   if (args.demo) process.stdout.write(DEMO_HELP)
+  const early = held()
   handleSignals(running, events, running.reloader)
+  // A signal that came while starting is taken now, as if it came just after.
+  for (const sig of early) process.kill(process.pid, sig)
   return -1
 }
 
-main().then((code) => { if (code >= 0) process.exitCode = code }, (err) => {
+// From here until the service has started, SIGHUP and SIGTERM are held (signals.ts), not fatal.
+const held = holdSignals()
+main().then((code) => { if (code >= 0) { held(); process.exitCode = code } }, (err) => {
   process.stderr.write(`rawproxy: ${(err as Error).stack}\n`)
   process.exitCode = 1
 })

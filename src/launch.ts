@@ -101,7 +101,8 @@ export class Launched implements Service {
 
   /** Graceful stop, once: asked again, the same promise. */
   stop(): Promise<Record<string, unknown>> {
-    this.#stopped ??= this.#core.close().then(async (fields) => { await this.admin.close(); return fields })
+    // No reload after this (one under way finishes first): it would open listeners nothing closes.
+    this.#stopped ??= this.reloader.stop().then(() => this.#core.close()).then(async (fields) => { await this.admin.close(); return fields })
     return this.#stopped
   }
 }

@@ -24,6 +24,10 @@ export class Reloader {
   lastGood = Date.now()
   /** Told of each reload that succeeded, with the new config (the admin API follows its settings). */
   onReload: ((c: Config) => void) | null = null
+  /** Reloads run one after another, in the order asked: the last asked is the one in force. */
+  #tail: Promise<unknown> = Promise.resolve()
+  /** Stopping: no reload opens anything again (a SIGHUP in the stop's grace, a program's late reload). */
+  #stopped = false
 
   /** `file`: the config file (none in quick and demo modes: a reload is then refused). */
   constructor(apply: (c: Config) => Promise<void>, events: EventLog, file: string | undefined) {
@@ -52,8 +56,27 @@ export class Reloader {
     if (err !== null) throw err
   }
 
-  /** Loads, validates and applies; null when it is in force, else the error that refused it. */
-  async #attempt(load: () => Config, source: string): Promise<Error | null> {
+  /**
+   * No reload from now on; resolves once the one under way (if any) is over, so the caller closes
+   * what that one opened too.
+   */
+  stop(): Promise<void> {
+    this.#stopped = true
+    return this.#tail.then(() => {})
+  }
+
+  /** Loads, validates and applies, after the reloads asked before it; null when it is in force, else the error that refused it. */
+  #attempt(load: () => Config, source: string): Promise<Error | null> {
+    const run = this.#tail.then(() => this.#apply1(load, source))
+    this.#tail = run
+    return run
+  }
+
+  async #apply1(load: () => Config, source: string): Promise<Error | null> {
+    if (this.#stopped) {
+      this.#events.log('warn', 'reload ignored', { reason: 'stopping' })
+      return new Error('stopping: no reload')
+    }
     let next: Config
     try {
       next = load()

@@ -17,6 +17,22 @@ export interface Service {
   restart?(): Promise<Record<string, unknown>>
 }
 
+const EARLY = ['SIGHUP', 'SIGTERM', 'SIGINT'] as const
+
+/**
+ * Until the service has started, a SIGHUP (a `systemctl reload` just after `start`) or SIGTERM would
+ * end the process by the default action, unlogged: they are held instead. The returned function
+ * stops holding and hands back what came, in order, for handleSignals's handlers to take.
+ */
+export function holdSignals(): () => string[] {
+  const came: string[] = []
+  const handlers = EARLY.map((sig) => { const h = (): void => { came.push(sig) }; process.on(sig, h); return [sig, h] as const })
+  return () => {
+    for (const [sig, h] of handlers) process.off(sig, h)
+    return came
+  }
+}
+
 /** `reloader`: what SIGHUP runs (the admin API's POST /reload runs the same). */
 export function handleSignals(service: Service, events: EventLog, reloader: Reloader): void {
   process.on('SIGHUP', () => { void reloader.run() })
