@@ -37,6 +37,19 @@ function refused(what: string, bytes: string | string[], status: number): void {
 
 for (const [what, bytes, status] of MALFORMED) refused(what, bytes, status)
 
+// RFC 9110 §9.3.2: the refusal of a HEAD has the head of a GET's refusal and no content (found by
+// the fuzz campaign: the 400 carried "400 Bad Request\n" after its head, which a client reads as the
+// start of the next response).
+for (const [what, bytes] of [['HEAD without Host', 'HEAD / HTTP/1.1\r\n\r\n'], ['HEAD with a bad Host', 'HEAD / HTTP/1.1\r\nHost: a b\r\n\r\n'], ['HEAD with two Hosts', 'HEAD / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n']]) {
+  t(`400 to a HEAD has no body: ${what}`, async () => {
+    const r = await raw(px.port, bytes)
+    assert.match(r.text, /^HTTP\/1\.1 400 [^\r]*\r\n/)
+    assert.match(r.text, /\r\nContent-Length: 16\r\n/i, 'the length a GET\'s refusal would have')
+    assert.ok(r.text.endsWith('\r\n\r\n'), `nothing after the head: ${JSON.stringify(r.text)}`)
+    assert.ok(r.closed)
+  })
+}
+
 // ---- and valid requests still pass, whole ----
 t('a valid request through the same proxy gets the peer\'s answer', async () => {
   const before = up.received.length

@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import { Kind, Parser, Step } from '../http/llhttp.js'
-import { CONNECT } from '../http/methods.js'
+import { CONNECT, HEAD as HEAD_METHOD } from '../http/methods.js'
 import { Code, ProxyError, statusFor, causeFor } from '../errors.js'
 import { Exchange } from '../proxy/exchange.js'
 import type { Downstream } from '../proxy/downstream.js'
@@ -222,7 +222,9 @@ export class ClientConn implements Downstream {
     if (x !== null && !x.finished) { this.#inBody = false; x.fail(err); return }
     // No route is known yet, so no chain: a TLS listener's HSTS is the one response field it still gets.
     const hsts = this.hsts === null ? '' : `Strict-Transport-Security: ${this.hsts}\r\n`
-    this.#answerLocal({ status: statusFor(err), bytes: reply(statusFor(err), true, false, hsts), method: '-', target: '-', cause: causeFor(err) })
+    // RFC 9110 §9.3.2: a refused HEAD whose head was read gets no content either.
+    const headOnly = this.#parser.headDone && this.#parser.head.method === HEAD_METHOD
+    this.#answerLocal({ status: statusFor(err), bytes: reply(statusFor(err), true, headOnly, hsts), method: '-', target: '-', cause: causeFor(err) })
   }
 
   /** Answers without an exchange and closes: a fault, or the redirect of a plain listener. */
