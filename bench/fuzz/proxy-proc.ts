@@ -47,8 +47,9 @@ export class ProxyProc {
     return false
   }
 
-  /** SIGHUP: reload the config file. */
+  /** Writes the config again (its function may now give another) and sends SIGHUP: a reload. */
   reload(): void {
+    writeFileSync(this.configFile, this.config(this.port, this.log))
     this.proc?.child.kill('SIGHUP')
   }
 
