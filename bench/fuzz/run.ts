@@ -4,7 +4,7 @@
  * bench/results/tmp/fuzz-failures.json, and exits 1 on any crash, hang or failure.
  *
  *   SEED (random, printed)  COUNT (1000000 inputs)  CAP (2400 s)  REQUEST_SHARE (0.7)
- *   REQUEST_SLOTS (24)  RESPONSE_SLOTS (12)  DEADLINE (10000 ms)  ONLY (request:INDEX | response:INDEX)
+ *   REQUEST_SLOTS (48)  RESPONSE_SLOTS (24)  DEADLINE (10000 ms)  ONLY (request:INDEX | response:INDEX)
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -12,6 +12,8 @@ import { describe, runFuzz } from './campaign.js'
 import { ROOT, envNumber } from '../load/guard.js'
 import { stopAll } from '../load/procs.js'
 
+// `make fuzz` passes every setting, empty when not given: empty is unset.
+for (const k of ['SEED', 'COUNT', 'CAP', 'ONLY', 'REQUEST_SHARE', 'REQUEST_SLOTS', 'RESPONSE_SLOTS', 'DEADLINE']) if (process.env[k] === '') delete process.env[k]
 const seed = process.env.SEED !== undefined && process.env.SEED !== '' ? Number(process.env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0
 console.log(`fuzz: seed ${seed} (replay: make fuzz SEED=${seed} COUNT=...)`)
 const stopping = (): void => { void stopAll().then(() => process.exit(130)) }
@@ -23,8 +25,8 @@ const report = await runFuzz({
   count: envNumber('COUNT', 1_000_000),
   requestShare: Number(process.env.REQUEST_SHARE ?? 0.7),
   capMs: envNumber('CAP', 2400) * 1000,
-  requestSlots: envNumber('REQUEST_SLOTS', 24),
-  responseSlots: envNumber('RESPONSE_SLOTS', 12),
+  requestSlots: envNumber('REQUEST_SLOTS', 48),
+  responseSlots: envNumber('RESPONSE_SLOTS', 24),
   deadlineMs: envNumber('DEADLINE', 10_000),
   only: process.env.ONLY || undefined,
   progress: (l) => console.log(l),
