@@ -109,22 +109,8 @@ export const SHARED: Record<string, Mutator> = {
     d.colon[r.int(0, d.fields.length - 1)] = r.pick([' :', '\t:', ' : ', ':', ':\t', ':  '])
     return serialize(d)
   },
-  'bad-name': (r, d) => {
-    if (d.fields.length === 0) return null
-    const i = r.int(0, d.fields.length - 1)
-    const n = d.fields[i][0]
-    const at = r.int(0, n.length)
-    d.fields[i][0] = n.slice(0, at) + r.pick(BAD_NAME_CHARS) + n.slice(at)
-    return serialize(d)
-  },
-  'bad-value': (r, d) => {
-    if (d.fields.length === 0) return null
-    const i = r.int(0, d.fields.length - 1)
-    const v = d.fields[i][1]
-    const at = r.int(0, v.length)
-    d.fields[i][1] = v.slice(0, at) + r.pick(BAD_VALUE_CHARS) + v.slice(at)
-    return serialize(d)
-  },
+  'bad-name': (r, d) => insertInField(r, d, 0, BAD_NAME_CHARS),
+  'bad-value': (r, d) => insertInField(r, d, 1, BAD_VALUE_CHARS),
   'empty-name': (_r, d) => {
     d.fields.push(['', 'x'])
     d.colon.push(': ')
@@ -193,6 +179,15 @@ export const SHARED: Record<string, Mutator> = {
     d.sep[r.int(0, d.sep.length - 1)] = r.pick(['  ', '\t', '', ' \t', '\x0b', '\r', '\x00'])
     return serialize(d)
   },
+}
+
+/** One of `chars` put at a random place in the name (0) or value (1) of a random field. */
+function insertInField(r: Rng, d: Draft, part: 0 | 1, chars: readonly string[]): Buffer | null {
+  if (d.fields.length === 0) return null
+  const f = d.fields[r.int(0, d.fields.length - 1)]
+  const at = r.int(0, f[part].length)
+  f[part] = f[part].slice(0, at) + r.pick(chars) + f[part].slice(at)
+  return serialize(d)
 }
 
 function bodyLength(d: Draft): number {
