@@ -121,12 +121,18 @@ export function describe(r: FuzzReport): string {
     `fuzz: seed ${r.seed}, ${s.toFixed(1)} s${r.cappedByTime ? ' (stopped by the time cap)' : ''}, ${Math.round(rate)} inputs/s`,
     `requests:  ${r.requests.inputs} (${r.requests.mutated} mutated) on ${r.requests.connections} connections; ${r.requests.forwarded} forwarded and checked; ${r.requests.outcomeList()}`,
     `responses: ${r.responses.inputs} (${r.responses.mutated} mutated) on ${r.responses.connections} connections; ${r.responses.outcomeList()}`,
+    `request mutators: ${list(r.requests.mutators)}`,
+    `response mutators: ${list(r.responses.mutators)}`,
     `crashes: ${r.crashes.length}, hangs: ${hangs(r)}, failures: ${r.requests.failures + r.responses.failures} (by kind: ${[...kinds(r)].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`,
   ]
   for (const f of r.failures.slice(0, 20)) lines.push(`  ${f.kind} [${f.campaign}:${f.index}] ${f.detail.slice(0, 400)}\n    bytes: ${JSON.stringify(f.bytes.slice(0, 400))}`)
   for (const c of r.crashes.slice(0, 5)) lines.push(`  crash: ${c.slice(0, 1500)}`)
   if (r.failures.length > 0) lines.push(`replay one: make fuzz SEED=${r.seed} ONLY=<campaign>:<index>`)
   return lines.join('\n')
+}
+
+function list(m: Map<string, number>): string {
+  return [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')
 }
 
 function kinds(r: FuzzReport): Map<string, number> {

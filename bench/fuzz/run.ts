@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { describe, runFuzz } from './campaign.js'
 import { ROOT, envNumber } from '../load/guard.js'
 import { stopAll } from '../load/procs.js'
+import { machine } from '../soak/sample.js'
 
 // `make fuzz` passes every setting, empty when not given: empty is unset.
 for (const k of ['SEED', 'COUNT', 'CAP', 'ONLY', 'REQUEST_SHARE', 'REQUEST_SLOTS', 'RESPONSE_SLOTS', 'DEADLINE']) if (process.env[k] === '') delete process.env[k]
@@ -34,6 +35,7 @@ const report = await runFuzz({
 console.log(describe(report))
 const dir = join(ROOT, 'bench/results/tmp')
 mkdirSync(dir, { recursive: true })
+writeFileSync(join(dir, 'fuzz-latest.md'), `# make fuzz, ${new Date().toISOString()}\n\n${machine()}\n\n\`\`\`\n${describe(report)}\n\`\`\`\n`)
 writeFileSync(join(dir, 'fuzz-failures.json'), JSON.stringify({ seed, failures: report.failures, crashes: report.crashes }, null, 1))
 const bad = report.crashes.length + report.requests.failures + report.responses.failures
 process.exit(bad === 0 ? 0 : 1)

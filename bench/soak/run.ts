@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { ROOT, envNumber } from '../load/guard.js'
 import { stopAll } from '../load/procs.js'
 import { describeSoak, passed, runSoak } from './soak.js'
-import { HEADER, row } from './sample.js'
+import { HEADER, machine, row } from './sample.js'
 
 // `make soak` passes DURATION empty when not given: empty is unset.
 for (const k of ['DURATION', 'SAMPLE', 'RELOAD', 'PEER_EVERY', 'SCALE']) if (process.env[k] === '') delete process.env[k]
@@ -29,5 +29,5 @@ const text = describeSoak(r)
 console.log(text)
 const dir = join(ROOT, 'bench/results/tmp')
 mkdirSync(dir, { recursive: true })
-writeFileSync(join(dir, 'soak-latest.md'), `${HEADER}\n${r.samples.map(row).join('\n')}\n\n${text}\n`)
+writeFileSync(join(dir, 'soak-latest.md'), `# make soak, ${new Date().toISOString()}\n\n${machine()}\n\n${HEADER}\n${r.samples.map(row).join('\n')}\n\n${text}\n`)
 process.exit(passed(r) ? 0 : 1)

@@ -7,6 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { cpus, loadavg } from 'node:os'
 
 export interface Sample {
   /** Seconds since the start. */
@@ -115,4 +116,9 @@ export function growth(samples: Sample[], warm = 0.2, window = 0.2, share = 0.1)
     const limit = Math.max(f * (1 + share), f + FLOOR[k])
     return { what: k, first: f, last: l, limit, grew: l > limit }
   })
+}
+
+/** One line on where a run was made: the machine is shared, so its load is part of the figure. */
+export function machine(): string {
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; load average at the end ${loadavg().map((x) => x.toFixed(1)).join(', ')} (a shared machine: other people's work ran meanwhile)`
 }
