@@ -222,8 +222,8 @@ export class ClientConn implements Downstream {
     if (x !== null && !x.finished) { this.#inBody = false; x.fail(err); return }
     // No route is known yet, so no chain: a TLS listener's HSTS is the one response field it still gets.
     const hsts = this.hsts === null ? '' : `Strict-Transport-Security: ${this.hsts}\r\n`
-    // RFC 9110 §9.3.2: a refused HEAD whose head was read gets no content either.
-    const headOnly = this.#parser.headDone && this.#parser.head.method === HEAD_METHOD
+    // RFC 9110 §9.3.2: a refused HEAD gets no content either (once its method was read).
+    const headOnly = this.#parser.requestMethod() === HEAD_METHOD
     this.#answerLocal({ status: statusFor(err), bytes: reply(statusFor(err), true, headOnly, hsts), method: '-', target: '-', cause: causeFor(err) })
   }
 
