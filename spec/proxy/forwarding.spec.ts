@@ -147,6 +147,20 @@ t('header case and order are kept; hop-by-hop removed; forwarding headers added'
   assert.is(h['via'], '1.1 rawproxy')
 })
 
+t('an empty Host (RFC 9112 §3.2 allows it) still gets the forwarding fields, first request or not', async () => {
+  // Found by the fuzz campaign: the per-connection cache of these lines took "" for a Host it had seen.
+  const r = await raw(px.port, 'GET /e1 HTTP/1.1\r\nHost: \r\n\r\nGET /e2 HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n')
+  assert.equal(statuses(r.text), [200, 200])
+  assert.is(up.requests.length, 2)
+  for (const q of up.requests) {
+    assert.is(q.headers['x-forwarded-for'], '127.0.0.1', JSON.stringify(q.rawHeaders))
+    assert.is(q.headers['x-forwarded-proto'], 'http')
+    assert.is(q.headers['x-forwarded-host'], '')
+    assert.match(String(q.headers.forwarded), /^for=127\.0\.0\.1;host="";proto=http$/)
+    assert.match(String(q.headers.via), /rawproxy/)
+  }
+})
+
 t('forwarding headers from an untrusted client are replaced', async () => {
   await raw(px.port, 'GET /f HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nForwarded: for=6.6.6.6\r\nConnection: close\r\n\r\n')
   const h = up.requests[0].headers

@@ -37,6 +37,29 @@ function refused(what: string, bytes: string | string[], status: number): void {
 
 for (const [what, bytes, status] of MALFORMED) refused(what, bytes, status)
 
+// RFC 9110 §9.3.2: the refusal of a HEAD has the head of a GET's refusal and no content (found by
+// the fuzz campaign: the 400 carried "400 Bad Request\n" after its head, which a client reads as the
+// start of the next response).
+// The same before the head is whole, once the request line's method was read (a 431 comes as soon
+// as the head passes the cap; a 414 while the target is still arriving).
+const HEAD_REFUSALS: [string, string | string[], number, number][] = [
+  ['HEAD without Host', 'HEAD / HTTP/1.1\r\n\r\n', 400, 16],
+  ['HEAD with a bad Host', 'HEAD / HTTP/1.1\r\nHost: a b\r\n\r\n', 400, 16],
+  ['HEAD with two Hosts', 'HEAD / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400, 16],
+  ['HEAD with a head over max_head', `HEAD / HTTP/1.1\r\nHost: a\r\nX-Big: ${'b'.repeat(MALFORMED_LIMITS.max_head + 10)}\r\n\r\n`, 431, 36],
+  ['HEAD with a head over max_head, not yet whole', [`HEAD / HTTP/1.1\r\nHost: a\r\nX-Big: ${'b'.repeat(MALFORMED_LIMITS.max_head + 10)}`, '\r\n\r\n'], 431, 36],
+  ['HEAD with a target over max_target', `HEAD /${'t'.repeat(MALFORMED_LIMITS.max_target + 10)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414, 17],
+]
+for (const [what, bytes, status, length] of HEAD_REFUSALS) {
+  t(`${status} to a HEAD has no body: ${what}`, async () => {
+    const r = await raw(px.port, bytes)
+    assert.match(r.text, new RegExp(`^HTTP/1\\.1 ${status} [^\r]*\r\n`))
+    assert.match(r.text, new RegExp(`\r\nContent-Length: ${length}\r\n`, 'i'), 'the length a GET\'s refusal would have')
+    assert.ok(r.text.endsWith('\r\n\r\n'), `nothing after the head: ${JSON.stringify(r.text)}`)
+    assert.ok(r.closed)
+  })
+}
+
 // ---- and valid requests still pass, whole ----
 t('a valid request through the same proxy gets the peer\'s answer', async () => {
   const before = up.received.length

@@ -294,6 +294,15 @@ export class Parser {
     return false
   }
 
+  /**
+   * The method of the request being read, once its request line's method is known (its target has
+   * begun), else -1: a refusal before the head is whole still owes a HEAD no content (RFC 9110 §9.3.2).
+   */
+  requestMethod(): number {
+    if (this.headDone) return this.head.method
+    return this.inHead && this.head.spans[1] > 0 ? wasm.llhttp_get_method(this.#ptr) : -1
+  }
+
   #tooLarge(what: string): Step {
     const code = this.#kind === Kind.REQUEST ? Code.HEAD_TOO_LARGE : Code.UPSTREAM_PARSE
     this.error = new ProxyError(code, `${what} larger than ${this.limits.maxHead} bytes`)

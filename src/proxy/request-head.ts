@@ -219,7 +219,8 @@ function joined(h: Head, field: Buffer): string | null {
 function extraLines(h: Head, info: RequestInfo, o: Origin, via: string, peerHost: string, ownHost: boolean): string | Buffer {
   const host = info.authority ?? peerHost
   const cacheable = !o.trusted && !info.upgrade && !info.absolute && info.authority !== null
-  if (cacheable && o.host === host) return o.lines
+  // (o.lines is empty until the first lines are made: an empty Host must not match the initial "".)
+  if (cacheable && o.host === host && o.lines !== EMPTY) return o.lines
   let xff = o.client
   let xfp: string = o.proto
   let xfh = host

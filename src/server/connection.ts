@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import { Kind, Parser, Step } from '../http/llhttp.js'
-import { CONNECT } from '../http/methods.js'
+import { CONNECT, HEAD as HEAD_METHOD } from '../http/methods.js'
 import { Code, ProxyError, statusFor, causeFor } from '../errors.js'
 import { Exchange } from '../proxy/exchange.js'
 import type { Downstream } from '../proxy/downstream.js'
@@ -235,7 +235,9 @@ export class ClientConn implements Downstream, TraceSource {
     if (x !== null && !x.finished) { this.#inBody = false; x.fail(err); return }
     // No route is known yet, so no chain: a TLS listener's HSTS is the one response field it still gets.
     const hsts = this.hsts === null ? '' : `Strict-Transport-Security: ${this.hsts}\r\n`
-    const bytes = reply(statusFor(err), true, false, hsts)
+    // RFC 9110 §9.3.2: a refused HEAD gets no content either (once its method was read).
+    const headOnly = this.#parser.requestMethod() === HEAD_METHOD
+    const bytes = reply(statusFor(err), true, headOnly, hsts)
     if (this.#host.tracer.on) this.#host.tracer.refused(this.traceClient(), this.#parser.chunk ?? Buffer.alloc(0), err, bytes, this.#traceAt)
     this.#answerLocal({ status: statusFor(err), bytes, method: '-', target: '-', cause: causeFor(err) })
   }
