@@ -27,6 +27,19 @@ t('lines are buffered: nothing is written per line, all of it on flush', async (
   s.close()
 })
 
+t('lines that come while a write is in flight wait for the next timer, not for the write to end', async () => {
+  const file = join(dir, 'paced.log')
+  const s = new Sink(file)
+  s.line('first')
+  s.flush() // a write in flight now
+  s.line('second') // during it: it waits for the 100 ms timer, not for the write's end
+  await sleep(40)
+  assert.is(readFileSync(file, 'utf8'), 'first\n', 'one write per 100 ms, not one per write completed')
+  await sleep(150)
+  assert.is(readFileSync(file, 'utf8'), 'first\nsecond\n')
+  s.close()
+})
+
 t('JSON access lines carry every field', () => {
   const file = join(dir, 'access.json')
   const log = new AccessLog({ path: file, format: 'json' })

@@ -42,10 +42,7 @@ export class Sink {
     this.#pos += this.#buf.write(s, this.#pos)
     this.#buf[this.#pos++] = 10
     if (this.#full.length > 0) this.flush()
-    else if (this.#timer === null) {
-      this.#timer = setTimeout(() => this.flush(), 100)
-      this.#timer.unref()
-    }
+    else this.#arm()
   }
 
   /** Everything written so far, as buffers in order; the sink starts a fresh buffer. */
@@ -67,8 +64,17 @@ export class Sink {
     writev(this.#fd, this.#take(), null, () => {
       this.#writing = false
       if (this.#closing) this.close()
-      else if (this.#pos > 0 || this.#full.length > 0) this.flush()
+      // Lines that came during the write wait for their own timer (or a full buffer): flushing them
+      // at once chained a write per few requests under load, each a thread-pool round trip (issue 15).
+      else if (this.#full.length > 0) this.flush()
+      else if (this.#pos > 0) this.#arm()
     })
+  }
+
+  #arm(): void {
+    if (this.#timer !== null) return
+    this.#timer = setTimeout(() => this.flush(), 100)
+    this.#timer.unref()
   }
 
   flushSync(): void {
