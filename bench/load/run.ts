@@ -11,9 +11,11 @@
  *        run again, up to BENCH_RETRIES (2) times; the last try counts),
  *        BENCH_PROFILE_SECONDS (10), BENCH_PROFILE_DIR (default: a new /tmp/rawproxy-prof-* dir),
  *        BENCH_COMPARE (path to another build's dist/src/cli.js, e.g. in a git worktree: adds the
- *        design "rawproxy-b" to the rotation, to A/B a change under the same conditions),
+ *        design "rawproxy-b" to the rotation, to A/B a change under the same conditions; with
+ *        BENCH_COMPARE_LOG=1 it has the access log on, to compare with rawproxy-log),
  *        BENCH_IDLE_CONNS (10000: client connections of `idle` mode, see idle.ts),
- *        BENCH_ONLY (a comma-separated list of designs to run, e.g. rawproxy,rawproxy-metrics)
+ *        BENCH_ONLY (a comma-separated list of designs to run, e.g. rawproxy,rawproxy-metrics),
+ *        BENCH_PEER (nginx, the default when installed; node: bench/load/peer.ts)
  *
  * Tracing (issue 14, docs/trace.md): `rawproxy-trace-armed` is rawproxy-metrics with tracing armed for
  * requests that never come (POST /traces?path=/never, and a `trace.header_from` list): the cost of
@@ -24,7 +26,7 @@
  * Only 127.0.0.1 is used. Every process started is stopped at the end, on an error, on Ctrl-C or
  * SIGTERM, and by a watchdog if the run overstays its time budget.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { get, request } from 'node:http'
@@ -35,6 +37,7 @@ import { cpuSeconds, otherLoad } from './noise.js'
 import { summariseProfile } from '../profile/summary.js'
 import { ROOT, envNumber, pinning } from './guard.js'
 import { IdleResult, idleTable, measureIdle } from './idle.js'
+import { nginxBin, startNginxPeer } from './nginx-peer.js'
 import { execFileSync } from 'node:child_process'
 import { hashSync } from 'bcrypt'
 
@@ -51,9 +54,12 @@ const PIN = LOAD_CPU !== null
 const COMPARE = process.env.BENCH_COMPARE ?? ''
 // BENCH_ONLY=a,b: only these designs (an A/B such as rawproxy,rawproxy-metrics without the rest).
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((d) => d !== '')
-const DESIGNS = ['straight', 'rawproxy', 'rawproxy-metrics', 'rawproxy-trace-armed', 'rawproxy-trace-all', 'rawproxy-filters', 'rawproxy-ratelimit', 'rawproxy-redis', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy'].filter((d) => ONLY.length === 0 || ONLY.includes(d))
+const DESIGNS = ['straight', 'rawproxy', 'rawproxy-log', 'rawproxy-metrics', 'rawproxy-trace-armed', 'rawproxy-trace-all', 'rawproxy-filters', 'rawproxy-ratelimit', 'rawproxy-redis', 'rawproxy-3peers', ...(COMPARE === '' ? [] : ['rawproxy-b']), 'tcp-pipe', 'http-proxy'].filter((d) => ONLY.length === 0 || ONLY.includes(d))
 
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-bench-'))
+// nginx (the peer) drops to an unprivileged user for nothing here (master_process off), but reads its files from here.
+chmodSync(tmp, 0o755)
+const PEER = process.env.BENCH_PEER === 'node' || nginxBin() === null ? 'node' : 'nginx'
 const script = (name: string): string => join(ROOT, 'dist/bench/load', `${name}.js`)
 
 /** The rawproxy config: one listener, the peer, no access log (we measure the proxy, not the disk). */
@@ -64,7 +70,8 @@ function rawproxyConfig(port: number, peerPorts: number[], name: string, extra: 
     'upstreams:',
     '  peer:',
     `    peers: [${peerPorts.map((p) => `127.0.0.1:${p}`).join(', ')}]`,
-    'access_log: off',
+    // Off unless the design sets it (rawproxy-log): we measure the proxy, not the disk.
+    ...(extra.some((l) => l.startsWith('access_log:')) ? [] : ['access_log: off']),
     ...extra,
     '',
   ].join('\n'))
@@ -144,10 +151,15 @@ function check(design: string, port: number): Promise<void> {
   })
 }
 
-/** The peer; `more` extra ports on the same process are the 3-peer row's other two peers. */
+/**
+ * The peer; `more` extra ports on the same process are the 3-peer row's other two peers. nginx
+ * (bench/load/nginx-peer.ts) unless BENCH_PEER=node or nginx is missing: the Node peer
+ * (bench/load/peer.ts) was the bottleneck of the fastest rows (issue 15).
+ */
 async function startPeer(more = 0): Promise<{ proc: Proc; port: number; ports: number[] }> {
   const ports: number[] = []
   for (let i = 0; i <= more; i++) ports.push(await freePort())
+  if (PEER === 'nginx') return { proc: await startNginxPeer(ports, tmp, LOAD_CPU), port: ports[0], ports }
   const proc = start('peer', LOAD_CPU, process.execPath, [script('peer'), ...ports.map(String)], join(tmp, 'peer.log'))
   for (const p of ports) await ready(proc, p)
   return { proc, port: ports[0], ports }
@@ -176,6 +188,8 @@ async function runLoad(): Promise<void> {
   const peer = await startPeer(2)
   // Each design's port, and the process whose CPU time it costs (for straight: the peer's own).
   const raw = await startRawproxy(peer.port)
+  // The access log on, as by default (JSON lines), to a file: issue 15 wants it within 5% of off.
+  const logged = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-log', [`access_log: { path: ${JSON.stringify(join(tmp, 'access.log'))} }`])
   // The same proxy with the metrics on (an admin listener, not scraped during the run): the cost of
   // counting every exchange (issue 13: within 3% of `rawproxy`).
   const metered = await startRawproxy(peer.port, [], join(ROOT, 'dist/src/cli.js'), 'rawproxy-metrics', [`admin: { listen: "127.0.0.1:${await freePort()}" }`])
@@ -193,10 +207,11 @@ async function runLoad(): Promise<void> {
   const pipe = await startHelper('tcp-pipe', peer.port)
   const hp = await startHelper('http-proxy', peer.port)
   const under: Record<string, { port: number; proc: Proc }> = {
-    straight: peer, rawproxy: raw, 'rawproxy-metrics': metered, 'rawproxy-filters': filtered, 'rawproxy-ratelimit': limited, 'rawproxy-redis': redisLimited,
+    straight: peer, rawproxy: raw, 'rawproxy-log': logged, 'rawproxy-metrics': metered, 'rawproxy-filters': filtered, 'rawproxy-ratelimit': limited, 'rawproxy-redis': redisLimited,
     'rawproxy-3peers': raw3, 'tcp-pipe': pipe, 'http-proxy': hp, 'rawproxy-trace-armed': armed, 'rawproxy-trace-all': traced,
   }
-  if (COMPARE !== '') under['rawproxy-b'] = await startRawproxy(peer.port, [], COMPARE, 'rawproxy-b')
+  // BENCH_COMPARE_LOG=1: rawproxy-b with the access log on, to A/B against rawproxy-log.
+  if (COMPARE !== '') under['rawproxy-b'] = await startRawproxy(peer.port, [], COMPARE, 'rawproxy-b', process.env.BENCH_COMPARE_LOG === '1' ? [`access_log: { path: ${JSON.stringify(join(tmp, 'access-b.log'))} }`] : [])
   const ports = Object.fromEntries(Object.entries(under).map(([d, u]) => [d, u.port]))
   for (const d of DESIGNS) await check(d, ports[d])
   console.log(`load: ${ROUNDS} rounds x ${DESIGNS.length} designs, ${WARMUP} s warm-up + ${SECONDS} s each, ` +

@@ -72,6 +72,13 @@ export const DESIGNS: readonly Design[] = [
       [node('src/cli.js'), '--config', fill('rawproxy.yaml', ctx)], log(ctx, 'rawproxy')),
   },
   {
+    name: 'rawproxy-log',
+    about: '`node dist/src/cli.js`, one process, bench/peers/rawproxy-log.yaml: the access log on (JSON lines to a file)',
+    missing: () => null,
+    start: (ctx) => start('rawproxy-log', ctx.cpu, process.execPath,
+      [node('src/cli.js'), '--config', fill('rawproxy-log.yaml', ctx)], log(ctx, 'rawproxy-log')),
+  },
+  {
     name: 'nginx',
     about: 'nginx, 1 worker, bench/peers/nginx.conf',
     missing: needs('nginx'),

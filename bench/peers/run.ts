@@ -35,11 +35,12 @@ import { Run, machine, summarise } from '../load/report.js'
 import { otherLoad } from '../load/noise.js'
 import { groupCpu, rssSampler } from './group.js'
 import { DESIGNS } from './designs.js'
-import { Cell, QUICK, Result, Results, cellLabel, fullMatrix, parseCells } from './matrix.js'
+import { Cell, QUICK, Result, Results, SIZES, cellLabel, fullMatrix, parseCells } from './matrix.js'
 import { CACHE_NAMES, CACHE_ROWS, cacheSection } from './cache.js'
 import { cacheRatios, markdown } from './report.js'
 import { chart } from './chart.js'
 import { compressRows, writeCompress } from './compress.js'
+import { nginxBin, peerHeadroom, startNginxPeer } from '../load/nginx-peer.js'
 
 const env = envNumber
 const SECONDS = env('BENCH_DURATION', 3)
@@ -60,6 +61,7 @@ for (const o of ONLY) if (!KNOWN.includes(o)) throw new Error(`BENCH_DESIGNS: un
 const WANTED = CACHE === 'only' ? [] : ALL.filter((d) => ONLY.length === 0 || ONLY.includes(d))
 const CACHE_WANTED = CACHE === '0' ? [] : CACHE_NAMES.filter((d) => ONLY.length === 0 || ONLY.includes(d))
 const COMPRESS = process.env.BENCH_COMPRESS !== '0' && CACHE !== 'only'
+const PEER = process.env.BENCH_PEER === 'node' || nginxBin() === null ? 'node' : 'nginx'
 
 const tmp = mkdtempSync(join(tmpdir(), 'rawproxy-peers-'))
 // nginx workers run as an unprivileged user when started as root; let them into the run's dir.
@@ -89,7 +91,7 @@ async function startAll(peer: Live): Promise<{ live: Map<string, Live>; designs:
   const failed: string[] = []
   if (WANTED.includes('straight')) {
     live.set('straight', peer)
-    designs.push({ name: 'straight', about: 'wrk straight to the peer (bench/peers/peer.ts): the ceiling; its CPU and RSS are the peer\'s', skipped: null })
+    designs.push({ name: 'straight', about: `wrk straight to the peer (${PEER === 'nginx' ? 'nginx serving files, bench/load/nginx-peer.ts' : 'bench/peers/peer.ts'}): the ceiling; its CPU and RSS are the peer's`, skipped: null })
   }
   for (const d of DESIGNS.filter((x) => WANTED.includes(x.name))) {
     const why = d.missing()
@@ -165,8 +167,14 @@ async function main(): Promise<void> {
   // The runner (its /proc sampling included) stays off the proxy's CPU.
   if (LOAD_CPU !== null) execFileSync('taskset', ['-p', '-c', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore' })
   const peerPort = await freePort()
-  const peerProc = start('peer', LOAD_CPU, process.execPath, [join(ROOT, 'dist/bench/peers/peer.js'), String(peerPort)], join(tmp, 'peer.log'))
-  await ready(peerProc, peerPort)
+  // nginx serving files (bench/load/nginx-peer.ts) unless BENCH_PEER=node: the Node peer was the
+  // bottleneck of the fastest designs (issue 15). Files for every size a cell or the cache rows ask for.
+  let peerProc: Proc
+  if (PEER === 'nginx') peerProc = await startNginxPeer([peerPort], tmp, LOAD_CPU, [...SIZES, ...CELLS.map((c) => c.size), ...CACHE_ROWS.map((r) => r.size)])
+  else {
+    peerProc = start('peer', LOAD_CPU, process.execPath, [join(ROOT, 'dist/bench/peers/peer.js'), String(peerPort)], join(tmp, 'peer.log'))
+    await ready(peerProc, peerPort)
+  }
   await check('peer', peerPort)
   const { live, designs, failed } = await startAll({ port: peerPort, proc: peerProc })
   const names = designs.filter((d) => d.skipped === null).map((d) => d.name)
@@ -195,6 +203,8 @@ async function main(): Promise<void> {
     }
     const results: Record<string, Result> = {}
     for (const [d, rs] of runs) if (rs.length > 0) results[d] = summary(d, rs)
+    const proxies = Object.values(results).filter((r) => r.design !== 'straight').sort((a, b) => b.rps - a.rps)
+    if (results.straight !== undefined && proxies.length > 0) console.log(`  ${peerHeadroom(results.straight.rps, proxies[0].rps, proxies[0].design)}`)
     cells.push({ cell, results })
   }
   // The matrix's proxies are done: stopped (by process group) before the caches start, so that idle

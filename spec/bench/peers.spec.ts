@@ -15,6 +15,8 @@ import { CacheResults, Result, Results, parseCells } from '../../bench/peers/mat
 import { cacheSection, markdown } from '../../bench/peers/report.js'
 import { chart } from '../../bench/peers/chart.js'
 import { loadFile } from '../../src/config/load.js'
+import { nginxBin, startNginxPeer } from '../../bench/load/nginx-peer.js'
+import { stop } from '../../bench/load/procs.js'
 
 const t = suite('bench/peers')
 const dir = mkdtempSync(join(tmpdir(), 'rawproxy-peers-spec-'))
@@ -76,6 +78,33 @@ t('the peer answers /cache/SIZE cacheable for an hour with an ETag and a Date, /
   assert.not.match(plain.text, /Cache-Control|Date|ETag/) // the matrix's responses are as before
 })
 
+t('the nginx peer (where installed) answers /, /SIZE, /cache/SIZE and /nostore/SIZE as the Node peer does, and closes on Connection: close', async () => {
+  if (nginxBin() === null) return
+  const ports = [await deadPort(), await deadPort()]
+  const own = mkdtempSync(join(tmpdir(), 'rawproxy-nginx-peer-spec-'))
+  chmodSync(own, 0o755)
+  const proc = await startNginxPeer(ports, own, null, [0, 5, 1024])
+  try {
+    for (const port of ports) {
+      const r = await raw(port, 'GET / HTTP/1.1\r\nHost: p\r\n\r\nGET /1024 HTTP/1.1\r\nHost: p\r\n\r\n', { until: (s) => s.endsWith('x'.repeat(1024)) })
+      assert.equal(statuses(r.text), [200, 200])
+      assert.match(r.text, /Content-Length: 12\r\n[^]*\r\n\r\nhello world\nHTTP\/1\.1 200/)
+      assert.is(r.closed, false)
+    }
+    const c = await raw(ports[0], 'GET /cache/5 HTTP/1.1\r\nHost: p\r\n\r\nGET /nostore/0 HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n')
+    assert.is(c.closed, true)
+    const [first, second] = c.text.split(/(?=HTTP\/1\.1 )/)
+    assert.match(first, /\r\nCache-Control: public, max-age=3600\r\n/)
+    assert.match(first, /\r\nETag: "[^"]+"\r\n/)
+    assert.match(first, /\r\n\r\nxxxxx$/)
+    assert.match(second, /\r\nCache-Control: no-store\r\n/)
+    assert.match(second, /\r\nConnection: close\r\n/)
+  } finally {
+    await stop(proc)
+    rmSync(own, { recursive: true, force: true })
+  }
+})
+
 t('every template is filled in with the ports and dir, and rawproxy.yaml is a valid rawproxy config', () => {
   const ctx = { port: 18081, peerPort: 18082, dir, cpu: null }
   for (const name of ['rawproxy.yaml', 'nginx.conf', 'haproxy.cfg', 'Caddyfile']) {
@@ -88,7 +117,11 @@ t('every template is filled in with the ports and dir, and rawproxy.yaml is a va
   const up = cfg.upstreams.get('peer')!
   assert.equal(up.peers.map((p) => p.port), [18082])
   assert.is(up.keepalive.max_idle, 1024)
-  assert.equal(DESIGNS.map((d) => d.name), ['rawproxy', 'nginx', 'haproxy', 'caddy', 'tcp-pipe'])
+  assert.equal(DESIGNS.map((d) => d.name), ['rawproxy', 'rawproxy-log', 'nginx', 'haproxy', 'caddy', 'tcp-pipe'])
+  // rawproxy-log: the same proxy with its access log on, to a file in the run's dir.
+  const logged = loadFile(fill('rawproxy-log.yaml', ctx))
+  assert.equal(logged.upstreams.get('peer')!.peers.map((p) => p.port), [18082])
+  assert.is(logged.access_log.path, `${dir}/rawproxy-access.log`)
   assert.equal(CACHE_DESIGNS.map((d) => d.name), ['rawproxy', 'rawproxy-cache', 'nginx-cache', 'varnish'])
   for (const name of ['rawproxy-cache.yaml', 'nginx-cache.conf']) {
     const text = readFileSync(fill(name, ctx), 'utf8')

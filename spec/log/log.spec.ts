@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AccessLog } from '../../src/log/access-log.js'
+import { AccessLog, IsoClock } from '../../src/log/access-log.js'
 import { EventLog } from '../../src/log/events.js'
 import { Sink } from '../../src/log/sink.js'
 import { sleep } from '../support/harness.js'
@@ -27,6 +27,19 @@ t('lines are buffered: nothing is written per line, all of it on flush', async (
   s.close()
 })
 
+t('lines that come while a write is in flight wait for the next timer, not for the write to end', async () => {
+  const file = join(dir, 'paced.log')
+  const s = new Sink(file)
+  s.line('first')
+  s.flush() // a write in flight now
+  s.line('second') // during it: it waits for the 100 ms timer, not for the write's end
+  await sleep(40)
+  assert.is(readFileSync(file, 'utf8'), 'first\n', 'one write per 100 ms, not one per write completed')
+  await sleep(150)
+  assert.is(readFileSync(file, 'utf8'), 'first\nsecond\n')
+  s.close()
+})
+
 t('JSON access lines carry every field', () => {
   const file = join(dir, 'access.json')
   const log = new AccessLog({ path: file, format: 'json' })
@@ -36,6 +49,29 @@ t('JSON access lines carry every field', () => {
     time: '2026-01-02T03:04:05.000Z', client: '10.0.0.1', method: 'GET', target: '/a b', status: 200,
     bytes_in: 10, bytes_out: 20, ms: 1.235, peer: '127.0.0.1:9000', peer_ms: 0.5, cause: '--',
   })
+})
+
+t('a JSON access line is what JSON.stringify makes of the record, escapes and optional fields included', () => {
+  const file = join(dir, 'access-escapes.json')
+  const log = new AccessLog({ path: file, format: 'json' })
+  const odd = ['/a"b', '/c\\d', '/e\u0001f', '/ü€😀', '/lone\ud800', 'tab\there', '\u007f']
+  for (const target of odd) log.write({ ...rec, target, user: target, requestId: 'r1', filter: 'auth', limit: 'l(dry)', clientCert: 'CN="x"', delayMs: 2.5 })
+  log.write({ ...rec, start: rec.start + 7, ms: 0 })
+  log.close()
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n')
+  const want = (r: typeof rec & Record<string, unknown>, time: string): string => JSON.stringify({ time, client: r.client, method: r.method, target: r.target, status: r.status,
+    bytes_in: r.bytesIn, bytes_out: r.bytesOut, ms: Math.round(r.ms * 1000) / 1000, peer: r.peer, peer_ms: r.peerMs, cause: r.cause,
+    ...(r.user === undefined ? {} : { filter: 'auth', user: r.user, request_id: 'r1', client_cert: 'CN="x"', limit: 'l(dry)', delay_ms: 2.5 }) })
+  odd.forEach((target, i) => assert.is(lines[i], want({ ...rec, target, user: target }, '2026-01-02T03:04:05.000Z'), target))
+  assert.is(lines[odd.length], want({ ...rec, ms: 0 }, '2026-01-02T03:04:05.007Z'))
+})
+
+t('the access log clock reads as toISOString, across seconds, days and years', () => {
+  const c = new IsoClock()
+  const base = Date.UTC(2026, 11, 31, 23, 59, 58)
+  for (const d of [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 1999, 2000, 2001, 5, 86_400_000 + 12, 1.7]) {
+    assert.is(c.iso(base + d), new Date(base + d).toISOString(), String(d))
+  }
 })
 
 t('text access lines are readable', () => {

@@ -41,6 +41,8 @@ export class Head {
   hop = false
   /** The request asks to be traced (`rawproxy-trace`, src/trace/tracer.ts): index of the field, or -1. */
   traceField = -1
+  /** How many fields are hop-by-hop (a response whose one such field is `Connection: keep-alive` passes as received, less that line). */
+  hops = 0
 
   reset(): void {
     this.buf = EMPTY
@@ -60,25 +62,26 @@ export class Head {
     const s = this.spans
     this.host = this.transferEncoding = this.contentLength = this.expect = this.connection = this.traceField = -1
     this.hosts = 0
-    this.hop = false
+    this.hops = 0
     for (let i = 0; i < this.count; i++) {
       switch (s[3 + 4 * i] - s[2 + 4 * i]) {
-        case 2: if (this.is(i, TE)) this.hop = true; break
+        case 2: if (this.is(i, TE)) this.hops++; break
         case 4: if (this.is(i, HOST)) { this.hosts++; this.host = i } break
         case 6: if (this.is(i, EXPECT)) this.expect = i; break
-        case 7: if (this.is(i, UPGRADE)) this.hop = true; break
+        case 7: if (this.is(i, UPGRADE)) this.hops++; break
         case 10:
-          if (this.is(i, CONNECTION)) { this.connection = i; this.hop = true }
-          else if (this.is(i, KEEP_ALIVE)) this.hop = true
+          if (this.is(i, CONNECTION)) { this.connection = i; this.hops++ }
+          else if (this.is(i, KEEP_ALIVE)) this.hops++
           break
         case 14:
           if (this.is(i, CONTENT_LENGTH)) this.contentLength = i
           else if (this.is(i, RAWPROXY_TRACE)) this.traceField = i
           break
-        case 16: if (this.is(i, PROXY_CONNECTION)) this.hop = true; break
+        case 16: if (this.is(i, PROXY_CONNECTION)) this.hops++; break
         case 17: if (this.is(i, TRANSFER_ENCODING)) this.transferEncoding = i; break
       }
     }
+    this.hop = this.hops > 0
   }
 
   /** The request target, or the reason phrase, as a latin1 string. */

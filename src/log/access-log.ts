@@ -41,6 +41,7 @@ export interface AccessRecord {
 export class AccessLog {
   readonly #sink: Sink | null
   readonly #json: boolean
+  readonly #clock = new IsoClock()
 
   constructor(target: LogTarget) {
     this.#sink = target.path === 'off' ? null : new Sink(target.path)
@@ -51,27 +52,52 @@ export class AccessLog {
 
   write(r: AccessRecord): void {
     if (this.#sink === null) return
-    const time = new Date(r.start).toISOString()
+    const time = this.#clock.iso(r.start)
     if (!this.#json) {
       this.#sink.line(`${time} ${r.client} "${r.method} ${r.target}" ${r.status} ${r.bytesIn} ${r.bytesOut} ${round(r.ms)}ms ${r.peer || '-'} ${round(r.peerMs)}ms ${r.cause}` +
         (r.filter ? ` filter=${r.filter}` : '') + (r.user ? ` user=${JSON.stringify(r.user)}` : '') + (r.requestId ? ` id=${r.requestId}` : '') +
         (r.clientCert ? ` cert=${JSON.stringify(r.clientCert)}` : '') + (r.limit ? ` limit=${r.limit}` : '') + (r.delayMs ? ` delay=${round(r.delayMs)}ms` : ''))
       return
     }
-    const o: Record<string, unknown> = { time, client: r.client, method: r.method, target: r.target, status: r.status,
-      bytes_in: r.bytesIn, bytes_out: r.bytesOut, ms: round(r.ms), peer: r.peer, peer_ms: round(r.peerMs), cause: r.cause }
-    // Fields that are usually empty are left out of the line rather than written as "".
-    if (r.filter) o.filter = r.filter
-    if (r.user) o.user = r.user
-    if (r.requestId) o.request_id = r.requestId
-    if (r.clientCert) o.client_cert = r.clientCert
-    if (r.limit) o.limit = r.limit
-    if (r.delayMs) o.delay_ms = round(r.delayMs)
-    this.#sink.line(JSON.stringify(o))
+    // What JSON.stringify of the same object gives, in the same order, at a sixth of its cost
+    // (issue 15: measured 1.5 µs against 0.26 µs per line); fields that are usually empty are left
+    // out of the line rather than written as "".
+    this.#sink.line(`{"time":"${time}","client":${str(r.client)},"method":${str(r.method)},"target":${str(r.target)},"status":${r.status},` +
+      `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"ms":${round(r.ms)},"peer":${str(r.peer)},"peer_ms":${round(r.peerMs)},"cause":${str(r.cause)}` +
+      (r.filter ? `,"filter":${str(r.filter)}` : '') + (r.user ? `,"user":${str(r.user)}` : '') + (r.requestId ? `,"request_id":${str(r.requestId)}` : '') +
+      (r.clientCert ? `,"client_cert":${str(r.clientCert)}` : '') + (r.limit ? `,"limit":${str(r.limit)}` : '') + (r.delayMs ? `,"delay_ms":${round(r.delayMs)}` : '') + '}')
   }
 
   flushSync(): void { this.#sink?.flushSync() }
   close(): void { this.#sink?.close() }
+}
+
+/** What JSON.stringify escapes (RFC 8259 §7: quote, backslash, controls; and lone surrogates). */
+const ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
+
+/** A JSON string: quoted as it is when nothing in it needs an escape (the usual case), else by JSON.stringify. */
+function str(s: string): string {
+  return ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`
+}
+
+/**
+ * `new Date(ms).toISOString()` with the part up to the seconds made once per second: the whole of it
+ * costs ~1 µs, a line's worth of requests share one second.
+ */
+export class IsoClock {
+  #second = -1
+  #prefix = ''
+
+  iso(time: number): string {
+    const ms = Math.floor(time)
+    const second = Math.floor(ms / 1000)
+    if (second !== this.#second) {
+      this.#second = second
+      this.#prefix = new Date(second * 1000).toISOString().slice(0, -4) // "YYYY-MM-DDTHH:MM:SS."
+    }
+    const m = ms - second * 1000
+    return `${this.#prefix}${m < 10 ? '00' : m < 100 ? '0' : ''}${m}Z`
+  }
 }
 
 function round(ms: number): number {

@@ -1,13 +1,24 @@
 /**
- * A buffered line writer: lines collect in memory and go out in one write every 100 ms or at 64 KiB,
- * so logging costs no syscall per request. `flushSync` runs at exit.
+ * A buffered line writer: lines are encoded into a 64 KiB buffer as they come and go out in one
+ * write every 100 ms or when the buffer is full, so logging costs no syscall per request. `flushSync`
+ * runs at exit.
+ *
+ * Bytes, not a growing string: a line made of many template pieces is a rope, and appending ropes
+ * to a string that is flattened at each flush cost 2.2 µs more per access line than encoding each
+ * line once into the buffer (issue 15, bench of 300,000 lines).
  */
-import { openSync, writeSync, write, closeSync } from 'node:fs'
+import { openSync, writeSync, writev, closeSync } from 'node:fs'
+
+const SIZE = 65536
 
 export class Sink {
   readonly #fd: number
   readonly #own: boolean
-  #buf = ''
+  /** The buffer lines are encoded into, and how much of it holds lines. */
+  #buf = Buffer.allocUnsafe(SIZE)
+  #pos = 0
+  /** Full buffers waiting for the write in flight to end. */
+  #full: Buffer[] = []
   #timer: NodeJS.Timeout | null = null
   #writing = false
   #closing = false
@@ -21,32 +32,56 @@ export class Sink {
 
   line(s: string): void {
     if (this.#closed) return
-    this.#buf += s + '\n'
-    if (this.#buf.length >= 65536) this.flush()
-    else if (this.#timer === null) {
-      this.#timer = setTimeout(() => this.flush(), 100)
-      this.#timer.unref()
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; a line that might not fit starts a new buffer.
+    const most = s.length * 3 + 1
+    if (this.#pos + most > this.#buf.length) {
+      if (this.#pos > 0) this.#full.push(this.#buf.subarray(0, this.#pos))
+      this.#buf = Buffer.allocUnsafe(Math.max(SIZE, most))
+      this.#pos = 0
     }
+    this.#pos += this.#buf.write(s, this.#pos)
+    this.#buf[this.#pos++] = 10
+    if (this.#full.length > 0) this.flush()
+    else this.#arm()
+  }
+
+  /** Everything written so far, as buffers in order; the sink starts a fresh buffer. */
+  #take(): Buffer[] {
+    const out = this.#full
+    this.#full = []
+    if (this.#pos > 0) {
+      out.push(this.#buf.subarray(0, this.#pos))
+      this.#buf = Buffer.allocUnsafe(SIZE) // the old one is in flight
+      this.#pos = 0
+    }
+    return out
   }
 
   flush(): void {
     if (this.#timer !== null) { clearTimeout(this.#timer); this.#timer = null }
-    if (this.#buf === '' || this.#writing) return
-    const data = this.#buf
-    this.#buf = ''
+    if (this.#writing || (this.#pos === 0 && this.#full.length === 0)) return
     this.#writing = true
-    write(this.#fd, data, null, 'utf8', () => {
+    writev(this.#fd, this.#take(), null, () => {
       this.#writing = false
       if (this.#closing) this.close()
-      else if (this.#buf !== '') this.flush()
+      // Lines that came during the write wait for their own timer (or a full buffer): flushing them
+      // at once chained a write per few requests under load, each a thread-pool round trip (issue 15).
+      else if (this.#full.length > 0) this.flush()
+      else if (this.#pos > 0) this.#arm()
     })
+  }
+
+  #arm(): void {
+    if (this.#timer !== null) return
+    this.#timer = setTimeout(() => this.flush(), 100)
+    this.#timer.unref()
   }
 
   flushSync(): void {
     if (this.#timer !== null) { clearTimeout(this.#timer); this.#timer = null }
-    if (this.#buf === '') return
-    try { writeSync(this.#fd, this.#buf) } catch { /* the log target is gone; nothing to do */ }
-    this.#buf = ''
+    for (const b of this.#take()) {
+      try { writeSync(this.#fd, b) } catch { return /* the log target is gone; nothing to do */ }
+    }
   }
 
   /** Flushes and closes; with a write in flight, the close waits for it so no line is lost. */

@@ -5,7 +5,8 @@
  * every call is made within one `onUpstreamData` of the Exchange, which ends it with `flush()`.
  */
 import type { Downstream } from './downstream.js'
-import { Framing, chunkHeader, CRLF, LAST_CHUNK } from './response-head.js'
+import { Framing, chunkHeader, CRLF, LAST_CHUNK, keepAliveLine } from './response-head.js'
+import type { Head } from '../http/head.js'
 import type { Transformed } from './transformed.js'
 
 /** Body bytes up to this size are copied behind a rebuilt head rather than written beside it. */
@@ -26,6 +27,9 @@ export class ClientOut {
   readonly #owner: OutOwner
   /** The response head passes through unchanged from here in the current chunk (see rawStart). */
   #rawFrom = -1
+  /** Less the bytes from here to #holeTo: its `Connection: keep-alive` line (-1: none). */
+  #holeFrom = -1
+  #holeTo = -1
   #corked = false
   /** The client is gone but the peer's response is still read to its end (for a filter's tee): nothing is written. */
   #muted = false
@@ -44,9 +48,14 @@ export class ClientOut {
   }
 
   /** The peer's head goes out as received, from `start` in this chunk, with the body bytes after it. */
-  passHead(start: number): void {
+  passHead(start: number, h: Head): void {
     this.framing = Framing.RAW
     this.#rawFrom = start
+    const i = h.hop ? keepAliveLine(h) : -1
+    if (i < 0) return
+    // The field's line, from its name to its CRLF (llhttp let no bare LF or obs-fold through).
+    this.#holeFrom = h.spans[2 + 4 * i]
+    this.#holeTo = h.buf.indexOf(10, h.spans[5 + 4 * i]) + 1
   }
 
   /** A rebuilt head, held for the body bytes of this chunk (`flush` writes it if none come). */
@@ -73,9 +82,30 @@ export class ClientOut {
 
   /** Raw body bytes of `chunk` (RAW framing; the other framings write decoded spans). */
   body(chunk: Buffer, start: number, end: number): void {
-    if (this.#rawFrom >= 0) { start = this.#rawFrom; this.#rawFrom = -1 }
+    if (this.#rawFrom >= 0) {
+      start = this.#rawFrom
+      this.#rawFrom = -1
+      if (this.#holeFrom >= 0) { this.#holed(chunk, start, end); return }
+    }
     if (end <= start || this.framing !== Framing.RAW) return
     this.write(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end))
+  }
+
+  /** The head as received less its keep-alive line, with the body bytes after it: one copy when small, else two writes in one writev. */
+  #holed(chunk: Buffer, start: number, end: number): void {
+    const from = this.#holeFrom
+    const to = this.#holeTo
+    this.#holeFrom = this.#holeTo = -1
+    if (end - to > COALESCE) {
+      this.#cork()
+      this.write(chunk.subarray(start, from))
+      this.write(chunk.subarray(to, end))
+      return
+    }
+    const b = Buffer.allocUnsafe(from - start + end - to)
+    chunk.copy(b, 0, start, from)
+    chunk.copy(b, from - start, to, end)
+    this.write(b)
   }
 
   /** Writes the noted body spans of `chunk`, re-chunked (RECHUNK) or as they are (DECHUNK), or into the transform. */

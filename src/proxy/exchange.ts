@@ -432,7 +432,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
     this.trace?.responded(this, h, framing, close)
     // DESIGN principle 1: a head that needs no change goes out as received, in one write with the
     // body bytes of this chunk (measured: −0.7 µs per request against rebuilding it).
-    if (start >= 0) this.#outFor().passHead(start)
+    if (start >= 0) this.#outFor().passHead(start, h)
     else this.#outFor().holdHead(buildResponse(h, framing, close, this.minor === 0 && !close, edit), framing)
     if (t !== null) this.#outFor().transform(this.#tx = new Transformed(t[0] as BodyTransform, this.down, this, framing === Framing.TRANSFORM))
     // No timer switch here: a response that ends in this chunk needs none, and one that goes on

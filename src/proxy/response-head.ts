@@ -139,5 +139,25 @@ export function rawStart(h: Head, chunk: Buffer, from: number): number {
   const start = h.spans[0] - 13
   if (start < from) return -1
   for (let i = 0; i < 9; i++) if (chunk[start + i] !== HTTP11[i]) return -1
-  return h.hop ? -1 : start
+  return !h.hop || keepAliveLine(h) >= 0 ? start : -1
+}
+
+const KEEP_ALIVE = name('keep-alive')
+
+/**
+ * The index of the response's `Connection: keep-alive` field when it is its one hop-by-hop field,
+ * else -1. Most HTTP/1.1 servers (nginx among them) send it on every response; the head then goes out
+ * as received less that one line (RFC 9110 §7.6.1), instead of rebuilt field by field (issue 15).
+ */
+export function keepAliveLine(h: Head): number {
+  const i = h.connection
+  if (h.hops !== 1 || i < 0) return -1
+  const s = h.spans
+  const b = h.buf
+  let end = s[5 + 4 * i]
+  const at = s[4 + 4 * i]
+  while (end > at && (b[end - 1] === 0x20 || b[end - 1] === 0x09)) end--
+  if (end - at !== KEEP_ALIVE.length) return -1
+  for (let k = 0; k < KEEP_ALIVE.length; k++) if ((b[at + k] | 0x20) !== KEEP_ALIVE[k]) return -1
+  return i
 }
