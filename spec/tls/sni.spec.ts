@@ -45,6 +45,26 @@ t('SNI: a wildcard serves one label below it, not the bare name nor two labels',
   assert.is((await served('y.x.b.test', { checkServerIdentity: () => undefined })).cn, 'default')
 })
 
+t('the default name with RSA and ECDSA, another with RSA only: that name gets its own, ECDSA-capable client or not', async () => {
+  // The layout of docs/config.md's HTTPS example: a.test by rsa and ecdsa, *.b.test by wild (RSA).
+  const p2 = track(await tlsProxy({ certificates: [pair('rsa'), pair('ecdsa'), pair('wild')] }, { upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } } }))
+  const at = async (servername: string | undefined, extra = {}): Promise<string> => {
+    const h = await handshake(p2.port, { servername, checkServerIdentity: () => undefined, ...extra })
+    assert.is(h.error, null)
+    const cn = String(h.cert!.subject.CN)
+    h.socket!.end()
+    return cn
+  }
+  assert.is(await at('x.b.test'), 'wild')
+  assert.is(await at('x.b.test', { sigalgs: 'ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256:rsa_pkcs1_sha256' }), 'wild')
+  assert.is(await at('a.test', { sigalgs: 'ecdsa_secp256r1_sha256' }), 'ecdsa')
+  assert.is(await at('a.test', { sigalgs: 'rsa_pss_rsae_sha256:rsa_pkcs1_sha256' }), 'rsa')
+  // An unknown name gets the default name's certificates, each key type.
+  assert.is(await at('nobody.test', { sigalgs: 'ecdsa_secp256r1_sha256' }), 'ecdsa')
+  assert.is(await at('nobody.test', { sigalgs: 'rsa_pss_rsae_sha256:rsa_pkcs1_sha256' }), 'rsa')
+  assert.is(await at(undefined), 'rsa', 'no SNI: the RSA one')
+})
+
 t('no SNI or an unknown name: the default (first) certificate', async () => {
   assert.is((await served(undefined, { checkServerIdentity: () => undefined })).cn, 'default')
   assert.is((await served('nobody.test', { checkServerIdentity: () => undefined })).cn, 'default')

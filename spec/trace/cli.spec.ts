@@ -52,7 +52,7 @@ t('a 2-worker cluster: --trace prints in the primary; POST /traces arms the work
   for (let i = 0; i < 100 && got.length < 3; i++) { got = await list(); await new Promise((r) => setTimeout(r, 50)) }
   assert.is(got.length, 3)
   for (const r of got) {
-    assert.match(r.id, /^w[12]-\d+$/)
+    assert.match(r.id, /^w[12]\.\d+-\d+$/)
     assert.match(r.spans[1].text, /^\/armed\//)
   }
   assert.is(new Set(got.map((r) => r.id)).size, 3, 'ids unique in the group')
@@ -64,8 +64,8 @@ t('a 2-worker cluster: --trace prints in the primary; POST /traces arms the work
   const q = started.cli(['--config', file, '--trace'])
   const port2 = await q.started()
   for (let i = 0; i < 4; i++) await getOnce(port2, `/everything-${i}`)
-  await waitFor(() => (q.err.match(/── trace w[12]-\d+ ── GET \/everything-/g) ?? []).length === 4, 5000, `four traces on the primary's stderr: ${q.err}`)
-  const ids = [...q.err.matchAll(/── trace (w[12])-\d+/g)].map((m) => m[1])
+  await waitFor(() => (q.err.match(/── trace w[12]\.\d+-\d+ ── GET \/everything-/g) ?? []).length === 4, 5000, `four traces on the primary's stderr: ${q.err}`)
+  const ids = [...q.err.matchAll(/── trace (w[12])\.\d+-\d+/g)].map((m) => m[1])
   assert.ok(ids.length === 4)
 })
 

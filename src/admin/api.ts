@@ -24,6 +24,7 @@ import { Verifier } from '../filters/auth/verify.js'
 import { AdminListener } from './http.js'
 import { Router, plain } from './router.js'
 import { EventHub } from './events.js'
+import { dropAllStreams } from './sse.js'
 import { CONTENT_TYPE, render } from './exposition.js'
 import type { FamilyData } from './registry.js'
 import { redacted } from './redact.js'
@@ -82,6 +83,8 @@ export class Admin {
   readonly #verifier = new Verifier()
   #listener: AdminListener | null = null
   #bound: string = ''
+  /** The credentials in force (token and htpasswd users), to see a reload change them. */
+  #creds = ''
   readonly #watch = (e: Parameters<EventHub['send']>[0]): void => { this.hub.send(e); this.history.observe(e) }
   readonly #events: EventLog
 
@@ -123,6 +126,11 @@ export class Admin {
 
   /** Opens the listener (or moves it, after a reload that changed its address); returns the port. */
   async start(cfg: AdminConfig): Promise<number> {
+    // New credentials: streams opened with the old ones end (RFC 9110 §11: each request is authorised;
+    // a stream is one request that would otherwise outlive its credentials).
+    const creds = JSON.stringify([cfg.token, cfg.users])
+    if (this.#creds !== '' && creds !== this.#creds) dropAllStreams()
+    this.#creds = creds
     this.#router.configure(cfg)
     const where = `${cfg.listen.host}:${cfg.listen.port}`
     if (this.#listener !== null && where === this.#bound) return this.port

@@ -135,7 +135,8 @@ export class WorkerProcess {
     }
     this.#server = server
     // Tracing: ids unique in the process group; every record goes to the primary's ring and printer.
-    server.tracer.tag = `w${this.#slot}`
+    // The slot and the pid: a worker that replaces a dead one in its slot never repeats its ids.
+    server.tracer.tag = `w${this.#slot}.${process.pid}`
     server.tracer.all = trace
     server.tracer.watchers.add((record, arm) => this.#send({ type: 'trace', record, arm }))
     for (const a of this.#arms.splice(0)) server.tracer.arm(a.count, a.route, a.path, a.id)

@@ -3,7 +3,7 @@
  * and its rotation, client certificate checks (mTLS), and the `node:tls` server whose decrypted
  * sockets go to the same ClientConn as plain ones (server.ts).
  */
-import { constants, randomBytes } from 'node:crypto'
+import { constants, createPrivateKey, randomBytes } from 'node:crypto'
 import { Server as TlsServer, SecureContext, SecureContextOptions, TLSSocket, createSecureContext } from 'node:tls'
 import type { ListenTls, Certificate } from '../config/schema.js'
 
@@ -13,8 +13,15 @@ export class CertStore {
   readonly #exact = new Map<string, SecureContext[]>()
   /** "*.example.com" under "example.com". */
   readonly #wild = new Map<string, SecureContext[]>()
-  /** The server's own context, for a client without SNI or with a name no certificate has. */
+  /**
+   * The server's own context, for a client without SNI: one certificate of the default name (its RSA
+   * one when it has one). Only one: OpenSSL keeps a slot per key type, and a slot the SNI context does
+   * not fill keeps the server's certificate, so an ECDSA default would be served for a name that has
+   * an RSA certificate only, to every client that accepts ECDSA.
+   */
   readonly defaults: SecureContextOptions
+  /** The default name's contexts (its RSA and ECDSA certificates), for a name no certificate has. */
+  readonly defaultContexts: SecureContext[]
 
   constructor(cfg: ListenTls) {
     // One context per certificate, shared by its names.
@@ -28,7 +35,9 @@ export class CertStore {
     })
     const first = cfg.certificates[0]
     const mates = cfg.certificates.filter((c) => c === first || (c.names.length > 0 && c.names.join() === first.names.join()))
-    this.defaults = contextOptions(cfg, mates)
+    const rsa = mates.find((c) => createPrivateKey(c.key).asymmetricKeyType === 'rsa') ?? first
+    this.defaults = contextOptions(cfg, [rsa])
+    this.defaultContexts = mates.map((c) => single[cfg.certificates.indexOf(c)])
   }
 
   /**
@@ -69,13 +78,14 @@ function contextOptions(cfg: ListenTls, certs: readonly Certificate[]): SecureCo
  * name's other certificates (its RSA one next to its ECDSA one) are set on the socket first, with
  * setKeyCert; OpenSSL then sends the one the client's signature algorithms allow (RFC 8446 §4.2.3).
  * Node calls this with the socket as `this`. A key type the name has no certificate of keeps the
- * default's (one cannot unset it): a client that accepts only that type gets a certificate for
- * another name and fails it, as it would with no certificate at all.
+ * server's (one cannot unset it; CertStore.defaults holds the RSA one only, the type every client
+ * takes): a client that accepts only the other type gets a certificate for another name and fails
+ * it, as it would with no certificate at all.
  */
 function sni(t: TlsTerminator): (this: TLSSocket, name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void {
   return function (this: TLSSocket, name, cb) {
-    const ctxs = t.store.select(name)
-    if (ctxs === undefined) { cb(null, undefined); return }
+    // A name no certificate has: the default name's certificates, each of its key types.
+    const ctxs = t.store.select(name) ?? t.store.defaultContexts
     for (let i = 0; i < ctxs.length - 1; i++) this.setKeyCert(ctxs[i])
     cb(null, ctxs[ctxs.length - 1])
   }

@@ -19,7 +19,17 @@ function verdictPaint(v: string): Paint | null {
   return 'yellow'
 }
 
-export function format(r: TraceRecord, colour: boolean): string {
+/** C0 and C1 controls (ESC among them): a client's path or a peer's reason phrase never drives the operator's terminal. */
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
+
+/** The record with every string's control characters shown as \xNN. */
+function clean(r: TraceRecord): TraceRecord {
+  return JSON.parse(JSON.stringify(r), (_k, v: unknown) =>
+    (typeof v === 'string' ? v.replace(CONTROLS, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`) : v)) as TraceRecord
+}
+
+export function format(record: TraceRecord, colour: boolean): string {
+  const r = clean(record)
   const c = (p: Paint | null, s: string): string => (colour && p !== null && s !== '' ? `${ESC}${PAINT[p]}m${s}${ESC}0m` : s)
   const span = (k: string): string => r.spans.find((s) => s.kind === k)?.text ?? ''
   // A refused head has no spans: its first line stands in (escaped, without its line end).

@@ -25,7 +25,7 @@ export interface TraceStep {
 export interface TraceHeadLine { text: string; change: 'kept' | 'added' | 'removed' | 'changed' }
 
 export interface TraceRecord {
-  /** Unique in the process group, e.g. "w1-42" (worker 1) or "p-42" (a single process). */
+  /** Unique in the process group, e.g. "w1.4242-42" (worker 1, pid 4242) or "p-42" (a single process). */
   id: string
   /** Epoch ms of the first byte. */
   started: number

@@ -100,9 +100,9 @@ export class Trace {
     for (const c of PASSED) this.step('check', c.name, 'pass', undefined, c.rfc, this.#headAt)
     if (x.routeLabel !== '') {
       this.#route = x.routeLabel
-      this.step('route', x.routeLabel, 'matched', `host ${x.info.host}, path ${x.info.route} → upstream ${x.group?.name ?? '-'}`)
+      this.step('route', x.routeLabel, 'matched', this.#mask.text(`host ${x.info.host}, path ${x.info.route} → upstream ${x.group?.name ?? '-'}`))
     } else {
-      this.step('route', 'no route', '404', `host ${x.info.host}, path ${x.info.route} matches no route`)
+      this.step('route', 'no route', '404', this.#mask.text(`host ${x.info.host}, path ${x.info.route} matches no route`))
     }
   }
 
@@ -126,7 +126,11 @@ export class Trace {
   balanced(g: Group, peer: Peer | null, key: string | null): void {
     this.#pickAt = this.#now()
     const ok = g.peers.filter((p) => p.up && p.ejectedUntil === 0 && p.admin === 0).length
-    const why = `${g.cfg.balance} over ${ok} of ${g.peers.length} peers available in upstream ${g.name}${key === null ? '' : `, hash key ${this.#mask.text(key)}`}`
+    // A key from a header or a cookie may be a credential (a session cookie, Authorization): its
+    // length is shown, not its value; the client address or the path is shown as it is.
+    const hk = g.cfg.hash_key
+    const shown = key === null ? '' : hk.from === 'header' || hk.from === 'cookie' ? `<masked: ${hk.from} ${hk.name}, ${key.length} bytes>` : this.#mask.text(key)
+    const why = `${g.cfg.balance} over ${ok} of ${g.peers.length} peers available in upstream ${g.name}${key === null ? '' : `, hash key ${shown}`}`
     if (peer === null) { this.step('balance', 'no peer available', '503', why); return }
     this.#peer = peer.label
     this.step('balance', peer.label, 'picked', why)

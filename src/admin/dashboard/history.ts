@@ -30,6 +30,8 @@ export interface SampledHost {
 
 export class History {
   readonly ticks: Tick[] = []
+  /** The snapshot's JSON, made once per tick however many pages open (stream.ts). */
+  snapshotCache: { at: number; json: string } | null = null
   readonly events: LoggedEvent[] = []
   state: State | null = null
   /** Told of each new tick (the stream sends it to every page). */
@@ -68,6 +70,10 @@ export class History {
     try {
       const s = new Scrape(await this.#host.metrics())
       const tick = this.#maker.next(s, Date.now())
+      // The page reads peers from the newest tick only (its table): the history keeps them for that
+      // one, so a snapshot stays small with hundreds of peers (14 MB with 240, before).
+      const prev = this.ticks[this.ticks.length - 1]
+      if (prev !== undefined) prev.peers = {}
       this.ticks.push(tick)
       if (this.ticks.length > HISTORY) this.ticks.shift()
       const ms = performance.now() - t0

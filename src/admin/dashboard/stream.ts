@@ -22,6 +22,9 @@ export class DashboardStream {
 
   attach(s: Socket): void {
     const h = this.#history
-    this.#clients.attach(s, frame('snapshot', JSON.stringify({ ticks: h.ticks, state: h.state, events: h.events })))
+    // One JSON for every page opened within a tick: a storm of reconnects costs one encoding.
+    const at = h.samples
+    if (h.snapshotCache === null || h.snapshotCache.at !== at) h.snapshotCache = { at, json: frame('snapshot', JSON.stringify({ ticks: h.ticks, state: h.state, events: h.events })) }
+    this.#clients.attach(s, h.snapshotCache.json)
   }
 }

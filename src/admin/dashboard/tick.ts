@@ -104,10 +104,11 @@ export class TickMaker {
     const classes = d('class')
     const up: Record<string, UpstreamTick> = {}
     const err = d('up5xx')
-    for (const [name, n] of d('up')) up[name] = { rps: round(n / per), err: round((err.get(name) ?? 0) / per), p: triple(hUp.get(name), bounds) }
+    // A quiet upstream or peer is left out (the page reads a missing one as 0): ticks stay small.
+    for (const [name, n] of d('up')) if (n > 0) up[name] = { rps: round(n / per), err: round((err.get(name) ?? 0) / per), p: triple(hUp.get(name), bounds) }
     const peers: Tick['peers'] = {}
     const fail = d('peerFail')
-    for (const [k, n] of d('peerReq')) peers[k] = { rps: round(n / per), fail: round((fail.get(k) ?? 0) / per) }
+    for (const [k, n] of d('peerReq')) if (n > 0 || (fail.get(k) ?? 0) > 0) peers[k] = { rps: round(n / per), fail: round((fail.get(k) ?? 0) / per) }
     const one = (k: string, key = ''): number => round((d(k).get(key) ?? 0) / per)
     return {
       t: at,
