@@ -70,6 +70,26 @@ export class Masker {
   }
 }
 
+/**
+ * A refused head as received, whatever its line ends (a bare LF or CR, which is why it may have been
+ * refused), with the values of secret fields masked, their obs-fold continuation lines too, and a
+ * name followed by whitespace before its colon read as that name.
+ */
+export function maskRefused(text: string, m: Masker): string {
+  const parts = text.split(/(\r\n|\n|\r)/) // lines at even indexes, their ends at odd ones
+  let secret = false
+  for (let i = 0; i < parts.length; i += 2) {
+    const l = parts[i]
+    if (i === 0) { parts[i] = m.text(l); continue }
+    if (secret && (l.startsWith(' ') || l.startsWith('\t'))) { parts[i] = ` ${MASK}`; continue }
+    const colon = l.indexOf(':')
+    const lower = colon > 0 ? l.slice(0, colon).trim().toLowerCase() : ''
+    secret = SECRET.has(lower)
+    parts[i] = secret ? `${l.slice(0, colon)}: ${m.value(lower, l.slice(colon + 1).trim())}` : m.text(l)
+  }
+  return parts.join('')
+}
+
 /** Where the head of `h` ends in `h.buf`: after the empty line. */
 function headEnd(h: Head): number {
   const from = h.count > 0 ? h.spans[h.len - 1] : h.spans[1]

@@ -15,7 +15,7 @@ import type { Exchange } from '../proxy/exchange.js'
 import type { Reply } from '../proxy/reply.js'
 import type { Group } from '../upstream/group.js'
 import type { Peer } from '../upstream/peer.js'
-import { Masker, escape, rebuild } from './escape.js'
+import { Masker, escape, maskRefused, rebuild } from './escape.js'
 import type { TraceHeadLine, TraceRecord, TraceSpan, TraceStep } from './record.js'
 
 /** Body bytes a record keeps after the head. */
@@ -212,7 +212,7 @@ export class Trace {
   refused(received: Buffer, err: ProxyError, answer: Buffer): void {
     this.#done = true
     const cut = received.toString('latin1', 0, Math.min(received.length, 16_384 + BODY_MAX))
-    this.#head = cut.split('\r\n').map((l, i) => (i === 0 ? this.#mask.text(l) : this.#mask.line(l))).join('\r\n')
+    this.#head = maskRefused(cut, this.#mask)
     this.timings.parse = this.#now()
     this.step('parse', 'request head refused', 'error', err.message)
     this.#fault(err)

@@ -86,6 +86,24 @@ t('trace: a hash key from a header or a cookie is not shown; the admin token in 
   assert.match(why, /hash key <masked: cookie session, 16 bytes>/)
 })
 
+t('trace: a refused request\'s secrets are masked whatever its line ends: a bare LF, an obs-fold, a space before the colon', async () => {
+  const up = track(await httpUpstream((_q, res) => res.end('ok')))
+  const px = track(await proxyTo([up.port]))
+  px.server.tracer.all = true
+  const got = collect(px)
+  const heads = [
+    'GET /a HTTP/1.1\r\nHost: a\nAuthorization: Bearer SECRET-LF\r\n\r\n',
+    'GET /b HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer\r\n SECRET-FOLD\r\n\r\n',
+    'GET /c HTTP/1.1\r\nHost: a\r\nAuthorization : Bearer SECRET-SPACE\r\n\r\n',
+  ]
+  for (const h of heads) await raw(px.port, h)
+  const rs = await records(got, 3)
+  for (const r of rs) {
+    assert.is(r.status, 400)
+    assert.not.match(r.received, /SECRET-/, r.received)
+  }
+})
+
 t('--trace output: control characters of a path or a reason phrase are shown escaped, never sent to the terminal', () => {
   const r = {
     id: 'p-1', started: 0, client: { address: '127.0.0.1', port: 1, listener: 'l', tls: false }, received: 'GET /x HTTP/1.1\\r\\n',
