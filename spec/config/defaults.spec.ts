@@ -46,8 +46,9 @@ t('limits: max_target alone above the default head cap gets a head cap with room
   const small = validate({ ...up({}), limits: { max_head: 4096 } }).limits
   assert.equal([small.max_head, small.max_target], [4096, 4096], 'a small head cap alone brings the target cap within it')
   assert.equal(validate(up({})).limits, DEFAULTS.limits)
-  const both = validate({ ...up({}), limits: { max_head: 4096, max_target: 65536 } }).limits
-  assert.equal([both.max_head, both.max_target], [4096, 65536], 'both written: taken as written')
+  const both = validate({ ...up({}), limits: { max_head: 65536, max_target: 4096 } }).limits
+  assert.equal([both.max_head, both.max_target], [65536, 4096], 'both written: taken as written')
+  refusedBy(() => validate({ ...up({}), limits: { max_head: 4096, max_target: 65536 } }), 'limits.max_target: must not be larger than max_head (4096): a longer target is refused by max_head first, with 431 instead of 414')
 })
 
 t('cache: max_object_size alone above the default store size gets a store that holds it', () => {

@@ -147,6 +147,7 @@ t('the trace field: honoured from a listed address, ignored from others, never f
   const a = collect(listed)
   const b = collect(other)
   await raw(listed.port, 'GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  await raw(listed.port, 'GET /declined HTTP/1.1\r\nHost: x\r\nRawproxy-Trace: 0\r\nConnection: close\r\n\r\n')
   await raw(listed.port, 'GET /asked HTTP/1.1\r\nHost: x\r\nRawproxy-Trace: 1\r\nConnection: close\r\n\r\n')
   await raw(other.port, 'GET /asked HTTP/1.1\r\nHost: x\r\nRawproxy-Trace: 1\r\nConnection: close\r\n\r\n')
   await records(a, 1)
@@ -155,7 +156,7 @@ t('the trace field: honoured from a listed address, ignored from others, never f
   assert.is(a[0].spans[1].text, '/asked')
   assert.is(a[0].upstreamHead!.find((l) => /^Rawproxy-Trace/i.test(l.text))!.change, 'removed')
   assert.is(b.length, 0, 'not from an address off the list')
-  assert.is(up.requests.length, 3)
+  assert.is(up.requests.length, 4)
   for (const q of up.requests) assert.is(q.headers['rawproxy-trace'], undefined, `${q.url}: stripped`)
 })
 

@@ -125,7 +125,12 @@ class AdminConn {
   }
 
   #answer(a: AdminAnswer): void {
-    if ('stream' in a) { a.stream(this.#s); return }
+    if ('stream' in a) {
+      // RFC 9110 §9.3.2: HEAD of a stream is its head only (an event stream's own, then the end).
+      if (this.#req?.method === 'HEAD') { this.#end(Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n`)); return }
+      a.stream(this.#s)
+      return
+    }
     const b = answerBytes(a.status, a.type ?? 'text/plain; charset=utf-8', a.body, a.fields, a.cache)
     // RFC 9110 §9.3.2: the answer to HEAD is the head of the GET answer, without its content.
     this.#end(this.#req?.method === 'HEAD' ? b.subarray(0, b.indexOf('\r\n\r\n') + 4) : b)

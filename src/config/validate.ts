@@ -100,6 +100,8 @@ function limits(v: unknown, path: string): Limits {
   // a target cap within it (else 431 would answer what should be 414).
   const wantHead = o.max_head === undefined ? null : int(o.max_head, join(path, 'max_head'), 256, 1 << 20)
   const wantTarget = o.max_target === undefined ? null : int(o.max_target, join(path, 'max_target'), 16, 1 << 20)
+  // Both written: a target cap above the head cap could never apply (431 would come first).
+  if (wantHead !== null && wantTarget !== null && wantTarget > wantHead) fail(join(path, 'max_target'), `must not be larger than max_head (${wantHead}): a longer target is refused by max_head first, with 431 instead of 414`)
   return {
     max_head: wantHead ?? Math.max(d.max_head, (wantTarget ?? 0) + d.max_head - d.max_target),
     max_target: wantTarget ?? Math.min(d.max_target, wantHead ?? Infinity),

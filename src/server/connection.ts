@@ -220,7 +220,7 @@ export class ClientConn implements Downstream, TraceSource {
       ? new Exchange(this, h, info, null, 404, this.rt.unrouted)
       : new Exchange(this, h, info, route.group, 0, route.filters, route.label)
     // Tracing (src/trace/): one test when it is off.
-    if (this.#host.tracer.watching) x.trace = this.#host.tracer.choose(x, this, h.traceField >= 0, this.#traceAt)
+    if (this.#host.tracer.watching) x.trace = this.#host.tracer.choose(x, this, h.traceField >= 0 && h.value(h.traceField) !== '0', this.#traceAt)
     return true
   }
 

@@ -104,6 +104,17 @@ t('trace: a refused request\'s secrets are masked whatever its line ends: a bare
   }
 })
 
+t('HEAD of a stream endpoint is its head only, and the connection ends', async () => {
+  const up = track(await httpUpstream((_q, res) => res.end('ok')))
+  const ap = track(await adminProxy({ upstreams: { app: { peers: [`127.0.0.1:${up.port}`] } } }))
+  for (const path of ['/events', '/dashboard/stream', '/traces/stream']) {
+    const r = await raw(ap.adminPort, `HEAD ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`, { ms: 2000 })
+    assert.match(r.text, /^HTTP\/1\.1 200 OK\r\n[^]*Content-Type: text\/event-stream/, path)
+    assert.ok(r.text.endsWith('\r\n\r\n'), `${path}: no content`)
+    assert.ok(r.closed, `${path}: closed`)
+  }
+})
+
 t('--trace output: control characters of a path or a reason phrase are shown escaped, never sent to the terminal', () => {
   const r = {
     id: 'p-1', started: 0, client: { address: '127.0.0.1', port: 1, listener: 'l', tls: false }, received: 'GET /x HTTP/1.1\\r\\n',
