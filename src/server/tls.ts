@@ -35,7 +35,7 @@ export class CertStore {
     })
     const first = cfg.certificates[0]
     const mates = cfg.certificates.filter((c) => c === first || (c.names.length > 0 && c.names.join() === first.names.join()))
-    const rsa = mates.find((c) => createPrivateKey(c.key).asymmetricKeyType === 'rsa') ?? first
+    const rsa = mates.find((c) => keyType(c.key) === 'rsa') ?? first
     this.defaults = contextOptions(cfg, [rsa])
     this.defaultContexts = mates.map((c) => single[cfg.certificates.indexOf(c)])
   }
@@ -52,6 +52,11 @@ export class CertStore {
     const dot = name.indexOf('.')
     return dot > 0 ? this.#wild.get(name.slice(dot + 1)) : undefined
   }
+}
+
+/** The key's type ('rsa', 'ec'...), or '' when node:crypto cannot read it (OpenSSL then judges it). */
+function keyType(pem: string): string {
+  try { return createPrivateKey(pem).asymmetricKeyType ?? '' } catch { return '' }
 }
 
 function contextOptions(cfg: ListenTls, certs: readonly Certificate[]): SecureContextOptions {

@@ -95,6 +95,7 @@ export class History {
     }
     this.events.push(e)
     if (this.events.length > EVENTS) this.events.shift()
+    this.snapshotCache = null // a page opened from now on gets this event in its snapshot
     this.onEvent?.(e)
   }
 
