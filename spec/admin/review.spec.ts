@@ -77,6 +77,16 @@ t('HEAD has no body; a bad escape is 400; no Host is 400; a foreign Host on a cr
   assert.is((await call(open.adminPort, 'GET', '/status', { Host: 'localhost:1' })).status, 200)
 })
 
+t('an absolute-form target is served (RFC 9112 §3.2.2), its authority standing for Host', async () => {
+  const up = track(await httpUpstream())
+  const open = track(await adminProxy({ upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, admin: { listen: '127.0.0.1:0' } }))
+  const r = await raw(open.adminPort, `GET http://127.0.0.1:${open.adminPort}/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, { ms: 2000 })
+  assert.match(r.text, /^HTTP\/1\.1 200 [^]*live\n$/)
+  // The target's authority, not the Host field, is the one checked against DNS rebinding.
+  const rebind = await raw(open.adminPort, 'GET http://rebind.attacker.example/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', { ms: 2000 })
+  assert.match(rebind.text, /^HTTP\/1\.1 403 /)
+})
+
 t('GET /config hides the values of header rules and matches on credential-like fields', async () => {
   const up = track(await httpUpstream())
   const ap = track(await adminProxy({

@@ -103,7 +103,15 @@ class AdminConn {
 
   #request(): AdminRequest {
     const h = this.#p.head
-    const target = h.line()
+    let target = h.line()
+    let host = h.get(HOST)
+    // RFC 9112 §3.2.2: an absolute-form target is taken whole; its authority stands for Host.
+    const abs = /^https?:\/\/([^/?#]*)/i.exec(target)
+    if (abs !== null) {
+      host = abs[1]
+      target = target.slice(abs[0].length)
+      if (!target.startsWith('/')) target = `/${target}`
+    }
     const q = target.indexOf('?')
     return {
       method: methodName(h.method),
@@ -111,7 +119,7 @@ class AdminConn {
       query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)),
       authorization: h.get(AUTHORIZATION),
       origin: h.get(ORIGIN),
-      host: h.get(HOST),
+      host,
       fetchSite: h.get(FETCH_SITE),
       ifNoneMatch: h.get(IF_NONE_MATCH),
     }
