@@ -37,12 +37,13 @@ export class Head {
   contentLength = -1
   expect = -1
   connection = -1
-  /** Some field is hop-by-hop (RFC 9110 §7.6.1: Connection, Keep-Alive, Proxy-Connection, TE, Upgrade). */
-  hop = false
   /** The request asks to be traced (`rawproxy-trace`, src/trace/tracer.ts): index of the field, or -1. */
   traceField = -1
   /** How many fields are hop-by-hop (a response whose one such field is `Connection: keep-alive` passes as received, less that line). */
   hops = 0
+
+  /** Some field is hop-by-hop (RFC 9110 §7.6.1: Connection, Keep-Alive, Proxy-Connection, TE, Upgrade). */
+  get hop(): boolean { return this.hops > 0 }
 
   reset(): void {
     this.buf = EMPTY
@@ -81,7 +82,6 @@ export class Head {
         case 17: if (this.is(i, TRANSFER_ENCODING)) this.transferEncoding = i; break
       }
     }
-    this.hop = this.hops > 0
   }
 
   /** The request target, or the reason phrase, as a latin1 string. */
