@@ -27,7 +27,7 @@ export function pickCases(): Case[] {
 }
 
 const IDLE: UpstreamOwner = {
-  onUpstreamConnect: () => {}, onUpstreamData: () => {}, onUpstreamDrain: () => {}, onUpstreamClose: () => {}, onUpstreamBody: () => {},
+  onUpstreamConnect: () => {}, onUpstreamData: () => true, onUpstreamDrain: () => {}, onUpstreamClose: () => {}, onUpstreamBody: () => {},
 }
 
 /** The pool case needs connected sockets: made here, before the synchronous measurement. */

@@ -5,7 +5,9 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { guard, httpUpstream, proxyTo, raw, rawUpstream, RawClient, statuses } from '../support/harness.js'
+import { createHash } from 'node:crypto'
+import { connect, type Socket } from 'node:net'
+import { guard, httpUpstream, proxyTo, raw, rawUpstream, RawClient, sleep, statuses, waitFor } from '../support/harness.js'
 
 const t = suite('hot-path')
 const track = guard(t)
@@ -106,6 +108,122 @@ t('a keep-alive line beside other hop-by-hop fields, or naming others, is droppe
   const old = await raw(px.port, 'GET / HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', { until: (s) => s.endsWith('hello') })
   assert.match(old.text, /^HTTP\/1\.1 200 OK\r\n[^]*Connection: keep-alive\r\n/)
   assert.is((old.text.match(/Connection:/gi) ?? []).length, 1)
+})
+
+/** `n` bytes that differ from read to read (a counter in every 4 bytes), so a slice read over shows. */
+function pattern(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n)
+  for (let i = 0; i + 4 <= n; i += 4) b.writeUInt32BE((seed * 7919 + i) >>> 0, i)
+  return b
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+
+/**
+ * A client that reads slowly: it pauses after every read, so the proxy's writes to it queue. Resolves
+ * with everything received once `done` holds.
+ */
+function slowGet(port: number, request: string, done: (all: Buffer) => boolean): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s: Socket = connect(port, '127.0.0.1', () => s.write(request))
+    const parts: Buffer[] = []
+    let size = 0
+    s.on('error', reject)
+    s.on('data', (d: Buffer) => {
+      parts.push(d)
+      size += d.length
+      const all = Buffer.concat(parts, size)
+      if (done(all)) { s.destroy(); resolve(all); return }
+      s.pause()
+      setTimeout(() => s.resume(), 2)
+    })
+  })
+}
+
+// Upstream sockets are read into a buffer of their own, read into again when nothing holds the last
+// chunk (upstream-conn.ts). A write of a slice of it the client has not taken whole holds it.
+t('a slow client gets a large response whole and in order while the peer sends it in many pieces', async () => {
+  const body = pattern(16 << 20, 1)
+  const up = track(await rawUpstream((sock) => {
+    sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`)
+    for (let i = 0; i < body.length; i += 1000) sock.write(body.subarray(i, i + 1000))
+  }))
+  const px = track(await proxyTo([up.port]))
+  const all = await slowGet(px.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', (b) => b.length >= body.length && b.indexOf('\r\n\r\n') > 0 && b.length - b.indexOf('\r\n\r\n') - 4 >= body.length)
+  const got = all.subarray(all.indexOf('\r\n\r\n') + 4)
+  assert.is(got.length, body.length)
+  assert.is(sha(got), sha(body))
+})
+
+t('a slow HTTP/1.0 client gets a chunked response de-chunked, whole and in order', async () => {
+  const body = pattern(12 << 20, 2)
+  const up = track(await rawUpstream((sock) => {
+    sock.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')
+    for (let i = 0; i < body.length; i += 3000) {
+      const piece = body.subarray(i, i + 3000)
+      sock.write(`${piece.length.toString(16)}\r\n`)
+      sock.write(piece)
+      sock.write('\r\n')
+    }
+    sock.end('0\r\n\r\n')
+  }))
+  const px = track(await proxyTo([up.port]))
+  const all = await slowGet(px.port, 'GET / HTTP/1.0\r\nHost: x\r\n\r\n', (b) => b.indexOf('\r\n\r\n') > 0 && b.length - b.indexOf('\r\n\r\n') - 4 >= body.length)
+  const got = all.subarray(all.indexOf('\r\n\r\n') + 4)
+  assert.is(sha(got), sha(body))
+})
+
+t('many small responses on pooled sockets, to clients that read slowly, each get their own bytes', async () => {
+  let n = 0
+  const up = track(await rawUpstream((sock, data) => {
+    // One response per request head, its body the request's path (the peer keeps the socket).
+    for (const m of data.toString('latin1').matchAll(/GET \/(\d+) /g)) {
+      const b = Buffer.concat([Buffer.from(`${m[1]}:`), pattern(20000, Number(m[1]))])
+      sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${b.length}\r\n\r\n`)
+      sock.write(b)
+      n++
+    }
+  }))
+  const px = track(await proxyTo([up.port]))
+  const results = await Promise.all(Array.from({ length: 24 }, (_, i) =>
+    slowGet(px.port, `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`, (b) => b.indexOf('\r\n\r\n') > 0 && b.length - b.indexOf('\r\n\r\n') - 4 >= 20000 + `${i}:`.length)))
+  results.forEach((all, i) => {
+    const got = all.subarray(all.indexOf('\r\n\r\n') + 4)
+    assert.is(sha(got), sha(Buffer.concat([Buffer.from(`${i}:`), pattern(20000, i)])), `response ${i}`)
+  })
+  assert.is(n, 24)
+})
+
+t('an upgrade after a plain request to the same peer opens its own socket, and its tunnel carries both ways', async () => {
+  const up = track(await rawUpstream((sock, data, all) => {
+    const text = all.toString('latin1')
+    if (text.includes('Upgrade: echo') && !(sock as unknown as { upgraded?: boolean }).upgraded) {
+      ;(sock as unknown as { upgraded?: boolean }).upgraded = true
+      sock.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n')
+      return
+    }
+    if ((sock as unknown as { upgraded?: boolean }).upgraded) { sock.write(data); return }
+    sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
+  }))
+  const px = track(await proxyTo([up.port]))
+  const plain = await raw(px.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { until: (s) => s.endsWith('ok') })
+  assert.equal(statuses(plain.text), [200])
+  const c = await RawClient.open(px.port)
+  try {
+    c.send('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n')
+    await c.until('\r\n\r\n')
+    assert.ok(c.text.startsWith('HTTP/1.1 101'), c.text)
+    c.clear()
+    c.send('ping-1')
+    await c.until('ping-1')
+    c.send('ping-2')
+    await c.until('ping-2')
+  } finally {
+    c.destroy()
+  }
+  assert.is(up.sockets.length, 2)
+  await waitFor(() => up.sockets[1].destroyed || up.sockets[1].readableEnded, 2000, 'the tunnel to close')
+  await sleep(1)
 })
 
 t.run()

@@ -27,6 +27,8 @@ export interface Downstream {
   readonly timed: boolean
   /** The server is shutting down: responses say `Connection: close` (RFC 9112 §9.6). */
   readonly closing: boolean
+  /** Bytes written to the client are queued, not yet all handed to the kernel (they may be slices of a peer's read buffer). */
+  readonly queued: boolean
   /** Write to the client; false: wait for onClientDrain (backpressure). */
   write(b: Buffer): boolean
   cork(): void

@@ -223,10 +223,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
   }
 
   #acquire(peer: Peer, fresh: boolean): void {
-    const c = fresh ? null : peer.pool.take(this)
+    // An upgrade gets a socket of its own, read as a stream for its tunnel's pipe (and never pooled).
+    const c = fresh || this.upgrade ? null : peer.pool.take(this)
     this.trace?.pooled(peer, c !== null)
     if (c !== null) { this.up = c; this.#send(c); return }
-    this.up = peer.pool.open(this)
+    this.up = peer.pool.open(this, this.upgrade)
   }
 
   /** A body slice from the client, validated by llhttp, raw (Content-Length or chunked bytes). */
@@ -323,7 +324,15 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
     this.#watch(c)
   }
 
-  onUpstreamData(c: UpstreamConn, chunk: Buffer): void {
+  onUpstreamData(c: UpstreamConn, chunk: Buffer): boolean {
+    this.#read(c, chunk)
+    // The chunk's memory may be read into again (upstream-conn.ts) unless something may hold on to
+    // it: the client's socket with bytes queued (a write of a slice of it, not taken whole), a
+    // filter (the head for its hooks, content for a cache or a coder), a trace record.
+    return this.chain === null && this.trace === null && !this.down.queued
+  }
+
+  #read(c: UpstreamConn, chunk: Buffer): void {
     const p = c.parser
     let from = 0
     try {

@@ -112,6 +112,7 @@ export class ClientConn implements Downstream, TraceSource {
   get closing(): boolean { return this.#host.closing }
   get hsts(): string | null { return this.#listener.hsts }
   get bodyReceived(): number { return this.#parser.bodyBytes }
+  get queued(): boolean { return this.socket.writableLength > 0 }
 
   /**
    * Graceful shutdown: close now if idle, else after the exchange in flight. A connection that has

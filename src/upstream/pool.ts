@@ -35,11 +35,14 @@ export class Pool {
     return c
   }
 
-  /** A new socket to the peer; the owner hears `onUpstreamConnect` or `onUpstreamClose`. */
-  open(owner: UpstreamOwner): UpstreamConn {
+  /**
+   * A new socket to the peer; the owner hears `onUpstreamConnect` or `onUpstreamClose`. `stream`: for
+   * an upgrade, read as a stream (upstream-conn.ts), never pooled.
+   */
+  open(owner: UpstreamOwner, stream = false): UpstreamConn {
     this.opened++
     this.#peer.stats.connects++
-    const c = new UpstreamConn(this.#peer, owner)
+    const c = new UpstreamConn(this.#peer, owner, stream)
     this.#live.add(c)
     return c
   }

@@ -2,6 +2,13 @@
  * One raw socket to a peer, with its own llhttp response parser. It lives in the peer's pool between
  * exchanges, and belongs to one exchange (its owner) at a time. Socket handlers are bound once here,
  * so an exchange costs no closure.
+ *
+ * A plain TCP socket is read into a buffer of its own (`onread`), read into again as long as the
+ * owner says nothing holds on to the last chunk: no allocation per read and none of the stream
+ * machinery (measured on the load bench: −1 µs of CPU per request; a 1 MB body took half the user
+ * time of Node's default reads). The buffer is SMALL, the size of most responses, and BULK once a
+ * read fills it, until the socket is parked. A TLS socket, and one opened for an upgrade (its
+ * tunnel pipes the stream), use Node's 'data' events, each chunk a buffer of its own.
  */
 import { connect, Socket } from 'node:net'
 import { Kind, Parser } from '../http/llhttp.js'
@@ -13,7 +20,11 @@ import { Deadline } from '../deadline.js'
 export interface UpstreamOwner {
   /** The socket is connected (new ones only; a pooled one is handed over connected). */
   onUpstreamConnect(c: UpstreamConn): void
-  onUpstreamData(c: UpstreamConn, chunk: Buffer): void
+  /**
+   * Bytes from the peer. True: nothing holds on to `chunk` past this call, so its memory may be read
+   * into again; false: something keeps it (a write the client has not taken whole, a filter).
+   */
+  onUpstreamData(c: UpstreamConn, chunk: Buffer): boolean
   onUpstreamDrain(c: UpstreamConn): void
   /** The socket is gone: closed by the peer, reset, or timed out. `err` says why, if known. */
   onUpstreamClose(c: UpstreamConn, err: ProxyError | null): void
@@ -25,6 +36,10 @@ const CONNECTING = 0
 const BUSY = 1
 const IDLE = 2
 const CLOSED = 3
+
+/** Read buffer sizes (see above): HAProxy's default buffer, and Node's own read size. */
+const SMALL = 16384
+const BULK = 65536
 
 // Timer phases.
 const T_CONNECT = 0
@@ -45,16 +60,28 @@ export class UpstreamConn {
   #err: ProxyError | null = null
   readonly #timers: (Deadline | undefined)[] = []
   #phase = -1
+  /** The buffer the socket reads into (onread mode), or null ('data' events). */
+  #buf: Buffer | null = null
+  /** The last read filled #buf, or its chunk is kept by the owner: the next read needs another buffer. */
+  #full = false
+  #kept = false
 
-  constructor(peer: Peer, owner: UpstreamOwner) {
+  /** `stream`: read through 'data' events, each chunk a buffer of its own (for a tunnel's pipe). */
+  constructor(peer: Peer, owner: UpstreamOwner, stream = false) {
     this.peer = peer
     this.owner = owner
     this.parser = new Parser(Kind.RESPONSE, peer.limits)
     this.parser.sink = (chunk, start, end) => this.owner?.onUpstreamBody(chunk, start, end)
     // Over TLS the socket counts as connected once the handshake is done; `timeouts.connect` covers both.
-    this.socket = peer.tls === null ? connect({ host: peer.host, port: peer.port, noDelay: true }) : peer.tls.connect()
+    if (peer.tls !== null) this.socket = peer.tls.connect()
+    else if (stream) this.socket = connect({ host: peer.host, port: peer.port, noDelay: true })
+    else {
+      this.#buf = Buffer.allocUnsafeSlow(SMALL)
+      const onread = { buffer: () => this.#nextBuffer(), callback: (n: number, buf: Buffer) => this.#onRead(n, buf) }
+      this.socket = connect({ host: peer.host, port: peer.port, noDelay: true, onread })
+    }
     this.socket.on(peer.tls === null ? 'connect' : 'secureConnect', () => this.#onConnect())
-    this.socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    if (this.#buf === null) this.socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     this.socket.on('drain', () => this.owner?.onUpstreamDrain(this))
     this.socket.on('error', (err) => { this.#err ??= this.#fault(err) })
     this.socket.on('close', () => this.#onClose())
@@ -133,14 +160,31 @@ export class UpstreamConn {
     this.owner?.onUpstreamConnect(this)
   }
 
-  #onData(chunk: Buffer): void {
+  #onData(chunk: Buffer): boolean {
     if (this.owner === null) {
       // RFC 9112 §9.3.1: an idle connection that receives bytes is out of step; drop it.
       this.destroy()
-      return
+      return true
     }
     this.received += chunk.length
-    this.owner.onUpstreamData(this, chunk)
+    return this.owner.onUpstreamData(this, chunk)
+  }
+
+  /** True: go on reading (pause and resume are the socket's own, as for a stream). */
+  #onRead(n: number, buf: Buffer): boolean {
+    this.#full = n === buf.length
+    this.#kept = !this.#onData(buf.subarray(0, n))
+    return true
+  }
+
+  /** Called by Node after each read (onread mode): the buffer for the next one. */
+  #nextBuffer(): Buffer {
+    const buf = this.#buf!
+    const size = this.#state !== BUSY ? SMALL : this.#full || buf.length === BULK ? BULK : SMALL
+    // A kept chunk's memory is the keeper's now; a busy socket keeps its size, a parked one shrinks.
+    if (this.#kept || size !== buf.length) this.#buf = Buffer.allocUnsafeSlow(size)
+    this.#kept = this.#full = false
+    return this.#buf!
   }
 
   #onClose(): void {

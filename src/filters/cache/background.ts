@@ -65,6 +65,7 @@ class Background implements Downstream {
   // Not counted in the metrics either: a background revalidation is no client's request.
   readonly timed = false
   readonly closing = false
+  readonly queued = false
   readonly origin: Origin
   #end: (() => void) | null
 
