@@ -66,6 +66,22 @@ t('a JSON access line is what JSON.stringify makes of the record, escapes and op
   assert.is(lines[odd.length], want({ ...rec, ms: 0 }, '2026-01-02T03:04:05.007Z'))
 })
 
+t('durations are written as String(Math.round(ms * 1000) / 1000) writes them, from whole numbers', () => {
+  const file = join(dir, 'access-ms.json')
+  const log = new AccessLog({ path: file, format: 'json' })
+  const values = [0, 0.0004, 0.0005, 0.001, 0.05, 0.0499, 0.1, 0.5, 1, 1.8, 1.811, 2.0005, 9.999, 9.9996, 10, 123.45, 999.9999, 65_536.125, 3_600_000.001, 1e9 + 0.25, 1e13, 1e16, 7e300]
+  // Fewer lines than fill one buffer: close() then writes them at once (a full one would go out async).
+  for (let i = 0; i < 200; i++) values.push(Math.random() * 10 ** (i % 9))
+  for (const ms of values) log.write({ ...rec, ms, peerMs: ms / 3 })
+  log.close()
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n')
+  values.forEach((ms, i) => {
+    const m = /"ms":([^,]+),.*"peer_ms":([^,]+),/.exec(lines[i])!
+    assert.is(m[1], String(Math.round(ms * 1000) / 1000), `ms ${ms}`)
+    assert.is(m[2], String(Math.round((ms / 3) * 1000) / 1000), `peer_ms ${ms / 3}`)
+  })
+})
+
 t('the access log clock reads as toISOString, across seconds, days and years', () => {
   const c = new IsoClock()
   const base = Date.UTC(2026, 11, 31, 23, 59, 58)

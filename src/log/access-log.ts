@@ -100,6 +100,16 @@ export class IsoClock {
   }
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000
+/** The digits after the point of n/1000 for n in 0..999, trailing zeros dropped ("" for 0, "05" for 50). */
+const THOUSANDTHS = Array.from({ length: 1000 }, (_, n) => n === 0 ? '' : '.' + String(n).padStart(3, '0').replace(/0+$/, ''))
+
+/**
+ * Milliseconds ≥ 0 rounded to the microsecond, as `String(Math.round(ms * 1000) / 1000)` writes them,
+ * from whole numbers: a double's shortest decimal form costs more than the rest of a line.
+ */
+function round(ms: number): string {
+  const us = Math.round(ms * 1000)
+  if (!(us >= 0 && us < 1e15)) return String(us / 1000)
+  const whole = Math.floor(us / 1000)
+  return `${whole}${THOUSANDTHS[us - whole * 1000]}`
 }
