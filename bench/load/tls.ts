@@ -86,7 +86,7 @@ async function measured(s: Setup, into: Series, load: () => Promise<{ units: num
   // Under 100%: the proxy waited on the load side (wrk pays for TLS too, on the shared CPU).
   into.busy.push((100 * used) / r.seconds)
   return `${(r.units / r.seconds).toFixed(0).padStart(8)}/s  proxy CPU ${into.cpuUs.at(-1)!.toFixed(1)} µs each, busy ` +
-    `${into.busy.at(-1)!.toFixed(0)}%  other CPU ${busy.toFixed(0)}%`
+    `${into.busy.at(-1)!.toFixed(0)}%  other CPU ${busy.toFixed(0)}%${r.errors > 0 ? `  ERRORS ${r.errors}` : ''}`
 }
 
 const SERIES = ['wrk plain', 'wrk tls', 'node plain', 'node tls', 'handshake full', 'handshake resume'] as const
