@@ -7,7 +7,12 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { guard, httpUpstream, proxyTo, raw, rawUpstream, RawClient, sleep, statuses, waitFor } from '../support/harness.js'
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
 
 const t = suite('hot-path')
 const track = guard(t)
@@ -192,6 +197,45 @@ t('many small responses on pooled sockets, to clients that read slowly, each get
     assert.is(sha(got), sha(Buffer.concat([Buffer.from(`${i}:`), pattern(20000, i)])), `response ${i}`)
   })
   assert.is(n, 24)
+})
+
+/**
+ * ArrayBuffer bytes one client that never reads holds in the proxy while the peer streams `burst`
+ * bytes, then `pieces` writes of `size` bytes (an event stream: mostly one read per piece).
+ */
+async function stalledHolds(burst: number, pieces: number, size: number): Promise<number> {
+  let sent = false
+  const up = track(await rawUpstream((sock) => {
+    sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${burst + pieces * size}\r\n\r\n`)
+    if (burst > 0) sock.write(Buffer.alloc(burst, 97))
+    let i = 0
+    const next = (): void => { if (i++ >= pieces) { sent = true; return } sock.write(Buffer.alloc(size, 98)); setImmediate(next) }
+    next()
+  }))
+  const px = track(await proxyTo([up.port]))
+  gc(); await sleep(20); gc()
+  const before = process.memoryUsage().arrayBuffers
+  const c = connect(px.port, '127.0.0.1', () => c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
+  c.on('error', () => {})
+  c.pause()
+  try {
+    await waitFor(() => sent, 30000, 'the peer to send it all')
+    await sleep(200)
+    gc(); await sleep(20); gc()
+    return process.memoryUsage().arrayBuffers - before
+  } finally {
+    c.destroy()
+  }
+}
+
+// Found by review: each small chunk queued for a stalled client pinned a whole read buffer (16 or
+// 64 KiB). Now the next read goes in the rest of the buffer after the kept chunk.
+t('a client that stops reading a stream of small pieces holds about what is queued for it, not a read buffer per piece', async () => {
+  // The proxy stops reading the peer once ~16 KiB are queued for the client (its write high-water mark).
+  const afterBurst = await stalledHolds(200_000, 60_000, 20)
+  assert.ok(afterBurst < 4 << 20, `held ${(afterBurst / 1048576).toFixed(1)} MiB of ArrayBuffers for one stalled client`)
+  const small = await stalledHolds(0, 60_000, 100)
+  assert.ok(small < 1 << 20, `held ${(small / 1048576).toFixed(1)} MiB of ArrayBuffers for one stalled client`)
 })
 
 t('an upgrade after a plain request to the same peer opens its own socket, and its tunnel carries both ways', async () => {

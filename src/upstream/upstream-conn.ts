@@ -7,8 +7,11 @@
  * owner says nothing holds on to the last chunk: no allocation per read and none of the stream
  * machinery (measured on the load bench: −1 µs of CPU per request; a 1 MB body took half the user
  * time of Node's default reads). The buffer is SMALL, the size of most responses, and BULK once a
- * read fills it, until the socket is parked. A TLS socket, and one opened for an upgrade (its
- * tunnel pipes the stream), use Node's 'data' events, each chunk a buffer of its own.
+ * read fills it, until the socket is parked. A chunk the owner keeps (a write the client has not
+ * taken yet) stays where it is, and the next read goes in the rest of the buffer after it, so a
+ * stalled client of a stream of small pieces pins about the bytes queued for it, not a buffer per
+ * piece. A TLS socket, and one opened for an upgrade (its tunnel pipes the stream), use Node's
+ * 'data' events, each chunk a buffer of its own.
  */
 import { connect, Socket } from 'node:net'
 import { Kind, Parser } from '../http/llhttp.js'
@@ -40,6 +43,8 @@ const CLOSED = 3
 /** Read buffer sizes (see above): HAProxy's default buffer, and Node's own read size. */
 const SMALL = 16384
 const BULK = 65536
+/** Less room than this after the kept chunks: the next read gets a new buffer. */
+const TAIL = 4096
 
 // Timer phases.
 const T_CONNECT = 0
@@ -62,9 +67,12 @@ export class UpstreamConn {
   #phase = -1
   /** The buffer the socket reads into (onread mode), or null ('data' events). */
   #buf: Buffer | null = null
-  /** The last read filled #buf, or its chunk is kept by the owner: the next read needs another buffer. */
+  /** Where the next read goes in #buf: after the last chunk kept, if any (0 while none is). */
+  #at = 0
+  /** Some chunk of #buf is kept by others: its bytes before #at are never read into again. */
+  #held = false
+  /** The last read filled the room it had. */
   #full = false
-  #kept = false
 
   /** `stream`: read through 'data' events, each chunk a buffer of its own (for a tunnel's pipe). */
   constructor(peer: Peer, owner: UpstreamOwner, stream = false) {
@@ -171,20 +179,27 @@ export class UpstreamConn {
   }
 
   /** True: go on reading (pause and resume are the socket's own, as for a stream). */
-  #onRead(n: number, buf: Buffer): boolean {
-    this.#full = n === buf.length
-    this.#kept = !this.#onData(buf.subarray(0, n))
+  #onRead(n: number, room: Buffer): boolean {
+    this.#full = n === room.length
+    if (!this.#onData(room.subarray(0, n))) {
+      this.#held = true
+      this.#at += n
+    }
     return true
   }
 
-  /** Called by Node after each read (onread mode): the buffer for the next one. */
+  /** Called by Node after each read (onread mode): where the next one goes. */
   #nextBuffer(): Buffer {
     const buf = this.#buf!
     const size = this.#state !== BUSY ? SMALL : this.#full || buf.length === BULK ? BULK : SMALL
-    // A kept chunk's memory is the keeper's now; a busy socket keeps its size, a parked one shrinks.
-    if (this.#kept || size !== buf.length) this.#buf = Buffer.allocUnsafeSlow(size)
-    this.#kept = this.#full = false
-    return this.#buf!
+    // A buffer with kept chunks belongs to their keepers once it is left: left when its rest is
+    // small, or the socket is parked (a parked socket keeps a SMALL one only).
+    if (this.#held ? buf.length - this.#at < TAIL || this.#state !== BUSY : size !== buf.length) {
+      this.#buf = Buffer.allocUnsafeSlow(size)
+      this.#at = 0
+      this.#held = false
+    }
+    return this.#at === 0 ? this.#buf! : this.#buf!.subarray(this.#at)
   }
 
   #onClose(): void {
