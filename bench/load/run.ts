@@ -12,7 +12,8 @@
  *        BENCH_PROFILE_SECONDS (10), BENCH_PROFILE_DIR (default: a new /tmp/rawproxy-prof-* dir),
  *        BENCH_COMPARE (path to another build's dist/src/cli.js, e.g. in a git worktree: adds the
  *        design "rawproxy-b" to the rotation, to A/B a change under the same conditions; with
- *        BENCH_COMPARE_LOG=1 it has the access log on, to compare with rawproxy-log),
+ *        BENCH_COMPARE_LOG=1 it has the access log on, to compare with rawproxy-log; BENCH_COMPARE_FLAGS:
+ *        node flags for it, e.g. "--max-semi-space-size=8"),
  *        BENCH_IDLE_CONNS (10000: client connections of `idle` mode, see idle.ts),
  *        BENCH_ONLY (a comma-separated list of designs to run, e.g. rawproxy,rawproxy-metrics),
  *        BENCH_PEER (nginx, the default when installed; node: bench/load/peer.ts)
@@ -211,7 +212,7 @@ async function runLoad(): Promise<void> {
     'rawproxy-3peers': raw3, 'tcp-pipe': pipe, 'http-proxy': hp, 'rawproxy-trace-armed': armed, 'rawproxy-trace-all': traced,
   }
   // BENCH_COMPARE_LOG=1: rawproxy-b with the access log on, to A/B against rawproxy-log.
-  if (COMPARE !== '') under['rawproxy-b'] = await startRawproxy(peer.port, [], COMPARE, 'rawproxy-b', process.env.BENCH_COMPARE_LOG === '1' ? [`access_log: { path: ${JSON.stringify(join(tmp, 'access-b.log'))} }`] : [])
+  if (COMPARE !== '') under['rawproxy-b'] = await startRawproxy(peer.port, (process.env.BENCH_COMPARE_FLAGS ?? '').split(' ').filter((f) => f !== ''), COMPARE, 'rawproxy-b', process.env.BENCH_COMPARE_LOG === '1' ? [`access_log: { path: ${JSON.stringify(join(tmp, 'access-b.log'))} }`] : [])
   const ports = Object.fromEntries(Object.entries(under).map(([d, u]) => [d, u.port]))
   for (const d of DESIGNS) await check(d, ports[d])
   console.log(`load: ${ROUNDS} rounds x ${DESIGNS.length} designs, ${WARMUP} s warm-up + ${SECONDS} s each, ` +
