@@ -71,8 +71,9 @@ export class UpstreamConn {
   #at = 0
   /** Some chunk of #buf is kept by others: its bytes before #at are never read into again. */
   #held = false
-  /** The last read filled the room it had. */
+  /** The last read filled the room it had; its chunk is kept by the owner. */
   #full = false
+  #kept = false
 
   /** `stream`: read through 'data' events, each chunk a buffer of its own (for a tunnel's pipe). */
   constructor(peer: Peer, owner: UpstreamOwner, stream = false) {
@@ -181,7 +182,8 @@ export class UpstreamConn {
   /** True: go on reading (pause and resume are the socket's own, as for a stream). */
   #onRead(n: number, room: Buffer): boolean {
     this.#full = n === room.length
-    if (!this.#onData(room.subarray(0, n))) {
+    this.#kept = !this.#onData(room.subarray(0, n))
+    if (this.#kept) {
       this.#held = true
       this.#at += n
     }
@@ -191,10 +193,12 @@ export class UpstreamConn {
   /** Called by Node after each read (onread mode): where the next one goes. */
   #nextBuffer(): Buffer {
     const buf = this.#buf!
+    if (this.#state === CLOSED) return buf // no read comes any more
     const size = this.#state !== BUSY ? SMALL : this.#full || buf.length === BULK ? BULK : SMALL
     // A buffer with kept chunks belongs to their keepers once it is left: left when its rest is
-    // small, or the socket is parked (a parked socket keeps a SMALL one only).
-    if (this.#held ? buf.length - this.#at < TAIL || this.#state !== BUSY : size !== buf.length) {
+    // small, when a read that nothing kept filled the rest (the peer sends more than it holds: a
+    // whole buffer reads it in fewer calls), or when the socket is parked (it keeps a SMALL one only).
+    if (this.#held ? buf.length - this.#at < TAIL || (this.#full && !this.#kept) || this.#state !== BUSY : size !== buf.length) {
       this.#buf = Buffer.allocUnsafeSlow(size)
       this.#at = 0
       this.#held = false
