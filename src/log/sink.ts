@@ -30,16 +30,17 @@ export class Sink {
     this.#fd = path === 'stdout' ? 1 : path === 'stderr' ? 2 : openSync(path, 'a')
   }
 
-  line(s: string): void {
+  /** `ascii`: the caller knows `s` is all ASCII (written as Latin-1: the same bytes, no flattening first). */
+  line(s: string, ascii = false): void {
     if (this.#closed) return
     // UTF-8 takes at most 3 bytes per UTF-16 unit; a line that might not fit starts a new buffer.
-    const most = s.length * 3 + 1
+    const most = (ascii ? s.length : s.length * 3) + 1
     if (this.#pos + most > this.#buf.length) {
       if (this.#pos > 0) this.#full.push(this.#buf.subarray(0, this.#pos))
       this.#buf = Buffer.allocUnsafe(Math.max(SIZE, most))
       this.#pos = 0
     }
-    this.#pos += this.#buf.write(s, this.#pos)
+    this.#pos += ascii ? this.#buf.write(s, this.#pos, 'latin1') : this.#buf.write(s, this.#pos)
     this.#buf[this.#pos++] = 10
     if (this.#full.length > 0) this.flush()
     else this.#arm()
