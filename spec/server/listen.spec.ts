@@ -59,4 +59,24 @@ t('reload opens new listeners and closes removed ones; a bad new listener refuse
   await s.close(100)
 })
 
+t('a listener written with port 0, reloaded with the port it got, is kept: no EADDRINUSE, its connections go on', async () => {
+  const cfg = (listen: string[]) => validate({ listen, upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: 'off', event_log: 'off' })
+  const s = new Server(cfg(['127.0.0.1:0', '[::1]:0']), new EventLog({ path: 'off', format: 'text' }))
+  await s.listen()
+  try {
+    const [v4, v6] = s.addresses()
+    const before = s.endpoints()[0]
+    await s.reload(cfg([`127.0.0.1:${v4.port}`, '[::1]:0']))
+    assert.equal(s.addresses(), [v4, v6])
+    assert.is(s.endpoints()[0], before, 'the same listener, not a new one')
+    const r = await request(`http://127.0.0.1:${v4.port}/after`)
+    assert.is(await r.body.text(), 'ok')
+    // And back to port 0 by its new name: written as it is now, it stays too.
+    await s.reload(cfg([`127.0.0.1:${v4.port}`, `[::1]:${v6.port}`]))
+    assert.equal(s.addresses(), [v4, v6])
+  } finally {
+    await s.close(100)
+  }
+})
+
 t.run()

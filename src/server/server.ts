@@ -32,6 +32,12 @@ function key(a: Address): string {
   return `${a.host}|${a.port}`
 }
 
+/** The port a listener is bound to, or -1 when it is not (yet, or any more). */
+function boundPort(ep: Endpoint): number {
+  const a = ep.server.address()
+  return a !== null && typeof a === 'object' ? a.port : -1
+}
+
 export class Server implements Host, EndpointEvents {
   rt: Runtime
   access: AccessLog
@@ -166,21 +172,35 @@ export class Server implements Host, EndpointEvents {
    */
   async reload(config: Config): Promise<void> {
     const want = new Map(config.listen.map((a) => [key(a), a]))
+    // A listener written with port 0, now named by the port it got, is the same listener (reopening
+    // it would find its own port in use): it is kept, under its new name once the reload is done.
+    const renamed = new Map<string, string>()
+    for (const a of config.listen) {
+      const zero = key({ host: a.host, port: 0 })
+      const ep = this.#listeners.get(zero)
+      if (!this.#listeners.has(key(a)) && !want.has(zero) && ep !== undefined && boundPort(ep) === a.port) renamed.set(key(a), zero)
+    }
+    const current = (k: string): string => renamed.get(k) ?? k
     // Listeners that stay: check their entries and build new certificate contexts before anything
     // changes (throws: the reload is refused, the running ones untouched).
     const commits = config.listen.flatMap((a, i) => {
-      const ep = this.#listeners.get(key(a))
+      const ep = this.#listeners.get(current(key(a)))
       return ep === undefined ? [] : [ep.prepare(a, i, config.limits.max_connections)]
     })
     const opened: string[] = []
     try {
-      for (const [k, a] of want) if (!this.#listeners.has(k)) { await this.#open(a, config); opened.push(k) }
+      for (const [k, a] of want) if (!this.#listeners.has(current(k))) { await this.#open(a, config); opened.push(k) }
     } catch (err) {
       for (const k of opened) { this.#listeners.get(k)!.close(); this.#listeners.delete(k) }
       throw err
     }
     for (const commit of commits) commit()
+    for (const [k, old] of renamed) { this.#listeners.set(k, this.#listeners.get(old)!); this.#listeners.delete(old) }
     for (const [k, ep] of this.#listeners) if (!want.has(k)) { ep.close(); this.#listeners.delete(k) }
+    // In config order again (endpoints() and addresses() are listed so).
+    const ordered = [...want.keys()].map((k): [string, Endpoint] => [k, this.#listeners.get(k)!])
+    this.#listeners.clear()
+    for (const [k, ep] of ordered) this.#listeners.set(k, ep)
     const old = this.rt
     old.retire()
     this.rt = new Runtime(config, this.events, old, this.#checks, this.#filters, this.metrics)
