@@ -281,6 +281,40 @@ function specificity(r: Route): number {
   return hostRank * 100_000 + r.path.length
 }
 
+const ZONE_SETTINGS = ['store', 'max_object_size'] as const
+
+/**
+ * Routes that name one cache zone share its store: a route (or `defaults`) that leaves the zone's
+ * `store` or `max_object_size` unwritten takes what another wrote for that zone, as nginx's
+ * locations name a `proxy_cache_path` set up once. Without this, one route's default would make
+ * another's written setting a conflict (issue 15: a default never makes a valid setting invalid).
+ * Returns a function that gives a raw route (or `defaults`) with those settings filled in, a copy
+ * (the caller's objects are not changed); values written differently are refused by cacheZones.
+ */
+function zoneSettings(raws: readonly unknown[]): (raw: unknown) => unknown {
+  const cacheOf = (raw: unknown): Obj | null => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null
+    const c = (raw as Obj).cache
+    if (c === true) return {}
+    return c !== null && typeof c === 'object' && !Array.isArray(c) ? c as Obj : null
+  }
+  const zoneOf = (c: Obj): unknown => c.zone ?? 'default'
+  const written = new Map<unknown, Obj>()
+  for (const raw of raws) {
+    const c = cacheOf(raw)
+    if (c === null) continue
+    const w = written.get(zoneOf(c)) ?? {}
+    for (const k of ZONE_SETTINGS) if (c[k] !== undefined && w[k] === undefined) w[k] = c[k]
+    written.set(zoneOf(c), w)
+  }
+  return (raw) => {
+    const c = cacheOf(raw)
+    const w = c === null ? undefined : written.get(zoneOf(c))
+    if (c === null || w === undefined || ZONE_SETTINGS.every((k) => c[k] !== undefined || w[k] === undefined)) return raw
+    return { ...(raw as Obj), cache: { ...w, ...c } }
+  }
+}
+
 /** Routes that name one cache zone share its store, so they must agree on how it is kept. */
 function cacheZones(base: Features, routes: readonly Route[]): void {
   const seen = new Map<string, string>()
@@ -312,13 +346,14 @@ export function validate(raw: unknown): Config {
   const ups = object(o.upstreams, 'upstreams', Object.keys(o.upstreams as Obj ?? {}))
   for (const [name, u] of Object.entries(ups)) upstreams.set(name, upstream(name, u, `upstreams.${name}`))
   if (upstreams.size === 0) fail('upstreams', 'needs at least one upstream')
-  const base = featureDefaults(o.defaults)
+  const shared = zoneSettings([o.defaults, ...(Array.isArray(o.routes) ? o.routes : [])])
+  const base = featureDefaults(shared(o.defaults))
   let routes: Route[]
   if (o.routes === undefined) {
     if (upstreams.size !== 1) fail('routes', 'is required when there is more than one upstream')
     routes = [{ host: null, path: '/', upstream: [...upstreams.keys()][0], ignore_case: false, features: {} }]
   } else {
-    routes = list(o.routes, 'routes').map((r, i) => route(r, `routes[${i}]`, upstreams))
+    routes = list(o.routes, 'routes').map((r, i) => route(shared(r), `routes[${i}]`, upstreams))
   }
   cacheZones(base, routes)
   routes.sort((a, b) => specificity(b) - specificity(a))

@@ -97,8 +97,27 @@ t('config: defaults, sizes and refusals with the field path', () => {
   bad({ purge: { allow: ['nope'] } }, 'routes[0].cache.purge.allow[0]: must be an address or CIDR such as 10.0.0.0/8')
   bad({ heuristic: { percent: 101 } }, 'routes[0].cache.heuristic.percent: must be an integer from 0 to 100')
   bad({ ttl: 5 }, 'routes[0].cache.ttl: unknown field (expected one of: zone, store, max_object_size, key, heuristic, lock_timeout, stale_if_down, purge)')
-  refusedBy(() => validate({ ...base, routes: [{ path: '/a', upstream: 'u', cache: { zone: 'z' } }, { path: '/b', upstream: 'u', cache: { zone: 'z', max_object_size: '1m' } }] }),
+  // Written differently for one zone: refused.
+  refusedBy(() => validate({ ...base, routes: [{ path: '/a', upstream: 'u', cache: { zone: 'z', max_object_size: '2m' } }, { path: '/b', upstream: 'u', cache: { zone: 'z', max_object_size: '1m' } }] }),
     'routes[1].cache.store: zone "z" is set up differently elsewhere (routes sharing a zone share its store and max_object_size)')
+})
+
+t('a route that names a zone without its store or max_object_size takes what another wrote for it (a default never makes a written setting a conflict)', () => {
+  const base = { listen: ['127.0.0.1:0'], upstreams: { u: { peers: ['127.0.0.1:1'] } } }
+  // Before: the first route's default max_object_size made the second route's 1m a conflict.
+  const c = validate({ ...base, routes: [{ path: '/a', upstream: 'u', cache: { zone: 'z' } }, { path: '/b', upstream: 'u', cache: { zone: 'z', max_object_size: '1m' } }] })
+  for (const r of c.routes) assert.is(r.features.cache!.max_object_size, 1 << 20)
+  // The store written once, on the last route or in defaults, holds for every route of the zone; other zones keep theirs.
+  const big = { memory: { max_size: '512m' } }
+  const d = validate({ ...base, routes: [{ path: '/a', upstream: 'u', cache: { zone: 'z', key: { headers: ['x-a'] } } }, { path: '/c', upstream: 'u', cache: true }, { path: '/b', upstream: 'u', cache: { zone: 'z', store: big } }] })
+  const byPath = new Map(d.routes.map((r) => [r.path, r.features.cache!]))
+  assert.equal(byPath.get('/a')!.store, { memory: { max_size: 512 << 20 } })
+  assert.equal(byPath.get('/a')!.key_headers, ['x-a'], 'the route keeps its own other settings')
+  assert.equal(byPath.get('/b')!.store, { memory: { max_size: 512 << 20 } })
+  assert.not.equal(byPath.get('/c')!.store, { memory: { max_size: 512 << 20 } }, 'the default zone is another store')
+  const e = validate({ ...base, defaults: { cache: { zone: 'z', store: { disk: { path: '/var/cache/rp' } } } }, routes: [{ path: '/a', upstream: 'u', cache: { zone: 'z', lock_timeout: 0 } }] })
+  assert.ok('disk' in e.routes[0].features.cache!.store)
+  assert.is(e.routes[0].features.cache!.lock_timeout, 0)
 })
 
 t.run()
