@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
 import { httpUpstream, HttpUpstream, RawClient, tempFile, sleep } from '../support/harness.js'
 import { CliProc, Started, get, getOnce, ownerOf, twoWorkers } from '../support/cluster.js'
+import { start as startLib, type LoggedEvent } from '../../src/index.js'
 
 const t = suite('cluster: reload, rolling restart, stop')
 let a: HttpUpstream
@@ -71,6 +72,33 @@ t('SIGHUP with a listener the workers cannot open: refused whole, every worker b
     assert.equal(await fresh(port), Array(4).fill('HTTP/1.1 200 OK from-a'))
   } finally {
     await taken.close()
+  }
+})
+
+// Found by review: a worker renamed its port-0 listener to the port it got, but a worker forked
+// later asked the primary for the new name, a second bind: every restart failed with EADDRINUSE.
+t('with workers, a port-0 listener reloaded under the port it got is refused with the reason; a crashed worker still comes back', async () => {
+  const events: LoggedEvent[] = []
+  const cfg = (listen: string[]) => ({ listen, workers: 2, upstreams: { u: { peers: [`127.0.0.1:${a.port}`] } }, access_log: 'off' as const, event_log: 'off' as const })
+  const p = await startLib(cfg(['127.0.0.1:0']), { onEvent: (e) => events.push(e) })
+  try {
+    const [bound] = p.addresses()
+    await p.reload(cfg([`127.0.0.1:${bound.port}`])).then(() => assert.unreachable('renamed in a cluster'),
+      (e: Error) => assert.match(e.message, `listen 127.0.0.1:${bound.port} is the port that 127.0.0.1:0 got`))
+    assert.match(await getOnce(bound.port), 'from-a', 'the last good config serves')
+    const pids = (await p.status()).workers!.map((w) => w.pid as number)
+    process.kill(pids[0], 'SIGKILL')
+    let now: number[] = []
+    for (let i = 0; i < 50 && !(now.length === 2 && !now.includes(pids[0]) && now.every((x) => x > 0)); i++) {
+      await sleep(100)
+      now = (await p.status()).workers!.map((w) => (w.pid as number) ?? 0)
+    }
+    assert.equal(events.filter((e) => e.event === 'worker restart failed').map((e) => String(e.error)), [])
+    assert.is(now.length, 2)
+    assert.not.ok(now.includes(pids[0]), 'the killed worker was replaced')
+    assert.match(await getOnce(bound.port), 'from-a')
+  } finally {
+    await p.stop()
   }
 })
 

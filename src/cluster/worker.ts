@@ -123,7 +123,7 @@ export class WorkerProcess {
   async #start(config: Config, trace: boolean): Promise<void> {
     const events = new EventLog(config.event_log, { worker: this.#slot })
     this.#events = events
-    const server = new Server(config, events, { checks: false, filters: FILTERS })
+    const server = new Server(config, events, { checks: false, filters: FILTERS, shared: true })
     try {
       await server.listen()
     } catch (err) {

@@ -8,7 +8,7 @@ import { Config, DEFAULTS, Address, Route, Upstream, LogTarget, Timeouts, Limits
 import { parseCidr } from './cidr.js'
 import { listener, upstreamTls } from './tls.js'
 import { FEATURE_KEYS, Features, defaults as featureDefaults, features } from './features.js'
-import type { CacheConfig } from './cache.js'
+import { cache, type CacheConfig } from './cache.js'
 import { admin } from './admin.js'
 import { trace } from './trace.js'
 
@@ -288,10 +288,13 @@ const ZONE_SETTINGS = ['store', 'max_object_size'] as const
  * `store` or `max_object_size` unwritten takes what another wrote for that zone, as nginx's
  * locations name a `proxy_cache_path` set up once. Without this, one route's default would make
  * another's written setting a conflict (issue 15: a default never makes a valid setting invalid).
- * Returns a function that gives a raw route (or `defaults`) with those settings filled in, a copy
- * (the caller's objects are not changed); values written differently are refused by cacheZones.
+ * Each written value is checked where it is written first, so a refusal names the field the user
+ * wrote, not a route it was copied to; and a store and an object size written on two routes must fit
+ * together, checked at the object size. Returns a function that gives a raw route (or `defaults`,
+ * with its path) with the settings filled in, a copy (the caller's objects are not changed); values
+ * written differently are refused by cacheZones.
  */
-function zoneSettings(raws: readonly unknown[]): (raw: unknown) => unknown {
+function zoneSettings(raws: readonly [unknown, string][]): (raw: unknown) => unknown {
   const cacheOf = (raw: unknown): Obj | null => {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null
     const c = (raw as Obj).cache
@@ -299,17 +302,20 @@ function zoneSettings(raws: readonly unknown[]): (raw: unknown) => unknown {
     return c !== null && typeof c === 'object' && !Array.isArray(c) ? c as Obj : null
   }
   const zoneOf = (c: Obj): unknown => c.zone ?? 'default'
-  const written = new Map<unknown, Obj>()
-  for (const raw of raws) {
+  // Per zone: the first value written of each setting, and where.
+  const written = new Map<unknown, { values: Obj; at: Record<string, string> }>()
+  for (const [raw, path] of raws) {
     const c = cacheOf(raw)
-    if (c === null) continue
-    const w = written.get(zoneOf(c)) ?? {}
-    for (const k of ZONE_SETTINGS) if (c[k] !== undefined && w[k] === undefined) w[k] = c[k]
+    if (c === null || ZONE_SETTINGS.every((k) => c[k] === undefined)) continue
+    cache(c, join(path, 'cache'))
+    const w = written.get(zoneOf(c)) ?? { values: {}, at: {} }
+    for (const k of ZONE_SETTINGS) if (c[k] !== undefined && w.values[k] === undefined) { w.values[k] = c[k]; w.at[k] = path }
     written.set(zoneOf(c), w)
   }
+  for (const w of written.values()) if (w.at.store !== undefined && w.at.max_object_size !== undefined && w.at.store !== w.at.max_object_size) cache(w.values, join(w.at.max_object_size, 'cache'))
   return (raw) => {
     const c = cacheOf(raw)
-    const w = c === null ? undefined : written.get(zoneOf(c))
+    const w = c === null ? undefined : written.get(zoneOf(c))?.values
     if (c === null || w === undefined || ZONE_SETTINGS.every((k) => c[k] !== undefined || w[k] === undefined)) return raw
     return { ...(raw as Obj), cache: { ...w, ...c } }
   }
@@ -346,7 +352,7 @@ export function validate(raw: unknown): Config {
   const ups = object(o.upstreams, 'upstreams', Object.keys(o.upstreams as Obj ?? {}))
   for (const [name, u] of Object.entries(ups)) upstreams.set(name, upstream(name, u, `upstreams.${name}`))
   if (upstreams.size === 0) fail('upstreams', 'needs at least one upstream')
-  const shared = zoneSettings([o.defaults, ...(Array.isArray(o.routes) ? o.routes : [])])
+  const shared = zoneSettings([[o.defaults, 'defaults'], ...(Array.isArray(o.routes) ? o.routes : []).map((r, i): [unknown, string] => [r, `routes[${i}]`])])
   const base = featureDefaults(shared(o.defaults))
   let routes: Route[]
   if (o.routes === undefined) {

@@ -19,6 +19,12 @@ export interface ServerOptions {
   readonly checks?: boolean
   /** The features routes may use (src/filters/index.ts, from the composition root). Default: none. */
   readonly filters?: readonly FilterKind[]
+  /**
+   * The listeners are a cluster's shared handles (a worker): the primary knows each by the address
+   * it was first written with, and a worker forked later asks by the config's, so a port-0 listener
+   * is not renamed on reload (see reload). Default false.
+   */
+  readonly shared?: boolean
 }
 
 /**
@@ -65,11 +71,13 @@ export class Server implements Host, EndpointEvents {
 
   readonly #checks: boolean
   readonly #filters: readonly FilterKind[]
+  readonly #shared: boolean
 
   constructor(config: Config, events?: EventLog, opts: ServerOptions = {}) {
     this.events = events ?? new EventLog(config.event_log)
     this.#checks = opts.checks ?? true
     this.#filters = opts.filters ?? []
+    this.#shared = opts.shared ?? false
     this.metrics = new ServerMetrics(this)
     this.rt = new Runtime(config, this.events, null, this.#checks, this.#filters, this.metrics)
     this.access = new AccessLog(config.access_log)
@@ -178,7 +186,10 @@ export class Server implements Host, EndpointEvents {
     for (const a of config.listen) {
       const zero = key({ host: a.host, port: 0 })
       const ep = this.#listeners.get(zero)
-      if (!this.#listeners.has(key(a)) && !want.has(zero) && ep !== undefined && boundPort(ep) === a.port) renamed.set(key(a), zero)
+      if (this.#listeners.has(key(a)) || want.has(zero) || ep === undefined || boundPort(ep) !== a.port) continue
+      // A worker forked later would ask the primary for the new name: a second bind of the port.
+      if (this.#shared) throw new Error(`listen ${a.host}:${a.port} is the port that ${a.host}:0 got: with workers, a listener keeps the address it was first written with (write ${a.host}:0)`)
+      renamed.set(key(a), zero)
     }
     const current = (k: string): string => renamed.get(k) ?? k
     // Listeners that stay: check their entries and build new certificate contexts before anything

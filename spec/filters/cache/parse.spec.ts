@@ -6,7 +6,7 @@ import { Directives, INVALID, ABSENT, parse } from '../../../src/filters/cache/d
 import { parseDate } from '../../../src/filters/cache/dates.js'
 import { ageOf, lifetime } from '../../../src/filters/cache/entry.js'
 import { headOf } from '../../../src/filters/cache/stored-head.js'
-import { validate } from '../../../src/config/validate.js'
+import { validate, ConfigError } from '../../../src/config/validate.js'
 import { refusedBy } from '../../support/config.js'
 
 const t = suite('filters: cache parsing')
@@ -118,6 +118,27 @@ t('a route that names a zone without its store or max_object_size takes what ano
   const e = validate({ ...base, defaults: { cache: { zone: 'z', store: { disk: { path: '/var/cache/rp' } } } }, routes: [{ path: '/a', upstream: 'u', cache: { zone: 'z', lock_timeout: 0 } }] })
   assert.ok('disk' in e.routes[0].features.cache!.store)
   assert.is(e.routes[0].features.cache!.lock_timeout, 0)
+})
+
+// Found by review: the shared settings were copied unchecked, so a bad value was refused at the
+// first route it was copied to, a path the user never wrote.
+t('a zone setting written badly is refused where it was written, not where it would have been copied', () => {
+  const base = { listen: ['127.0.0.1:0'], upstreams: { u: { peers: ['127.0.0.1:1'] } } }
+  const pathOf = (raw: unknown): string => {
+    try { validate(raw) } catch (e) { if (e instanceof ConfigError) return e.path; throw e }
+    return '(accepted)'
+  }
+  assert.is(pathOf({ ...base, routes: [{ path: '/a', upstream: 'u', cache: { zone: 'z' } }, { path: '/b', upstream: 'u', cache: { zone: 'z', store: { memory: { max_size: '12' } } } }] }),
+    'routes[1].cache.store.memory.max_size')
+  assert.is(pathOf({ ...base, defaults: { cache: { zone: 'z' } }, routes: [{ path: '/a', upstream: 'u', cache: { zone: 'z', store: { disk: { path: 'relative' } } } }] }),
+    'routes[0].cache.store.disk.path')
+  assert.is(pathOf({ ...base, routes: [{ path: '/a', upstream: 'u', cache: true }, { path: '/b', upstream: 'u', cache: true }, { path: '/c', upstream: 'u', cache: { max_object_size: 'lots' } }] }),
+    'routes[2].cache.max_object_size')
+  assert.is(pathOf({ ...base, routes: [{ path: '/a', upstream: 'u', cache: true }, { path: '/b', upstream: 'u', cache: { store: { mem: {} } } }] }),
+    'routes[1].cache.store.mem')
+  // A store on one route, an object size too large for it on another: refused at the object size.
+  refusedBy(() => validate({ ...base, routes: [{ path: '/a', upstream: 'u', cache: { zone: 'z', store: { memory: { max_size: '512k' } } } }, { path: '/b', upstream: 'u', cache: { zone: 'z', max_object_size: '1m' } }] }),
+    "routes[1].cache.max_object_size: must not be larger than the store's max_size (524288)")
 })
 
 t.run()
