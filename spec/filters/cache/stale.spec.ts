@@ -61,7 +61,8 @@ t('RFC 5861 §4: stale-if-error serves the entry in place of a 5xx, and of a dea
   const r = await get(px.port, p)
   assert.is(r.status, 200)
   assert.is(r.body, 'good')
-  assert.is(r.h['cache-status'], 'rawproxy; fwd=stale; fwd-status=503; ttl=-1')
+  // 1.1 s after a max-age=1 answer the entry is a second past fresh; a loaded machine may make it two.
+  assert.match(r.h['cache-status'], /^rawproxy; fwd=stale; fwd-status=503; ttl=-[12]$/)
   const q = fresh()
   origin.on(q, (k) => k === 1 ? { headers: [['Cache-Control', 'max-age=1, stale-if-error=1']] } : { status: 500, headers: [] })
   await get(px.port, q)
