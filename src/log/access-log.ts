@@ -82,7 +82,8 @@ let wide = false
 /**
  * A JSON string: quoted as it is when it is plain ASCII (the usual case), else by JSON.stringify.
  * A line of plain ASCII strings goes into the sink's buffer as Latin-1, the same bytes, written from
- * the pieces of the string with no flat copy made first (−0.2 µs per line; UTF-8 needs that copy).
+ * the pieces of the string with no flat copy made first (UTF-8 needs that copy; a line in a micro
+ * bench: 1.0-1.2 -> 0.92-0.95 µs).
  */
 function str(s: string): string {
   if (!NOT_PLAIN.test(s)) return `"${s}"`
