@@ -126,9 +126,9 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
 /**
  * A client that reads slowly: it pauses after every read, so the proxy's writes to it queue. Resolves
- * with everything received once `done` holds.
+ * with everything received once `done` holds (asked only once `atLeast` bytes are in).
  */
-function slowGet(port: number, request: string, done: (all: Buffer) => boolean): Promise<Buffer> {
+function slowGet(port: number, request: string, atLeast: number, done: (all: Buffer) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s: Socket = connect(port, '127.0.0.1', () => s.write(request))
     const parts: Buffer[] = []
@@ -137,8 +137,8 @@ function slowGet(port: number, request: string, done: (all: Buffer) => boolean):
     s.on('data', (d: Buffer) => {
       parts.push(d)
       size += d.length
-      const all = Buffer.concat(parts, size)
-      if (done(all)) { s.destroy(); resolve(all); return }
+      const all = size >= atLeast ? Buffer.concat(parts, size) : null
+      if (all !== null && done(all)) { s.destroy(); resolve(all); return }
       s.pause()
       setTimeout(() => s.resume(), 2)
     })
@@ -154,7 +154,7 @@ t('a slow client gets a large response whole and in order while the peer sends i
     for (let i = 0; i < body.length; i += 1000) sock.write(body.subarray(i, i + 1000))
   }))
   const px = track(await proxyTo([up.port]))
-  const all = await slowGet(px.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', (b) => b.length >= body.length && b.indexOf('\r\n\r\n') > 0 && b.length - b.indexOf('\r\n\r\n') - 4 >= body.length)
+  const all = await slowGet(px.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', body.length, (b) => b.length >= body.length && b.indexOf('\r\n\r\n') > 0 && b.length - b.indexOf('\r\n\r\n') - 4 >= body.length)
   const got = all.subarray(all.indexOf('\r\n\r\n') + 4)
   assert.is(got.length, body.length)
   assert.is(sha(got), sha(body))
@@ -173,7 +173,7 @@ t('a slow HTTP/1.0 client gets a chunked response de-chunked, whole and in order
     sock.end('0\r\n\r\n')
   }))
   const px = track(await proxyTo([up.port]))
-  const all = await slowGet(px.port, 'GET / HTTP/1.0\r\nHost: x\r\n\r\n', (b) => b.indexOf('\r\n\r\n') > 0 && b.length - b.indexOf('\r\n\r\n') - 4 >= body.length)
+  const all = await slowGet(px.port, 'GET / HTTP/1.0\r\nHost: x\r\n\r\n', body.length, (b) => b.indexOf('\r\n\r\n') > 0 && b.length - b.indexOf('\r\n\r\n') - 4 >= body.length)
   const got = all.subarray(all.indexOf('\r\n\r\n') + 4)
   assert.is(sha(got), sha(body))
 })
@@ -191,7 +191,7 @@ t('many small responses on pooled sockets, to clients that read slowly, each get
   }))
   const px = track(await proxyTo([up.port]))
   const results = await Promise.all(Array.from({ length: 24 }, (_, i) =>
-    slowGet(px.port, `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`, (b) => b.indexOf('\r\n\r\n') > 0 && b.length - b.indexOf('\r\n\r\n') - 4 >= 20000 + `${i}:`.length)))
+    slowGet(px.port, `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`, 20000, (b) => b.indexOf('\r\n\r\n') > 0 && b.length - b.indexOf('\r\n\r\n') - 4 >= 20000 + `${i}:`.length)))
   results.forEach((all, i) => {
     const got = all.subarray(all.indexOf('\r\n\r\n') + 4)
     assert.is(sha(got), sha(Buffer.concat([Buffer.from(`${i}:`), pattern(20000, i)])), `response ${i}`)
