@@ -67,10 +67,8 @@ export class UpstreamConn {
   #phase = -1
   /** The buffer the socket reads into (onread mode), or null ('data' events). */
   #buf: Buffer | null = null
-  /** Where the next read goes in #buf: after the last chunk kept, if any (0 while none is). */
+  /** Where the next read goes in #buf: after the last chunk kept (>0: its bytes before are never read into again). */
   #at = 0
-  /** Some chunk of #buf is kept by others: its bytes before #at are never read into again. */
-  #held = false
   /** The last read filled the room it had; its chunk is kept by the owner. */
   #full = false
   #kept = false
@@ -183,10 +181,7 @@ export class UpstreamConn {
   #onRead(n: number, room: Buffer): boolean {
     this.#full = n === room.length
     this.#kept = !this.#onData(room.subarray(0, n))
-    if (this.#kept) {
-      this.#held = true
-      this.#at += n
-    }
+    if (this.#kept) this.#at += n
     return true
   }
 
@@ -198,10 +193,9 @@ export class UpstreamConn {
     // A buffer with kept chunks belongs to their keepers once it is left: left when its rest is
     // small, when a read that nothing kept filled the rest (the peer sends more than it holds: a
     // whole buffer reads it in fewer calls), or when the socket is parked (it keeps a SMALL one only).
-    if (this.#held ? buf.length - this.#at < TAIL || (this.#full && !this.#kept) || this.#state !== BUSY : size !== buf.length) {
+    if (this.#at > 0 ? buf.length - this.#at < TAIL || (this.#full && !this.#kept) || this.#state !== BUSY : size !== buf.length) {
       this.#buf = Buffer.allocUnsafeSlow(size)
       this.#at = 0
-      this.#held = false
     }
     return this.#at === 0 ? this.#buf! : this.#buf!.subarray(this.#at)
   }
