@@ -18,6 +18,7 @@ import { AccessTable } from '../proxy/access-table.js'
 import { CertStore, TlsTerminator } from './tls.js'
 import { acceptProxyHeader } from './proxy-accept.js'
 import { clientKey } from '../proxy/client-ip.js'
+import { ownReads } from './own-read.js'
 
 /** What a connection reads of its listener (connection.ts). */
 export interface ListenerInfo {
@@ -99,7 +100,9 @@ export class Endpoint implements ListenerInfo {
   }
 
   /** A new connection, before any byte of it is read. */
-  #connection(s: Socket): void {
+  #connection(raw: Socket): void {
+    // A plain listener's sockets read through one shared buffer (own-read.ts); TLS reads the handle itself.
+    const s = this.terminator === null ? ownReads(raw, this.server, true) : raw
     const peer = peerAddress(s)
     const from = this.#proxyFrom
     if (from === null) { this.#admit(s, peer); return }
