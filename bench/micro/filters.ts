@@ -55,7 +55,7 @@ export function parsed(b: Buffer, kind: Kind): Parser {
 export function downstream(rt: Runtime): Downstream {
   return {
     rt, remote: '127.0.0.1', proto: 'http', clientSubject: '', sni: '', hsts: null, bodyReceived: 0,
-    origin: new Origin('127.0.0.1', 'http', false), logging: false, timed: false, closing: false, queued: false,
+    origin: new Origin('127.0.0.1', 'http', false), logging: false, timed: false, metered: false, closing: false, queued: false,
     write: () => true, cork: () => {}, uncork: () => {}, holdBody: () => {}, exchangeDone: () => {},
     destroy: () => {}, takeSocket: () => { throw new Error('no tunnel here') }, log: () => {},
   }

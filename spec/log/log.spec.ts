@@ -66,6 +66,23 @@ t('a JSON access line is what JSON.stringify makes of the record, escapes and op
   assert.is(lines[odd.length], want({ ...rec, ms: 0 }, '2026-01-02T03:04:05.007Z'))
 })
 
+
+t('client, method, peer and cause kept from the line before are written as JSON.stringify writes them, repeats and changes alike', () => {
+  const file = join(dir, 'access-kept.json')
+  const log = new AccessLog({ path: file, format: 'json' })
+  // Each field goes plain, odd (an escape, then UTF-8), odd again (kept), and plain again.
+  const seq = [
+    { client: '10.0.0.1', method: 'GET', peer: 'a:1', cause: '--' },
+    { client: 'x"y', method: 'M\\', peer: 'é:1', cause: 'ü' },
+    { client: 'x"y', method: 'M\\', peer: 'é:1', cause: 'ü' },
+    { client: '10.0.0.2', method: 'GET', peer: 'a:1', cause: '--' },
+    { client: '10.0.0.2', method: 'PUT', peer: 'é:1', cause: 'UR' },
+  ]
+  for (const s of seq) log.write({ ...rec, ...s })
+  log.close()
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+  seq.forEach((s, i) => assert.equal({ client: lines[i].client, method: lines[i].method, peer: lines[i].peer, cause: lines[i].cause }, s, `line ${i}`))
+})
 t('durations are written as String(Math.round(ms * 1000) / 1000) writes them, from whole numbers', () => {
   const file = join(dir, 'access-ms.json')
   const log = new AccessLog({ path: file, format: 'json' })

@@ -42,6 +42,11 @@ export class AccessLog {
   readonly #sink: Sink | null
   readonly #json: boolean
   readonly #clock = new IsoClock()
+  // The client, method, peer and cause of a line are most often those of the line before.
+  readonly #client = new Quoted()
+  readonly #method = new Quoted()
+  readonly #peer = new Quoted()
+  readonly #cause = new Quoted()
 
   constructor(target: LogTarget) {
     this.#sink = target.path === 'off' ? null : new Sink(target.path)
@@ -63,8 +68,8 @@ export class AccessLog {
     // (issue 15: measured 1.5 µs against 0.26 µs per line); fields that are usually empty are left
     // out of the line rather than written as "".
     wide = false
-    this.#sink.line(`{"time":"${time}","client":${str(r.client)},"method":${str(r.method)},"target":${str(r.target)},"status":${r.status},` +
-      `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"ms":${round(r.ms)},"peer":${str(r.peer)},"peer_ms":${round(r.peerMs)},"cause":${str(r.cause)}` +
+    this.#sink.line(`{"time":"${time}","client":${this.#client.of(r.client)},"method":${this.#method.of(r.method)},"target":${str(r.target)},"status":${r.status},` +
+      `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"ms":${round(r.ms)},"peer":${this.#peer.of(r.peer)},"peer_ms":${round(r.peerMs)},"cause":${this.#cause.of(r.cause)}` +
       (r.filter ? `,"filter":${str(r.filter)}` : '') + (r.user ? `,"user":${str(r.user)}` : '') + (r.requestId ? `,"request_id":${str(r.requestId)}` : '') +
       (r.clientCert ? `,"client_cert":${str(r.clientCert)}` : '') + (r.limit ? `,"limit":${str(r.limit)}` : '') + (r.delayMs ? `,"delay_ms":${round(r.delayMs)}` : '') + '}', !wide)
   }
@@ -89,6 +94,23 @@ function str(s: string): string {
   if (!NOT_PLAIN.test(s)) return `"${s}"`
   wide = true
   return JSON.stringify(s)
+}
+
+/** `str` of the last string it was given, kept: a string seen again costs one comparison, not a scan. */
+class Quoted {
+  #s: string | null = null
+  #q = ''
+  #plain = true
+
+  of(s: string): string {
+    if (s !== this.#s) {
+      this.#s = s
+      this.#plain = !NOT_PLAIN.test(s)
+      this.#q = this.#plain ? `"${s}"` : JSON.stringify(s)
+    }
+    if (!this.#plain) wide = true
+    return this.#q
+  }
 }
 
 /**

@@ -25,6 +25,8 @@ export interface Downstream {
   readonly logging: boolean
   /** The access log or the metrics are on: read the clock at the exchange's start and its peer's answer. */
   readonly timed: boolean
+  /** The metrics are on: time the response head too. */
+  readonly metered: boolean
   /** The server is shutting down: responses say `Connection: close` (RFC 9112 §9.6). */
   readonly closing: boolean
   /** Bytes written to the client are queued, not yet all handed to the kernel (they may be slices of a peer's read buffer). */

@@ -417,7 +417,7 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
       return false
     }
     this.status = h.status
-    if (this.down.timed) this.headMs = performance.now() - this.peerStart
+    if (this.down.metered) this.headMs = performance.now() - this.peerStart
     this.group!.answered(c.peer, h.status)
     if (h.status === 101) return true
     this.response = h

@@ -109,6 +109,7 @@ export class ClientConn implements Downstream, TraceSource {
   get idle(): boolean { return this.#phase === IDLE }
   get logging(): boolean { return this.#host.access.enabled }
   get timed(): boolean { return this.#stats !== null || this.#host.access.enabled }
+  get metered(): boolean { return this.#stats !== null }
   get closing(): boolean { return this.#host.closing }
   get hsts(): string | null { return this.#listener.hsts }
   get bodyReceived(): number { return this.#parser.bodyBytes }

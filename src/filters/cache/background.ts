@@ -64,6 +64,7 @@ class Background implements Downstream {
   readonly logging = false
   // Not counted in the metrics either: a background revalidation is no client's request.
   readonly timed = false
+  readonly metered = false
   readonly closing = false
   readonly queued = false
   readonly origin: Origin
