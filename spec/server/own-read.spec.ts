@@ -9,6 +9,8 @@ import * as assert from 'uvu/assert'
 import { createServer, connect, Server, Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { createHash } from 'node:crypto'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { ownReads } from '../../src/server/own-read.js'
 import { sleep, waitFor } from '../support/harness.js'
 
@@ -146,6 +148,63 @@ t('a socket that did not come from this server is left as it was', async () => {
   const c = await open(port)
   await waitFor(() => same, 2000, 'left as it was')
   c.destroy()
+  srv.close()
+})
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+t('a socket that waits holds no buffer: 100 idle connections after a 64 KiB read each keep a few KiB in all (an own-buffer version kept 64 KiB each)', async () => {
+  let got = 0
+  const { srv, port } = await serve((s) => { s.on('data', (c: Buffer) => { got += c.length }) })
+  gc()
+  const before = process.memoryUsage().arrayBuffers
+  const body = Buffer.alloc(65536, 7)
+  const cs: Socket[] = []
+  for (let i = 0; i < 100; i++) {
+    const c = await open(port)
+    cs.push(c)
+    c.write(body) // one write of exactly the read size: read whole, at once
+  }
+  await waitFor(() => got === 100 * 65536, 5000, 'all bytes read')
+  gc()
+  const held = process.memoryUsage().arrayBuffers - before
+  assert.ok(held < 100 * 8192, `held ${(held / 1024).toFixed(0)} KiB for 100 idle connections`)
+  for (const c of cs) c.destroy()
+  srv.close()
+})
+
+t('a data listener that throws cannot let a later read write over a chunk it kept', async () => {
+  const errors: unknown[] = []
+  const onErr = (e: unknown): void => { errors.push(e) }
+  process.prependListener('uncaughtException', onErr)
+  const saved = process.listeners('uncaughtException').filter((l) => l !== onErr)
+  for (const l of saved) process.off('uncaughtException', l)
+  let kept: Buffer | null = null
+  let copy: Buffer | null = null
+  let full = 0
+  const { srv, port } = await serve((s) => {
+    s.pause()
+    setTimeout(() => s.resume(), 100) // the kernel fills up: the reads that follow are full
+    s.on('data', (c: Buffer) => {
+      full = c.length === 65536 ? full + 1 : 0
+      // The second full read in a row: the one an own-buffer version handed on without a copy.
+      if (kept === null && full === 2) {
+        kept = c
+        copy = Buffer.from(c)
+        throw new Error('a bug in a data listener')
+      }
+    })
+    s.on('end', () => s.end())
+  })
+  const data = piece(3, 3, 4 << 20)
+  const c = await open(port)
+  c.end(data)
+  await new Promise((r) => c.on('close', r))
+  process.off('uncaughtException', onErr)
+  for (const l of saved) process.on('uncaughtException', l)
+  assert.is(errors.length, 1, 'the throw reached the process')
+  assert.ok(kept !== null && copy !== null && (kept as Buffer).equals(copy as Buffer), 'the kept chunk is as it was read')
   srv.close()
 })
 

@@ -9,7 +9,10 @@
  * One buffer serves every socket because Node calls back synchronously after each read into it and
  * the bytes are copied before the callback returns. Each chunk is then a buffer of its own (small
  * ones are slices of Node's 8 KiB pool), so nothing downstream changes: a chunk may be kept as long
- * as anything needs it. A TLS socket is left as it is: its handshake reads the handle itself.
+ * as anything needs it, and a socket that waits holds no buffer at all. An upload pays a copy per
+ * read (tried and dropped: full reads into a buffer of the socket's own, handed on whole, which left
+ * 64 KiB with each socket whose last read was full, for as long as it then waited; an independent
+ * review showed it). A TLS socket is left as it is: its handshake reads the handle itself.
  *
  * `net.Server` has no `onread` option, so the accepted handle moves to a new Socket made with one, the
  * way Node's own accept makes it, the server's connection count included (node:net `onconnection`).
@@ -21,8 +24,6 @@ import type { Server } from 'node:net'
 
 /** Node's read size; a read fills at most this. */
 const READ = 65536
-/** A read into a socket's own buffer at least this long is handed on as it is, not copied. */
-const KEEP = 16384
 const SHARED = Buffer.allocUnsafeSlow(READ)
 
 /** The parts of node:net's accepted Socket this relies on (lib/net.js, `onconnection`). */
@@ -32,31 +33,19 @@ interface Accepted {
   server?: Server | null
 }
 
-/**
- * `raw`, just accepted by `server`: the same connection, read through the shared buffer.
- *
- * A read that fills the whole buffer says the kernel holds more (an upload faster than we take it):
- * the next read goes into a buffer of the socket's own, handed on without a copy, and so on while
- * reads fill it. The first read that does not goes back to the shared buffer, so a socket keeps no
- * buffer of its own while it waits, except after a read that ended exactly full.
- */
+/** `raw`, just accepted by `server`: the same connection, read through the shared buffer. */
 export function ownReads(raw: Socket, server: Server, allowHalfOpen: boolean): Socket {
   const r = raw as unknown as Accepted
   const handle = r._handle
   if (handle === null || typeof handle.useUserBuffer !== 'function' || r._server !== server || raw.bytesRead !== 0) return raw
   r._handle = null
   let s: Socket | null = null
-  let own: Buffer | null = null
   const callback = (n: number, buf: Buffer): void => {
-    let chunk: Buffer
-    if (buf !== SHARED && n >= KEEP) chunk = buf.subarray(0, n)
-    else { chunk = Buffer.allocUnsafe(n); buf.copy(chunk, 0, 0, n) }
-    own = n === READ ? Buffer.allocUnsafeSlow(READ) : null
+    const chunk = Buffer.allocUnsafe(n)
+    buf.copy(chunk, 0, 0, n)
     s!.emit('data', chunk)
   }
-  // Node asks for the next buffer after each callback.
-  const buffer = (): Buffer => own ?? SHARED
-  s = new Socket({ handle, allowHalfOpen, readable: true, writable: true, noDelay: true, onread: { buffer, callback } } as ConstructorParameters<typeof Socket>[0])
+  s = new Socket({ handle, allowHalfOpen, readable: true, writable: true, noDelay: true, onread: { buffer: SHARED, callback } } as ConstructorParameters<typeof Socket>[0])
   // Node's destroy counts the connection off its server (so `server.close()` sees the end of it).
   const a = s as unknown as Accepted
   a.server = a._server = server
