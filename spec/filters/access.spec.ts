@@ -62,7 +62,7 @@ t('the real client: the rightmost X-Forwarded-For entry that is not a trusted pr
   const two = await raw(px.port, 'GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.1\r\nX-Forwarded-For: 198.51.100.2\r\nConnection: close\r\n\r\n')
   assert.equal(statuses(two.text), [200], 'several XFF fields are one list, in order')
   assert.is(await from(px, 'garbage, 10.0.0.3'), 200, 'past an entry that is no address, the last trusted hop is the client')
-  const recs = accessRecords(px, log)
+  const recs = await accessRecords(px, log)
   assert.equal(recs.map((r) => r.client), ['203.0.113.5', '198.51.100.1', '203.0.113.9', '198.51.100.2', '10.0.0.3'])
   assert.equal(recs[0].filter, 'access')
   assert.equal(recs[0].cause, 'PR')
@@ -74,7 +74,7 @@ t('an IPv6 address with a zone id is the address: the zone names the hop\'s inte
   assert.is(await from(px, '2001:db8::1%eth0'), 403)
   assert.is(await from(px, '[2001:db8::1%25eth0]:80'), 403)
   assert.is(await from(px, '2001:db9::1%eth0'), 200)
-  assert.equal(accessRecords(px, log).map((r) => r.client), ['2001:db8::1', '2001:db8::1%25eth0', '2001:db9::1'].map((a) => a.replace('%25eth0', '')))
+  assert.equal((await accessRecords(px, log)).map((r) => r.client), ['2001:db8::1', '2001:db8::1%25eth0', '2001:db9::1'].map((a) => a.replace('%25eth0', '')))
 })
 
 t('from a client that is not a trusted proxy, X-Forwarded-For is ignored', async () => {

@@ -43,7 +43,7 @@ t('401 with the challenge of RFC 7617 without credentials, with a wrong password
   const twice = await raw(px.port, `GET / HTTP/1.1\r\nHost: a\r\nAuthorization: ${basic('sha-user', 'pw-sha')}\r\nAuthorization: ${basic('sha-user', 'pw-sha')}\r\nConnection: close\r\n\r\n`)
   assert.equal(statuses(twice.text), [401], 'two Authorization fields are no credentials')
   assert.is(up.requests.length, 0)
-  const recs = accessRecords(px, log)
+  const recs = await accessRecords(px, log)
   assert.ok(recs.every((r) => r.cause === 'PA' && r.filter === 'auth' && r.user === undefined))
 })
 
@@ -58,7 +58,7 @@ t('each format from the real htpasswd lets its user in; Authorization is not for
   }
   assert.is(up.requests.length, 5)
   assert.ok(up.requests.every((r) => r.headers.authorization === undefined), 'Authorization removed')
-  assert.equal(accessRecords(px, log).map((r) => r.user), ['bcrypt-user', 'apr1-user', 'sha-user', 'ssha-user', 'zoë'])
+  assert.equal((await accessRecords(px, log)).map((r) => r.user), ['bcrypt-user', 'apr1-user', 'sha-user', 'ssha-user', 'zoë'])
 })
 
 t('forward_credentials keeps Authorization; {user} fills a header rule', async () => {

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert'
 import { gzipSync } from 'node:zlib'
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
-import { accessRecords, guard, httpUpstream, rawUpstream, startProxy, tempFile, waitFor, sleep, RawClient } from '../support/harness.js'
+import { accessRecords, accessRecordsNow, guard, httpUpstream, rawUpstream, startProxy, tempFile, waitFor, sleep, RawClient } from '../support/harness.js'
 import { decode, dechunk, fetchCoded, json } from '../support/coded.js'
 
 const t = suite('filters: compress on the stream')
@@ -88,8 +88,8 @@ t('bad input: a broken gzip from the peer cuts the client that needed it decoded
     assert.ok(r.closed, p)
     assert.not.ok(r.complete, `${p}: the last chunk must not come`)
   }
-  await waitFor(() => accessRecords(px, log).length === 2)
-  for (const rec of accessRecords(px, log)) assert.is(rec.cause, 'UP')
+  await waitFor(() => accessRecordsNow(px, log).length === 2)
+  for (const rec of (await accessRecords(px, log))) assert.is(rec.cause, 'UP')
   assert.is(events.length, 2)
   assert.match(String(events[0].error), /^the peer's gzip content is broken: /)
   assert.match(String(events[1].error), /unexpected end of file/)

@@ -103,7 +103,7 @@ t('request_id: made per request, sent upstream, echoed, logged; a trusted proxy\
   const b = await raw(px.port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
   const second = /X-Request-ID: ([^\r]+)/i.exec(b.text)![1]
   assert.is.not(second, sent, 'one per request')
-  const recs = accessRecords(px, log)
+  const recs = await accessRecords(px, log)
   assert.equal(recs.map((r) => r.request_id), [sent, second])
 })
 

@@ -160,7 +160,7 @@ t('delay: a request over the rate waits its turn; past the burst it is refused',
   await Promise.all(clients.map((c) => c.untilClosed(3000)))
   const codes = clients.map((c) => statuses(c.text)[0]).sort()
   assert.equal(codes, [200, 200, 200, 429], 'one at once, two wait, the fourth is refused')
-  const delays = accessRecords(px, log).map((r) => r.delay_ms as number | undefined).filter((d) => d !== undefined).sort((x, y) => x - y)
+  const delays = (await accessRecords(px, log)).map((r) => r.delay_ms as number | undefined).filter((d) => d !== undefined).sort((x, y) => x - y)
   assert.is(delays.length, 2)
   assert.ok(delays[0] >= 60 && delays[0] <= 100 && delays[1] >= 160 && delays[1] <= 200, `waited their turns (100 ms apart, less the time between arrivals): ${delays}`)
 })
@@ -172,7 +172,7 @@ t('dry_run: nothing refused; the fields are sent and the access log names the li
   const { codes, texts } = await series(px.port, 3)
   assert.equal(codes, [200, 200, 200])
   assert.is(field(texts[2], 'RateLimit'), `"${name}";r=0;t=3600`)
-  assert.equal(accessRecords(px, log).map((r) => r.limit), [undefined, `${name}(dry)`, `${name}(dry)`])
+  assert.equal((await accessRecords(px, log)).map((r) => r.limit), [undefined, `${name}(dry)`, `${name}(dry)`])
 })
 
 t('max_inflight: requests in progress per key; a place comes back when its response ends', async () => {

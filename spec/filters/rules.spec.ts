@@ -99,7 +99,7 @@ t('redirect with placeholders and status; respond and deny with a body; logged L
   const d = await raw(px.port, 'GET /gone HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
   assert.match(d.text, /^HTTP\/1\.1 410 Gone\r\n[^]*\r\n\r\nthis page is gone\n$/)
   assert.is(up.requests.length, 0)
-  const recs = accessRecords(px, log)
+  const recs = await accessRecords(px, log)
   assert.equal(recs.map((r) => [r.status, r.cause, r.filter]), [[301, 'LR', 'rules'], [302, 'LR', 'rules'], [200, 'LR', 'rules'], [410, 'PR', 'rules']])
 })
 

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { AccessLog, IsoClock } from '../../src/log/access-log.js'
 import { EventLog } from '../../src/log/events.js'
 import { Sink } from '../../src/log/sink.js'
-import { sleep } from '../support/harness.js'
+import { pbkdf2 } from 'node:crypto'
+import { httpUpstream, proxyTo, raw, sleep } from '../support/harness.js'
 
 const t = suite('log')
 const dir = mkdtempSync(join(tmpdir(), 'rawproxy-log-'))
@@ -121,6 +122,47 @@ t('the access log can be turned off', () => {
   assert.not.ok(log.enabled)
   log.write(rec)
   log.close()
+})
+
+/** Keeps Node's four thread-pool threads busy for about a second: a file write queued now waits behind them. */
+function busyPool(): Promise<void> {
+  return Promise.all(Array.from({ length: 4 }, () => new Promise<void>((r) => pbkdf2('x', 'y', 2_000_000, 32, 'sha256', () => r())))).then(() => {})
+}
+
+t('flushed(): every line so far is in the file, in order, even with the write before it still queued (flushSync cannot wait for it)', async () => {
+  const file = join(dir, 'flushed.log')
+  const s = new Sink(file)
+  const busy = busyPool()
+  for (let i = 0; i < 1000; i++) s.line(`a ${i}`)
+  s.flush() // queued behind the busy pool
+  for (let i = 0; i < 1000; i++) s.line(`b ${i}`)
+  await s.flushed()
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n')
+  assert.is(lines.length, 2000)
+  assert.is(lines[0], 'a 0')
+  assert.is(lines[1000], 'b 0')
+  assert.is(lines[1999], 'b 999')
+  await busy
+  s.close()
+})
+
+t('a graceful close leaves every access line in the file, in order, a write still queued or not', async () => {
+  const log = join(dir, 'close.log')
+  const up = await httpUpstream()
+  const px = await proxyTo([up.port], { access_log: { path: log, format: 'json' } })
+  try {
+    for (let i = 0; i < 5; i++) await raw(px.port, `GET /early/${i} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`)
+    const busy = busyPool()
+    await sleep(150) // the sink's 100 ms timer fires: its write waits behind the busy pool
+    for (let i = 0; i < 3; i++) await raw(px.port, `GET /late/${i} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`)
+    await px.close()
+    const targets = readFileSync(log, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { target: string }).target)
+    assert.equal(targets, ['/early/0', '/early/1', '/early/2', '/early/3', '/early/4', '/late/0', '/late/1', '/late/2'])
+    await busy
+  } finally {
+    await px.close()
+    await up.close()
+  }
 })
 
 t('events go to their own log, as text or JSON', async () => {

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createServer, Server, IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import {
-  accessRecords, proxyTo, RawClient, rawUpstream, recordUncaught, sleep, statuses, tempFile, waitFor, ProxyHandle,
+  accessRecordsNow, proxyTo, RawClient, rawUpstream, recordUncaught, sleep, statuses, tempFile, waitFor, ProxyHandle,
 } from '../support/harness.js'
 
 const t = suite('upgrade')
@@ -136,7 +136,7 @@ t('a WebSocket handshake gets the peer\'s 101, then frames echo both ways until 
   await waitFor(() => tunnels[0].destroyed, 1000, 'the peer side to close')
   await waitFor(() => px.server.connections === 0, 1000, 'the client connection to be gone')
   let rec: Record<string, unknown> | undefined
-  await waitFor(() => (rec = accessRecords(px, LOG).find((r) => r.target === '/ws')) !== undefined, 1000, 'the log record')
+  await waitFor(() => (rec = accessRecordsNow(px, LOG).find((r) => r.target === '/ws')) !== undefined, 1000, 'the log record')
   assert.is(rec!.status, 101)
   assert.is(rec!.cause, '--')
   assert.ok((rec!.bytes_in as number) >= 3 * 9, 'tunnelled bytes are counted')

@@ -6,7 +6,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Socket } from 'node:net'
 import {
-  accessRecords, blackhole, deadPort, httpUpstream, proxyTo, raw, RawClient, rawUpstream, guard,
+  accessRecordsNow, blackhole, deadPort, httpUpstream, proxyTo, raw, RawClient, rawUpstream, guard,
   sleep, startProxy, statuses, tempFile, waitFor, ProxyHandle,
 } from '../support/harness.js'
 
@@ -23,7 +23,7 @@ async function proxy(ports: number[], extra: Record<string, unknown> = {}): Prom
 /** The access log record of the request for `target` (waits for it: some are written on close). */
 async function logged(px: ProxyHandle, target: string): Promise<Record<string, unknown>> {
   let rec: Record<string, unknown> | undefined
-  await waitFor(() => (rec = last(accessRecords(px, LOG), (r) => r.target === target)) !== undefined, 2000, `a log record for ${target}`)
+  await waitFor(() => (rec = last(accessRecordsNow(px, LOG), (r) => r.target === target)) !== undefined, 2000, `a log record for ${target}`)
   return rec!
 }
 
@@ -365,7 +365,7 @@ t('a request the proxy cannot parse: 400, logged PE, never forwarded', async () 
   assert.ok(r.closed)
   assert.is(up.requests.length, 0)
   let rec: Record<string, unknown> | undefined
-  await waitFor(() => (rec = last(accessRecords(px, LOG), (x) => x.cause === 'PE')) !== undefined, 1000, 'a PE record')
+  await waitFor(() => (rec = last(accessRecordsNow(px, LOG), (x) => x.cause === 'PE')) !== undefined, 1000, 'a PE record')
   assert.is(rec!.status, 400)
 })
 

@@ -89,7 +89,7 @@ t('v1 and v2 headers name the client: X-Forwarded-For, Forwarded and the access 
   const c = await raw(px.port, 'PROXY TCP6 2001:db8::7 ::1 51000 80\r\n' + GET)
   assert.equal(statuses(c.text), [200])
   assert.is(up.requests[2].headers['x-forwarded-for'], '2001:db8::7')
-  assert.equal(accessRecords(px, log).map((r) => r.client), ['203.0.113.7', '198.51.100.9', '2001:db8::7'])
+  assert.equal((await accessRecords(px, log)).map((r) => r.client), ['203.0.113.7', '198.51.100.9', '2001:db8::7'])
 })
 
 t('LOCAL (v2) and UNKNOWN (v1): the socket\'s own address stands', async () => {

@@ -98,7 +98,7 @@ t('after the grace period, connections still busy are cut, logged SD', async () 
   await c.untilClosed(500)
   assert.is(c.text, '', 'no response: the exchange was cut')
   assert.is(px.server.connections, 0)
-  const rec = accessRecords(px, LOG).filter((r) => r.target === '/wait/3000').pop()
+  const rec = (await accessRecords(px, LOG)).filter((r) => r.target === '/wait/3000').pop()
   assert.is(rec?.cause, 'SD', 'logged as cut by the shutdown, not as a client abort')
 })
 

@@ -6,7 +6,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
-  accessRecords, httpUpstream, proxyTo, RawClient, rawUpstream, guard, sleep, statuses, tempFile,
+  accessRecords, accessRecordsNow, httpUpstream, proxyTo, RawClient, rawUpstream, guard, sleep, statuses, tempFile,
   waitFor, ProxyHandle,
 } from '../support/harness.js'
 
@@ -20,7 +20,7 @@ async function proxy(port: number, timeouts: Record<string, string>, extra: Reco
 }
 
 function causeOf(px: ProxyHandle, target: string): unknown {
-  return accessRecords(px, LOG).filter((r) => r.target === target).pop()?.cause
+  return accessRecordsNow(px, LOG).filter((r) => r.target === target).pop()?.cause
 }
 
 
@@ -45,7 +45,7 @@ t('slowloris: one byte every 50 ms gets 408 and a close, timed from the first by
   assert.match(c.text, /^HTTP\/1\.1 408 /)
   assert.match(c.text, /Connection: close/i)
   assert.is(up.requests.length, 0)
-  const rec = accessRecords(px, LOG).filter((r) => r.status === 408).pop()
+  const rec = (await accessRecords(px, LOG)).filter((r) => r.status === 408).pop()
   assert.is(rec?.cause, 'CT')
 })
 

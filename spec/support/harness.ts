@@ -182,7 +182,17 @@ export function tempFile(name: string): string {
 }
 
 /** The JSON access log records written so far (the log is buffered: this flushes it first). */
-export function accessRecords(px: ProxyHandle, file: string): Record<string, unknown>[] {
+/** The access log's records so far, once every line written is in the file (Sink.flushed). */
+export async function accessRecords(px: ProxyHandle, file: string): Promise<Record<string, unknown>[]> {
+  await px.server.access.flushed()
+  return accessRecordsNow(px, file)
+}
+
+/**
+ * The records in the file now, for a `waitFor` that polls: lines of a write still in flight may be
+ * missing (the next poll has them).
+ */
+export function accessRecordsNow(px: ProxyHandle, file: string): Record<string, unknown>[] {
   px.server.access.flushSync()
   let text = ''
   try { text = readFileSync(file, 'utf8') } catch { return [] }

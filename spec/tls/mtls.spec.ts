@@ -10,7 +10,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { Server } from '../../src/server/server.js'
 import { validate } from '../../src/config/validate.js'
 import { EventLog } from '../../src/log/events.js'
-import { accessRecords, guard, httpUpstream, tempFile, waitFor, HttpUpstream } from '../support/harness.js'
+import { accessRecords, accessRecordsNow, guard, httpUpstream, tempFile, waitFor, HttpUpstream } from '../support/harness.js'
 import { handshake, pair, pem, pki, request, tlsProxy } from '../support/tls.js'
 
 const t = suite('tls-mtls')
@@ -37,8 +37,8 @@ t('required: a client with a certificate of the CA is served, its subject in the
   assert.is(h.error, null)
   assert.match(await request(h.socket!, GET, /\r\n\r\nok$/), /^HTTP\/1\.1 200 /)
   h.socket!.end()
-  await waitFor(() => accessRecords(px, log).length === 1)
-  assert.is(accessRecords(px, log)[0].client_cert, 'O=rawproxy tests, CN=client-1')
+  await waitFor(() => accessRecordsNow(px, log).length === 1)
+  assert.is((await accessRecords(px, log))[0].client_cert, 'O=rawproxy tests, CN=client-1')
 })
 
 t('required: no certificate, or one of another CA, fails the handshake (counted)', async () => {
@@ -62,8 +62,8 @@ t('optional: served with or without a certificate; only a verified one gives a s
     assert.match(await request(h.socket!, GET, /\r\n\r\nok$/), /^HTTP\/1\.1 200 /)
     h.socket!.end()
   }
-  await waitFor(() => accessRecords(px, log).length === 3)
-  assert.equal(accessRecords(px, log).map((r) => r.client_cert), [undefined, undefined, 'O=rawproxy tests, CN=client-1'])
+  await waitFor(() => accessRecordsNow(px, log).length === 3)
+  assert.equal((await accessRecords(px, log)).map((r) => r.client_cert), [undefined, undefined, 'O=rawproxy tests, CN=client-1'])
 })
 
 t('the text access log names the verified subject too', async () => {

@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { accessRecords, guard, httpUpstream, raw, startProxy, statuses, tempFile, waitFor } from '../support/harness.js'
+import { accessRecords, accessRecordsNow, guard, httpUpstream, raw, startProxy, statuses, tempFile, waitFor } from '../support/harness.js'
 import { pair, pki, tlsPeer } from '../support/tls.js'
 
 const t = suite('tls-upstream')
@@ -45,8 +45,8 @@ t('a peer certificate of another CA, an expired one, or the wrong name: 502, cau
     const r = await raw(px.port, GET)
     assert.equal(statuses(r.text), [502], `${cert} as ${servername}`)
     assert.is(peer.requests.length, 0)
-    await waitFor(() => accessRecords(px, log).length > 0)
-    assert.is(accessRecords(px, log).at(-1)!.cause, 'US')
+    await waitFor(() => accessRecordsNow(px, log).length > 0)
+    assert.is((await accessRecords(px, log)).at(-1)!.cause, 'US')
   }
 })
 

@@ -75,6 +75,8 @@ export class AccessLog {
   }
 
   flushSync(): void { this.#sink?.flushSync() }
+  /** Every line so far in the file, in order (sink.ts). */
+  flushed(): Promise<void> { return this.#sink?.flushed() ?? Promise.resolve() }
   close(): void { this.#sink?.close() }
 }
 

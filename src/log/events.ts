@@ -46,5 +46,7 @@ export class EventLog {
   }
 
   flushSync(): void { this.#sink?.flushSync() }
+  /** Every line so far in the file, in order (sink.ts). */
+  flushed(): Promise<void> { return this.#sink?.flushed() ?? Promise.resolve() }
   close(): void { this.#sink?.close() }
 }

@@ -23,6 +23,8 @@ export class Sink {
   #writing = false
   #closing = false
   #closed = false
+  /** Callers of `flushed`, told once no write is in flight and nothing waits. */
+  #waiters: (() => void)[] = []
 
   /** `path`: "stdout", "stderr" or a file appended to. */
   constructor(path: string) {
@@ -67,9 +69,29 @@ export class Sink {
       if (this.#closing) this.close()
       // Lines that came during the write wait for their own timer (or a full buffer): flushing them
       // at once chained a write per few requests under load, each a thread-pool round trip (issue 15).
-      else if (this.#full.length > 0) this.flush()
+      else if (this.#full.length > 0 || (this.#waiters.length > 0 && this.#pos > 0)) this.flush()
       else if (this.#pos > 0) this.#arm()
+      if (!this.#writing) this.#settle()
     })
+  }
+
+  /**
+   * Resolves once every line written so far is in the file, in order: after the write in flight, if
+   * any, and the one that follows for the rest. (`flushSync` cannot wait for a write in flight: its
+   * lines land after the ones it writes.)
+   */
+  flushed(): Promise<void> {
+    if (this.#closed || (!this.#writing && this.#pos === 0 && this.#full.length === 0)) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.#waiters.push(resolve)
+      this.flush()
+    })
+  }
+
+  #settle(): void {
+    const ws = this.#waiters
+    this.#waiters = []
+    for (const w of ws) w()
   }
 
   #arm(): void {
@@ -93,5 +115,6 @@ export class Sink {
     this.flushSync()
     this.#closed = true
     if (this.#own) closeSync(this.#fd)
+    this.#settle()
   }
 }

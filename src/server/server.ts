@@ -240,7 +240,8 @@ export class Server implements Host, EndpointEvents {
     }
     for (const c of this.#conns.keys()) c.cut()
     this.rt.retire()
-    this.access.flushSync()
-    this.events.flushSync()
+    // Waited for, not flushSync: a write in flight would land after the lines flushSync writes.
+    await this.access.flushed()
+    await this.events.flushed()
   }
 }
