@@ -154,7 +154,7 @@ t('a filter that throws or rejects is answered 500 (cause IE); one that settles 
   await sleep(30)
   assert.equal(statuses((await raw(port, 'GET /fine HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).text), [200])
   assert.is(up.requests.length, 1, 'only /fine reached the peer')
-  await server.access.flushed()
+  await server.access.drain(2000)
   const recs = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
   assert.equal(recs.map((r) => [r.target, r.status, r.cause]), [['/throw', 500, 'IE'], ['/reject', 500, 'IE'], ['/late', 0, 'UC'], ['/fine', 200, '--']])
 })

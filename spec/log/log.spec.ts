@@ -129,14 +129,14 @@ function busyPool(): Promise<void> {
   return Promise.all(Array.from({ length: 4 }, () => new Promise<void>((r) => pbkdf2('x', 'y', 2_000_000, 32, 'sha256', () => r())))).then(() => {})
 }
 
-t('flushed(): every line so far is in the file, in order, even with the write before it still queued (flushSync cannot wait for it)', async () => {
+t('drain(): every line so far is in the file, in order, even with the write before it still queued (flushSync cannot wait for it)', async () => {
   const file = join(dir, 'flushed.log')
   const s = new Sink(file)
   const busy = busyPool()
   for (let i = 0; i < 1000; i++) s.line(`a ${i}`)
   s.flush() // queued behind the busy pool
   for (let i = 0; i < 1000; i++) s.line(`b ${i}`)
-  await s.flushed()
+  await s.drain(5000)
   const lines = readFileSync(file, 'utf8').trimEnd().split('\n')
   assert.is(lines.length, 2000)
   assert.is(lines[0], 'a 0')

@@ -184,7 +184,7 @@ export function tempFile(name: string): string {
 /** The JSON access log records written so far (the log is buffered: this flushes it first). */
 /** The access log's records so far, once every line written is in the file (Sink.flushed). */
 export async function accessRecords(px: ProxyHandle, file: string): Promise<Record<string, unknown>[]> {
-  await px.server.access.flushed()
+  await px.server.access.drain(2000)
   return accessRecordsNow(px, file)
 }
 

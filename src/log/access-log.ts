@@ -54,6 +54,8 @@ export class AccessLog {
   }
 
   get enabled(): boolean { return this.#sink !== null }
+  /** Closed, its last write landed (or off). */
+  get closed(): boolean { return this.#sink === null || this.#sink.closed }
 
   write(r: AccessRecord): void {
     if (this.#sink === null) return
@@ -75,8 +77,8 @@ export class AccessLog {
   }
 
   flushSync(): void { this.#sink?.flushSync() }
-  /** Every line so far in the file, in order (sink.ts). */
-  flushed(): Promise<void> { return this.#sink?.flushed() ?? Promise.resolve() }
+  /** For a stop: every line so far in the file, in order, waiting up to `ms` for a write in flight (sink.ts). */
+  drain(ms: number): Promise<void> { return this.#sink?.drain(ms) ?? Promise.resolve() }
   close(): void { this.#sink?.close() }
 }
 

@@ -46,7 +46,7 @@ export class EventLog {
   }
 
   flushSync(): void { this.#sink?.flushSync() }
-  /** Every line so far in the file, in order (sink.ts). */
-  flushed(): Promise<void> { return this.#sink?.flushed() ?? Promise.resolve() }
+  /** For a stop: every line so far in the file, in order, waiting up to `ms` for a write in flight (sink.ts). */
+  drain(ms: number): Promise<void> { return this.#sink?.drain(ms) ?? Promise.resolve() }
   close(): void { this.#sink?.close() }
 }

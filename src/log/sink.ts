@@ -32,6 +32,8 @@ export class Sink {
     this.#fd = path === 'stdout' ? 1 : path === 'stderr' ? 2 : openSync(path, 'a')
   }
 
+  get closed(): boolean { return this.#closed }
+
   /** `ascii`: the caller knows `s` is all ASCII (written as Latin-1: the same bytes, no flattening first). */
   line(s: string, ascii = false): void {
     if (this.#closed) return
@@ -67,25 +69,31 @@ export class Sink {
     writev(this.#fd, this.#take(), null, () => {
       this.#writing = false
       if (this.#closing) this.close()
-      // Lines that came during the write wait for their own timer (or a full buffer): flushing them
-      // at once chained a write per few requests under load, each a thread-pool round trip (issue 15).
-      else if (this.#full.length > 0 || (this.#waiters.length > 0 && this.#pos > 0)) this.flush()
+      // A drain writes the rest itself. Else lines that came during the write wait for their own
+      // timer (or a full buffer): flushing them at once chained a write per few requests under load,
+      // each a thread-pool round trip (issue 15).
+      else if (this.#waiters.length > 0) { /* drain */ }
+      else if (this.#full.length > 0) this.flush()
       else if (this.#pos > 0) this.#arm()
-      if (!this.#writing) this.#settle()
+      this.#settle()
     })
   }
 
   /**
-   * Resolves once every line written so far is in the file, in order: after the write in flight, if
-   * any, and the one that follows for the rest. (`flushSync` cannot wait for a write in flight: its
-   * lines land after the ones it writes.)
+   * For a stop: every line so far in the file, in order. A write in flight waits its turn in Node's
+   * thread pool, which other work can hold (a DNS lookup, a slow disk): it is waited for up to `ms`,
+   * then the rest is written at once. (`flushSync` alone would write the rest before it.)
    */
-  flushed(): Promise<void> {
-    if (this.#closed || (!this.#writing && this.#pos === 0 && this.#full.length === 0)) return Promise.resolve()
-    return new Promise((resolve) => {
-      this.#waiters.push(resolve)
-      this.flush()
-    })
+  async drain(ms: number): Promise<void> {
+    if (this.#writing) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        new Promise<void>((resolve) => { this.#waiters.push(resolve) }),
+        new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) }),
+      ])
+      clearTimeout(timer)
+    }
+    this.flushSync()
   }
 
   #settle(): void {

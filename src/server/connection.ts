@@ -444,7 +444,8 @@ export class ClientConn implements Downstream, TraceSource {
   log(x: Exchange): void {
     this.#host.finished++
     if (this.#stats !== null) this.#stats.exchange(x)
-    if (!this.#host.access.enabled) return
+    // An exchange begun before a reload turned the log on kept no start time nor target: no line.
+    if (!this.#host.access.enabled || x.startWall === 0) return
     this.#host.access.write({
       start: x.startWall, client: x.clientIp, method: x.methodText, target: x.target, status: x.status,
       bytesIn: x.bytesIn, bytesOut: x.bytesOut, ms: performance.now() - x.startedAt,

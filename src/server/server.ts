@@ -33,6 +33,9 @@ export interface ServerOptions {
  * worker stopping in a rolling restart), with its request in flight.
  */
 const FIRST_BYTES_MS = 500
+/** At a stop: how long the lines of what was cut may take to come, and a log write in flight to land. */
+const CUT_LINES_MS = 500
+const DRAIN_MS = 1000
 
 function key(a: Address): string {
   return `${a.host}|${a.port}`
@@ -52,6 +55,8 @@ export class Server implements Host, EndpointEvents {
   readonly #listeners = new Map<string, Endpoint>()
   /** Each open connection and the listener it came in on. */
   readonly #conns = new Map<ClientConn, Endpoint>()
+  /** Access logs a reload replaced, while a write of theirs may be in flight. */
+  #retiredLogs: AccessLog[] = []
   /** Connections refused at accept because of `limits.max_connections`. */
   refused = 0
   /** Connections accepted and served (counters for src/cluster/counters.ts). */
@@ -218,7 +223,9 @@ export class Server implements Host, EndpointEvents {
     this.tracer.configure(config)
     const prevLog = old.config.access_log
     if (prevLog.path !== config.access_log.path || prevLog.format !== config.access_log.format) {
+      // A write in flight keeps the old log open until it lands; a stop waits for it too.
       this.access.close()
+      this.#retiredLogs = [...this.#retiredLogs.filter((l) => !l.closed), this.access]
       this.access = new AccessLog(config.access_log)
     }
   }
@@ -239,9 +246,11 @@ export class Server implements Host, EndpointEvents {
       if (Date.now() >= firstBytes) for (const c of this.#conns.keys()) c.shutdown(true)
     }
     for (const c of this.#conns.keys()) c.cut()
+    // What was cut logs its line when its sockets' close events come (a tunnel's), a turn or two on.
+    const cutAt = Date.now()
+    while (this.requests > this.finished && Date.now() - cutAt < CUT_LINES_MS) await new Promise((r) => setTimeout(r, 5))
     this.rt.retire()
-    // Waited for, not flushSync: a write in flight would land after the lines flushSync writes.
-    await this.access.flushed()
-    await this.events.flushed()
+    for (const l of [...this.#retiredLogs, this.access]) await l.drain(DRAIN_MS)
+    await this.events.drain(DRAIN_MS)
   }
 }

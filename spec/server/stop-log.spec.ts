@@ -1,0 +1,118 @@
+/**
+ * The access log at a graceful stop (Server.close): every line in the file, a write still waiting in
+ * Node's thread pool or not, and never a stop held up by a pool that does not free up; the lines of
+ * what the stop cut (a tunnel's); the log a reload replaced; and a reload that turns the log on while
+ * an exchange is in flight. An independent review found each of these.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createServer, connect, type Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { execFileSync } from 'node:child_process'
+import { closeSync, mkdtempSync, open, openSync, constants, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pbkdf2 } from 'node:crypto'
+import { httpUpstream, proxyTo, raw, sleep, waitFor, type ProxyHandle } from '../support/harness.js'
+import { validate } from '../../src/config/validate.js'
+
+const t = suite('stop-log')
+const dir = mkdtempSync(join(tmpdir(), 'rawproxy-stop-log-'))
+
+function targets(file: string): string[] {
+  let text = ''
+  try { text = readFileSync(file, 'utf8') } catch { return [] }
+  return text.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { target: string }).target)
+}
+
+const get = (px: ProxyHandle, path: string): Promise<unknown> => raw(px.port, `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`)
+
+t('a thread pool that does not free up holds a stop at most about a second, and no line is lost', async () => {
+  // Four opens of a FIFO with no writer hold all four pool threads, with no CPU, until one opens it.
+  const fifo = join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  const log = join(dir, 'stuck.log')
+  const up = await httpUpstream()
+  const px = await proxyTo([up.port], { access_log: { path: log, format: 'json' } })
+  let released = false
+  const release = (): void => {
+    if (released) return
+    released = true
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
+  }
+  try {
+    for (let i = 0; i < 4; i++) await get(px, `/early/${i}`)
+    for (let i = 0; i < 4; i++) open(fifo, 'r', () => {})
+    await sleep(150) // the sink's 100 ms timer fires: its write waits for a pool thread
+    for (let i = 0; i < 2; i++) await get(px, `/late/${i}`)
+    const t0 = Date.now()
+    const stopped = await Promise.race([px.close().then(() => true), sleep(4000).then(() => false)])
+    assert.ok(stopped, 'the stop ended')
+    assert.ok(Date.now() - t0 < 2500, `the stop took ${Date.now() - t0} ms`)
+    assert.equal(targets(log).sort(), ['/late/0', '/late/1'], 'the lines after the stuck write are in')
+    release()
+    await waitFor(() => targets(log).length === 6, 2000, 'the stuck write landing once the pool frees up')
+    assert.equal(targets(log).sort(), ['/early/0', '/early/1', '/early/2', '/early/3', '/late/0', '/late/1'])
+  } finally {
+    release()
+    await px.close()
+    await up.close()
+  }
+})
+
+t('a tunnel cut by the stop still gets its line', async () => {
+  const log = join(dir, 'tunnel.log')
+  const peerSockets: Socket[] = []
+  const peer = createServer((s) => {
+    peerSockets.push(s)
+    s.on('error', () => {})
+    s.once('data', () => s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n'))
+  })
+  await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r))
+  const px = await proxyTo([(peer.address() as AddressInfo).port], { access_log: { path: log, format: 'json' } })
+  const c = connect({ host: '127.0.0.1', port: px.port })
+  c.on('error', () => {})
+  let got = ''
+  c.on('data', (d) => { got += d.toString() })
+  c.write('GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n')
+  await waitFor(() => got.includes('\r\n\r\n'), 2000, 'the 101')
+  await px.server.close(100)
+  assert.equal(targets(log), ['/ws'])
+  c.destroy()
+  for (const s of peerSockets) s.destroy()
+  await new Promise((r) => peer.close(r))
+})
+
+t('the log a reload replaced, its write waiting behind a busy pool, is complete when the stop ends', async () => {
+  const a = join(dir, 'before-reload.log')
+  const b = join(dir, 'after-reload.log')
+  const up = await httpUpstream()
+  const px = await proxyTo([up.port], { access_log: { path: a, format: 'json' } })
+  for (let i = 0; i < 3; i++) await get(px, `/a/${i}`)
+  // About half a second of work for each pool thread: the timer's write waits behind it.
+  const busy = Promise.all(Array.from({ length: 4 }, () => new Promise<void>((r) => pbkdf2('x', 'y', 1_000_000, 32, 'sha256', () => r()))))
+  await sleep(150)
+  await px.server.reload(validate({ listen: [`127.0.0.1:${px.port}`], upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: { path: b, format: 'json' }, event_log: 'off' }))
+  await px.close()
+  assert.equal(targets(a), ['/a/0', '/a/1', '/a/2'])
+  await busy
+  await up.close()
+})
+
+t('a reload that turns the log on mid-exchange writes no line for that exchange, and lines for the next', async () => {
+  const log = join(dir, 'turned-on.log')
+  const up = await httpUpstream((_req, res) => { setTimeout(() => res.end('slow'), 300) })
+  const px = await proxyTo([up.port])
+  const first = get(px, '/begun-before')
+  await sleep(50)
+  await px.server.reload(validate({ listen: [`127.0.0.1:${px.port}`], upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: { path: log, format: 'json' }, event_log: 'off' }))
+  await first
+  await get(px, '/begun-after')
+  await px.close()
+  const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { target: string; time: string })
+  assert.equal(lines.map((l) => l.target), ['/begun-after'])
+  assert.ok(!lines[0].time.startsWith('1970'), lines[0].time)
+  await up.close()
+})
+
+t.run()
