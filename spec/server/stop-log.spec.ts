@@ -13,7 +13,8 @@ import { closeSync, mkdtempSync, open, openSync, constants, readFileSync } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pbkdf2 } from 'node:crypto'
-import { httpUpstream, proxyTo, raw, sleep, waitFor, type ProxyHandle } from '../support/harness.js'
+import { httpUpstream, proxyTo, raw, sleep, startProxy, waitFor, type ProxyHandle } from '../support/harness.js'
+import { Sink } from '../../src/log/sink.js'
 import { validate } from '../../src/config/validate.js'
 
 const t = suite('stop-log')
@@ -113,6 +114,76 @@ t('a reload that turns the log on mid-exchange writes no line for that exchange,
   assert.equal(lines.map((l) => l.target), ['/begun-after'])
   assert.ok(!lines[0].time.startsWith('1970'), lines[0].time)
   await up.close()
+})
+
+t('with a stuck thread pool, the logs with a write in flight are drained together: the stop waits about a second, not a second per log', async () => {
+  const fifo = join(dir, 'fifo2')
+  execFileSync('mkfifo', [fifo])
+  const a = join(dir, 'two-a.log')
+  const b = join(dir, 'two-b.log')
+  const up = await httpUpstream()
+  const px = await proxyTo([up.port], { access_log: { path: a, format: 'json' } })
+  let released = false
+  const release = (): void => {
+    if (!released) { released = true; closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)) }
+  }
+  try {
+    await get(px, '/a')
+    for (let i = 0; i < 4; i++) open(fifo, 'r', () => {})
+    await sleep(150) // log a's write waits for a pool thread
+    await px.server.reload(validate({ listen: [`127.0.0.1:${px.port}`], upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: { path: b, format: 'json' }, event_log: 'off' }))
+    await get(px, '/b')
+    await sleep(150) // and so does log b's
+    const t0 = Date.now()
+    await px.close()
+    assert.ok(Date.now() - t0 < 1900, `the stop took ${Date.now() - t0} ms`)
+  } finally {
+    release()
+    await px.close()
+    await up.close()
+  }
+})
+
+t('a drain that gave up waiting leaves the sink flushing as before: a later line goes out on its timer', async () => {
+  const file = join(dir, 'gave-up.log')
+  const s = new Sink(file)
+  const busy = Promise.all(Array.from({ length: 4 }, () => new Promise<void>((r) => pbkdf2('x', 'y', 600_000, 32, 'sha256', () => r()))))
+  s.line('a')
+  s.flush() // queued behind the busy pool
+  await s.drain(20) // gives up; 'a' is still on its way
+  s.line('c')
+  await busy
+  await waitFor(() => readFileSync(file, 'utf8').split('\n').includes('c'), 1000, "'c' written on the sink's timer")
+  s.close()
+})
+
+t('a cache fill that would read on for its collapsed readers is cut by the stop too: every exchange ends and logs', async () => {
+  const log = join(dir, 'fill.log')
+  const peerSockets: Socket[] = []
+  // A cacheable response: half its body now, the rest in 3 s.
+  const peer = createServer((s) => {
+    peerSockets.push(s)
+    s.on('error', () => {})
+    s.once('data', () => {
+      s.write('HTTP/1.1 200 OK\r\nCache-Control: max-age=3600\r\nContent-Length: 10\r\n\r\n12345')
+      setTimeout(() => { if (!s.destroyed) s.write('67890') }, 3000).unref()
+    })
+  })
+  await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r))
+  const px = await startProxy({ upstreams: { u: { peers: [`127.0.0.1:${(peer.address() as AddressInfo).port}`] } }, routes: [{ upstream: 'u', cache: { zone: 'stop-fill' } }], access_log: { path: log, format: 'json' } })
+  const clients = [0, 1].map(() => {
+    const c = connect({ host: '127.0.0.1', port: px.port })
+    c.on('error', () => {})
+    c.write('GET /big HTTP/1.1\r\nHost: a\r\n\r\n')
+    return c
+  })
+  await sleep(150)
+  await px.server.close(100)
+  assert.is(px.server.finished, px.server.requests, 'no exchange left running')
+  assert.equal(targets(log), ['/big', '/big'])
+  for (const c of clients) c.destroy()
+  for (const s of peerSockets) s.destroy()
+  await new Promise((r) => peer.close(r))
 })
 
 t.run()

@@ -87,11 +87,14 @@ export class Sink {
   async drain(ms: number): Promise<void> {
     if (this.#writing) {
       let timer: NodeJS.Timeout | undefined
+      let landed: (() => void) | undefined
       await Promise.race([
-        new Promise<void>((resolve) => { this.#waiters.push(resolve) }),
+        new Promise<void>((resolve) => { landed = resolve; this.#waiters.push(resolve) }),
         new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) }),
       ])
       clearTimeout(timer)
+      // Timed out: no longer waiting, so the write's end resumes the usual flushing.
+      this.#waiters = this.#waiters.filter((w) => w !== landed)
     }
     this.flushSync()
   }

@@ -598,8 +598,9 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
   abort(err: ProxyError): void {
     if (this.#finished || this.#orphan) return
     this.err = err
-    // Others read this response's copy as it arrives: it is read to its end for them (the cache).
-    if (this.#state === STATE_HEAD_SENT && this.up !== null && this.requestEnded && this.othersReading !== null && this.othersReading()) {
+    // Others read this response's copy as it arrives: it is read to its end for them (the cache),
+    // unless the server is stopping, which cuts them too.
+    if (this.#state === STATE_HEAD_SENT && this.up !== null && this.requestEnded && !this.down.closing && this.othersReading !== null && this.othersReading()) {
       this.#orphan = true
       this.#out!.mute()
       // A transform's output has no client any more; the tee sees the peer's content without it.

@@ -250,7 +250,7 @@ export class Server implements Host, EndpointEvents {
     const cutAt = Date.now()
     while (this.requests > this.finished && Date.now() - cutAt < CUT_LINES_MS) await new Promise((r) => setTimeout(r, 5))
     this.rt.retire()
-    for (const l of [...this.#retiredLogs, this.access]) await l.drain(DRAIN_MS)
-    await this.events.drain(DRAIN_MS)
+    // Together, so a stuck thread pool costs the stop DRAIN_MS once, not once per log.
+    await Promise.all([...this.#retiredLogs, this.access, this.events].map((l) => l.drain(DRAIN_MS)))
   }
 }
