@@ -28,22 +28,33 @@ function targets(file: string): string[] {
 
 const get = (px: ProxyHandle, path: string): Promise<unknown> => raw(px.port, `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`)
 
-t('a thread pool that does not free up holds a stop at most about a second, and no line is lost', async () => {
-  // Four opens of a FIFO with no writer hold all four pool threads, with no CPU, until one opens it.
-  const fifo = join(dir, 'fifo')
+/**
+ * Four opens of a FIFO with no writer hold all four of Node's thread-pool threads, with no CPU, from
+ * `hold()` until `release()` opens it for writing.
+ */
+function poolBlocker(name: string): { hold(): void; release(): void } {
+  const fifo = join(dir, name)
   execFileSync('mkfifo', [fifo])
+  let held = false
+  return {
+    hold() { held = true; for (let i = 0; i < 4; i++) open(fifo, 'r', () => {}) },
+    release() { if (held) { held = false; closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)) } },
+  }
+}
+
+/** About `iterations / 2M` seconds of work for each of the four pool threads. */
+function busyPool(iterations: number): Promise<void> {
+  return Promise.all(Array.from({ length: 4 }, () => new Promise<void>((r) => pbkdf2('x', 'y', iterations, 32, 'sha256', () => r())))).then(() => {})
+}
+
+t('a thread pool that does not free up holds a stop at most about a second, and no line is lost', async () => {
+  const pool = poolBlocker('fifo')
   const log = join(dir, 'stuck.log')
   const up = await httpUpstream()
   const px = await proxyTo([up.port], { access_log: { path: log, format: 'json' } })
-  let released = false
-  const release = (): void => {
-    if (released) return
-    released = true
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
-  }
   try {
     for (let i = 0; i < 4; i++) await get(px, `/early/${i}`)
-    for (let i = 0; i < 4; i++) open(fifo, 'r', () => {})
+    pool.hold()
     await sleep(150) // the sink's 100 ms timer fires: its write waits for a pool thread
     for (let i = 0; i < 2; i++) await get(px, `/late/${i}`)
     const t0 = Date.now()
@@ -51,11 +62,11 @@ t('a thread pool that does not free up holds a stop at most about a second, and 
     assert.ok(stopped, 'the stop ended')
     assert.ok(Date.now() - t0 < 2500, `the stop took ${Date.now() - t0} ms`)
     assert.equal(targets(log).sort(), ['/late/0', '/late/1'], 'the lines after the stuck write are in')
-    release()
+    pool.release()
     await waitFor(() => targets(log).length === 6, 2000, 'the stuck write landing once the pool frees up')
     assert.equal(targets(log).sort(), ['/early/0', '/early/1', '/early/2', '/early/3', '/late/0', '/late/1'])
   } finally {
-    release()
+    pool.release()
     await px.close()
     await up.close()
   }
@@ -91,7 +102,7 @@ t('the log a reload replaced, its write waiting behind a busy pool, is complete 
   const px = await proxyTo([up.port], { access_log: { path: a, format: 'json' } })
   for (let i = 0; i < 3; i++) await get(px, `/a/${i}`)
   // About half a second of work for each pool thread: the timer's write waits behind it.
-  const busy = Promise.all(Array.from({ length: 4 }, () => new Promise<void>((r) => pbkdf2('x', 'y', 1_000_000, 32, 'sha256', () => r()))))
+  const busy = busyPool(1_000_000)
   await sleep(150)
   await px.server.reload(validate({ listen: [`127.0.0.1:${px.port}`], upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: { path: b, format: 'json' }, event_log: 'off' }))
   await px.close()
@@ -117,19 +128,14 @@ t('a reload that turns the log on mid-exchange writes no line for that exchange,
 })
 
 t('with a stuck thread pool, the logs with a write in flight are drained together: the stop waits about a second, not a second per log', async () => {
-  const fifo = join(dir, 'fifo2')
-  execFileSync('mkfifo', [fifo])
+  const pool = poolBlocker('fifo2')
   const a = join(dir, 'two-a.log')
   const b = join(dir, 'two-b.log')
   const up = await httpUpstream()
   const px = await proxyTo([up.port], { access_log: { path: a, format: 'json' } })
-  let released = false
-  const release = (): void => {
-    if (!released) { released = true; closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)) }
-  }
   try {
     await get(px, '/a')
-    for (let i = 0; i < 4; i++) open(fifo, 'r', () => {})
+    pool.hold()
     await sleep(150) // log a's write waits for a pool thread
     await px.server.reload(validate({ listen: [`127.0.0.1:${px.port}`], upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: { path: b, format: 'json' }, event_log: 'off' }))
     await get(px, '/b')
@@ -138,7 +144,7 @@ t('with a stuck thread pool, the logs with a write in flight are drained togethe
     await px.close()
     assert.ok(Date.now() - t0 < 1900, `the stop took ${Date.now() - t0} ms`)
   } finally {
-    release()
+    pool.release()
     await px.close()
     await up.close()
   }
@@ -147,7 +153,7 @@ t('with a stuck thread pool, the logs with a write in flight are drained togethe
 t('a drain that gave up waiting leaves the sink flushing as before: a later line goes out on its timer', async () => {
   const file = join(dir, 'gave-up.log')
   const s = new Sink(file)
-  const busy = Promise.all(Array.from({ length: 4 }, () => new Promise<void>((r) => pbkdf2('x', 'y', 600_000, 32, 'sha256', () => r()))))
+  const busy = busyPool(600_000)
   s.line('a')
   s.flush() // queued behind the busy pool
   await s.drain(20) // gives up; 'a' is still on its way
