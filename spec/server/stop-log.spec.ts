@@ -42,6 +42,11 @@ function poolBlocker(name: string): { hold(): void; release(): void } {
   }
 }
 
+/** Reloads `px` (one peer at `peerPort`) with its access log now going to `path`. */
+function reloadLog(px: ProxyHandle, peerPort: number, path: string): Promise<void> {
+  return px.server.reload(validate({ listen: [`127.0.0.1:${px.port}`], upstreams: { u: { peers: [`127.0.0.1:${peerPort}`] } }, access_log: { path, format: 'json' }, event_log: 'off' }))
+}
+
 /** About `iterations / 2M` seconds of work for each of the four pool threads. */
 function busyPool(iterations: number): Promise<void> {
   return Promise.all(Array.from({ length: 4 }, () => new Promise<void>((r) => pbkdf2('x', 'y', iterations, 32, 'sha256', () => r())))).then(() => {})
@@ -104,7 +109,7 @@ t('the log a reload replaced, its write waiting behind a busy pool, is complete 
   // About half a second of work for each pool thread: the timer's write waits behind it.
   const busy = busyPool(1_000_000)
   await sleep(150)
-  await px.server.reload(validate({ listen: [`127.0.0.1:${px.port}`], upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: { path: b, format: 'json' }, event_log: 'off' }))
+  await reloadLog(px, up.port, b)
   await px.close()
   assert.equal(targets(a), ['/a/0', '/a/1', '/a/2'])
   await busy
@@ -117,7 +122,7 @@ t('a reload that turns the log on mid-exchange writes no line for that exchange,
   const px = await proxyTo([up.port])
   const first = get(px, '/begun-before')
   await sleep(50)
-  await px.server.reload(validate({ listen: [`127.0.0.1:${px.port}`], upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: { path: log, format: 'json' }, event_log: 'off' }))
+  await reloadLog(px, up.port, log)
   await first
   await get(px, '/begun-after')
   await px.close()
@@ -137,7 +142,7 @@ t('with a stuck thread pool, the logs with a write in flight are drained togethe
     await get(px, '/a')
     pool.hold()
     await sleep(150) // log a's write waits for a pool thread
-    await px.server.reload(validate({ listen: [`127.0.0.1:${px.port}`], upstreams: { u: { peers: [`127.0.0.1:${up.port}`] } }, access_log: { path: b, format: 'json' }, event_log: 'off' }))
+    await reloadLog(px, up.port, b)
     await get(px, '/b')
     await sleep(150) // and so does log b's
     const t0 = Date.now()
