@@ -23,7 +23,7 @@ export class Sink {
   #writing = false
   #closing = false
   #closed = false
-  /** Callers of `flushed`, told once no write is in flight and nothing waits. */
+  /** Drains waiting for the write in flight to land. */
   #waiters: (() => void)[] = []
 
   /** `path`: "stdout", "stderr" or a file appended to. */
