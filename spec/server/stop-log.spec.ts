@@ -19,6 +19,9 @@ import { validate } from '../../src/config/validate.js'
 
 const t = suite('stop-log')
 const dir = mkdtempSync(join(tmpdir(), 'rawproxy-stop-log-'))
+// Run after each case, failed or not, last first: an open server or socket would keep the run alive.
+const cleanup: (() => unknown)[] = []
+t.after.each(async () => { for (const f of cleanup.splice(0).reverse()) await f() })
 
 function targets(file: string): string[] {
   let text = ''
@@ -86,8 +89,11 @@ t('a tunnel cut by the stop still gets its line', async () => {
     s.once('data', () => s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n'))
   })
   await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r))
+  cleanup.push(() => { for (const s of peerSockets) s.destroy(); return new Promise((r) => peer.close(r)) })
   const px = await proxyTo([(peer.address() as AddressInfo).port], { access_log: { path: log, format: 'json' } })
+  cleanup.push(() => px.close())
   const c = connect({ host: '127.0.0.1', port: px.port })
+  cleanup.push(() => c.destroy())
   c.on('error', () => {})
   let got = ''
   c.on('data', (d) => { got += d.toString() })
@@ -95,16 +101,15 @@ t('a tunnel cut by the stop still gets its line', async () => {
   await waitFor(() => got.includes('\r\n\r\n'), 2000, 'the 101')
   await px.server.close(100)
   assert.equal(targets(log), ['/ws'])
-  c.destroy()
-  for (const s of peerSockets) s.destroy()
-  await new Promise((r) => peer.close(r))
 })
 
 t('the log a reload replaced, its write waiting behind a busy pool, is complete when the stop ends', async () => {
   const a = join(dir, 'before-reload.log')
   const b = join(dir, 'after-reload.log')
   const up = await httpUpstream()
+  cleanup.push(() => up.close())
   const px = await proxyTo([up.port], { access_log: { path: a, format: 'json' } })
+  cleanup.push(() => px.close())
   for (let i = 0; i < 3; i++) await get(px, `/a/${i}`)
   // About half a second of work for each pool thread: the timer's write waits behind it.
   const busy = busyPool(1_000_000)
@@ -113,13 +118,14 @@ t('the log a reload replaced, its write waiting behind a busy pool, is complete 
   await px.close()
   assert.equal(targets(a), ['/a/0', '/a/1', '/a/2'])
   await busy
-  await up.close()
 })
 
 t('a reload that turns the log on mid-exchange writes no line for that exchange, and lines for the next', async () => {
   const log = join(dir, 'turned-on.log')
   const up = await httpUpstream((_req, res) => { setTimeout(() => res.end('slow'), 300) })
+  cleanup.push(() => up.close())
   const px = await proxyTo([up.port])
+  cleanup.push(() => px.close())
   const first = get(px, '/begun-before')
   await sleep(50)
   await reloadLog(px, up.port, log)
@@ -129,7 +135,6 @@ t('a reload that turns the log on mid-exchange writes no line for that exchange,
   const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { target: string; time: string })
   assert.equal(lines.map((l) => l.target), ['/begun-after'])
   assert.ok(!lines[0].time.startsWith('1970'), lines[0].time)
-  await up.close()
 })
 
 t('with a stuck thread pool, the logs with a write in flight are drained together: the stop waits about a second, not a second per log', async () => {
@@ -181,20 +186,19 @@ t('a cache fill that would read on for its collapsed readers is cut by the stop 
     })
   })
   await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r))
+  cleanup.push(() => { for (const s of peerSockets) s.destroy(); return new Promise((r) => peer.close(r)) })
   const px = await startProxy({ upstreams: { u: { peers: [`127.0.0.1:${(peer.address() as AddressInfo).port}`] } }, routes: [{ upstream: 'u', cache: { zone: 'stop-fill' } }], access_log: { path: log, format: 'json' } })
-  const clients = [0, 1].map(() => {
+  cleanup.push(() => px.close())
+  for (let i = 0; i < 2; i++) {
     const c = connect({ host: '127.0.0.1', port: px.port })
+    cleanup.push(() => c.destroy())
     c.on('error', () => {})
     c.write('GET /big HTTP/1.1\r\nHost: a\r\n\r\n')
-    return c
-  })
+  }
   await sleep(150)
   await px.server.close(100)
   assert.is(px.server.finished, px.server.requests, 'no exchange left running')
   assert.equal(targets(log), ['/big', '/big'])
-  for (const c of clients) c.destroy()
-  for (const s of peerSockets) s.destroy()
-  await new Promise((r) => peer.close(r))
 })
 
 t.run()
