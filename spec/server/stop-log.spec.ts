@@ -80,7 +80,7 @@ t('a thread pool that does not free up holds a stop at most about a second, and 
   }
 })
 
-t('a tunnel cut by the stop still gets its line', async () => {
+t('a tunnel cut by the stop still gets its line, with the cause SD', async () => {
   const log = join(dir, 'tunnel.log')
   const peerSockets: Socket[] = []
   const peer = createServer((s) => {
@@ -101,6 +101,8 @@ t('a tunnel cut by the stop still gets its line', async () => {
   await waitFor(() => got.includes('\r\n\r\n'), 2000, 'the 101')
   await px.server.close(100)
   assert.equal(targets(log), ['/ws'])
+  const rec = JSON.parse(readFileSync(log, 'utf8').trim()) as { status: number; cause: string }
+  assert.equal([rec.status, rec.cause], [101, 'SD'], 'cut by the stop: SD, as HAProxy would say')
 })
 
 t('the log a reload replaced, its write waiting behind a busy pool, is complete when the stop ends', async () => {

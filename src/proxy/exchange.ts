@@ -554,6 +554,11 @@ export class Exchange implements UpstreamOwner, TunnelOwner, OutOwner, Transform
   }
 
   /** The tunnel is over: one access log line for the whole upgraded connection. */
+  /** The server's stop cut this exchange's tunnel: its line gives that cause. */
+  tunnelCut(err: ProxyError): void {
+    this.err ??= err
+  }
+
   tunnelClosed(bytesUp: number, bytesDown: number): void {
     this.bytesIn += bytesUp
     this.bytesOut += bytesDown

@@ -127,7 +127,9 @@ export class ClientConn implements Downstream, TraceSource {
   /** Graceful shutdown, the grace period over: the exchange in flight (if any) is cut and logged so. */
   cut(): void {
     const x = this.#x
-    if (x !== null && !x.finished) x.abort(new ProxyError(Code.SHUTDOWN, 'cut at the end of the grace period'))
+    const err = new ProxyError(Code.SHUTDOWN, 'cut at the end of the grace period')
+    if (x !== null && !x.finished) x.abort(err)
+    else if (x !== null && this.#phase === TUNNEL) x.tunnelCut(err) // its line, when the tunnel closes, says SD
     this.destroy()
   }
 
@@ -428,8 +430,7 @@ export class ClientConn implements Downstream, TraceSource {
   }
 
   takeSocket(): Socket {
-    this.#phase = TUNNEL
-    this.#x = null
+    this.#phase = TUNNEL // #x stays: the tunnel's exchange, for cut()
     this.#clearTimers()
     this.socket.removeAllListeners('data').removeAllListeners('drain').removeAllListeners('end')
     this.#parser.destroy()
