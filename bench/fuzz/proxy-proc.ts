@@ -27,16 +27,38 @@ export class ProxyProc {
   }
 
   async start(): Promise<number> {
-    if (this.port === 0) this.port = await freePort()
-    writeFileSync(this.configFile, this.config(this.port, this.log))
-    const p = start(this.name, null, process.execPath, [join(ROOT, 'dist/src/cli.js'), '--config', this.configFile], join(this.dir, 'stdio.log'))
-    this.proc = p
-    void p.exited.then((code) => {
-      if (this.#stopping || this.proc !== p) return
-      this.crashes.push(`exit ${code ?? p.child.signalCode}:\n${tail(p, 30)}\n${this.events().slice(-3000)}`)
-    })
-    await ready(p, this.port)
-    return this.port
+    for (let attempt = 1; ; attempt++) {
+      if (this.port === 0) this.port = await freePort()
+      writeFileSync(this.configFile, this.config(this.port, this.log))
+      const seen = this.events().length // this attempt's lines come after
+      const mine = (): string => this.events().slice(seen)
+      const p = start(this.name, null, process.execPath, [join(ROOT, 'dist/src/cli.js'), '--config', this.configFile], join(this.dir, 'stdio.log'))
+      this.proc = p
+      let listening = false
+      void p.exited.then((code) => {
+        // An exit before listening fails the start itself (below), not counted as a crash.
+        if (this.#stopping || this.proc !== p || !listening) return
+        this.crashes.push(`exit ${code ?? p.child.signalCode}:\n${tail(p, 30)}\n${this.events().slice(-3000)}`)
+      })
+      let failed: Error | null = null
+      try {
+        await ready(p, this.port)
+        // Another socket on the port may have answered for it: wait for the proxy's own word, its
+        // "listening" event or its failure to bind.
+        const until = Date.now() + 5000
+        while (Date.now() < until && p.child.exitCode === null && !new RegExp(`listening.*port.?.?${this.port}|EADDRINUSE`).test(mine())) {
+          await new Promise((r) => setTimeout(r, 20))
+        }
+      } catch (err) {
+        failed = err as Error
+      }
+      const events = mine()
+      // freePort's port was taken before the proxy bound it (any bind to port 0 may get it): another.
+      if (/EADDRINUSE/.test(events) && attempt < 3) { await stop(p); this.port = 0; continue }
+      if (failed !== null) throw new Error(`${failed.message}\n${events.slice(-2000)}`)
+      listening = true
+      return this.port
+    }
   }
 
   /** Alive, or started again after a crash (which `crashes` keeps). */
